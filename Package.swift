@@ -1,0 +1,69 @@
+// swift-tools-version:6.0
+import PackageDescription
+
+// Modules follow the flow of data: spec → store → runner → (data, engine, model, loss, optim) → train → eval → report.
+// Each depends only on stages before it; the `gaplab` executable wires them together.
+
+let fastMath: [SwiftSetting] = [
+    .unsafeFlags(["-Ounchecked", "-wmo"], .when(configuration: .release)),
+]
+
+let package = Package(
+    name: "GapLab",
+    platforms: [.macOS(.v13)],
+    products: [
+        .executable(name: "gaplab", targets: ["GapLabCLI"]),
+    ],
+    dependencies: [
+        .package(url: "https://github.com/apple/swift-argument-parser", from: "1.5.0"),
+        .package(url: "https://github.com/groue/GRDB.swift", from: "7.0.0"),
+        .package(url: "https://github.com/apple/swift-crypto", "3.0.0"..<"5.0.0"),
+    ],
+    targets: [
+        // Debian C libraries.
+        .systemLibrary(name: "CBLAS", pkgConfig: "openblas", providers: [.apt(["libopenblas-dev"])]),
+        .systemLibrary(name: "CPNG", pkgConfig: "libpng", providers: [.apt(["libpng-dev"])]),
+        .systemLibrary(name: "CJPEG", pkgConfig: "libjpeg", providers: [.apt(["libjpeg-dev"])]),
+        .systemLibrary(name: "CZlib", pkgConfig: "zlib", providers: [.apt(["zlib1g-dev"])]),
+
+        // Experiment files, run configurations, validation, plans and run identity.
+        .target(name: "GapSpec", dependencies: [.product(name: "Crypto", package: "swift-crypto")]),
+        // Storage protocol and its SQLite implementation.
+        .target(name: "GapStore", dependencies: ["GapSpec", .product(name: "GRDB", package: "GRDB.swift")]),
+        // Workers: claim, lease, heartbeat, isolate and record runs.
+        .target(name: "GapRunner", dependencies: ["GapSpec", "GapStore"]),
+        // Numeric kernels over flat Float32 buffers (forward and backward per layer).
+        .target(name: "GapEngine", dependencies: ["CBLAS"], swiftSettings: fastMath),
+        // Datasets, image decoding, tokenizer, caption semantics.
+        .target(name: "GapData", dependencies: ["GapSpec", "GapEngine", "CPNG", "CJPEG", "CZlib",
+                                                .product(name: "Crypto", package: "swift-crypto")], swiftSettings: fastMath),
+        // CLIP / SharedCLIP towers with any sharing depth, initialisation, safetensors checkpoints.
+        .target(name: "GapModel", dependencies: ["GapSpec", "GapEngine"], swiftSettings: fastMath),
+        // Contrastive losses (InfoNCE, IMSep, CyCLIP) with their gradients.
+        .target(name: "GapLoss", dependencies: ["GapEngine"], swiftSettings: fastMath),
+        // AdamW, learning-rate schedule, gradient clipping.
+        .target(name: "GapOptim", dependencies: ["GapModel"], swiftSettings: fastMath),
+        // The training loop.
+        .target(name: "GapTrain", dependencies: ["GapSpec", "GapData", "GapModel", "GapLoss", "GapOptim"], swiftSettings: fastMath),
+        // Geometry and downstream metrics, embedding pictures.
+        .target(name: "GapEval", dependencies: ["GapSpec", "GapData", "GapEngine", "GapModel", "GapTrain", "CPNG"], swiftSettings: fastMath),
+        // Tables and figures from the store.
+        .target(name: "GapReport", dependencies: ["GapSpec", "GapStore", "GapEval"]),
+        .executableTarget(name: "GapLabCLI", dependencies: [
+            "GapSpec", "GapStore", "GapRunner", "GapEngine", "GapData", "GapModel", "GapLoss", "GapOptim",
+            "GapTrain", "GapEval", "GapReport",
+            .product(name: "ArgumentParser", package: "swift-argument-parser"),
+        ]),
+
+        .testTarget(name: "GapEngineTests", dependencies: ["GapEngine"]),
+        .testTarget(name: "GapModelTests", dependencies: ["GapModel", "GapLoss", "GapOptim", "GapSpec"]),
+        .testTarget(name: "GapLossTests", dependencies: ["GapLoss", "GapOptim", "GapModel"]),
+        .testTarget(name: "GapSpecTests", dependencies: ["GapSpec"]),
+        .testTarget(name: "GapStoreTests", dependencies: ["GapStore", "GapSpec"]),
+        .testTarget(name: "GapRunnerTests", dependencies: ["GapRunner", "GapStore", "GapSpec"]),
+        .testTarget(name: "GapDataTests", dependencies: ["GapData", "GapSpec"]),
+        .testTarget(name: "GapEvalTests", dependencies: ["GapEval", "GapEngine"]),
+        .testTarget(name: "GapReportTests", dependencies: ["GapReport", "GapStore", "GapSpec"]),
+    ],
+    swiftLanguageModes: [.v5]
+)

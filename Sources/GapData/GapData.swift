@@ -1,0 +1,1 @@
+// GapData: see Package.swift for what this stage owns.

@@ -1,0 +1,1 @@
+// GapEngine: see Package.swift for what this stage owns.

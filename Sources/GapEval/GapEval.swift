@@ -1,0 +1,1 @@
+// GapEval: see Package.swift for what this stage owns.

@@ -1,0 +1,9 @@
+import ArgumentParser
+
+struct GapLab: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "gaplab",
+        abstract: "Train and compare CLIP, SharedCLIP and AlignCLIP on the CPU; sweep, track and report.")
+}
+
+GapLab.main()

@@ -1,0 +1,1 @@
+// GapLoss: see Package.swift for what this stage owns.

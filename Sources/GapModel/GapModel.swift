@@ -1,0 +1,1 @@
+// GapModel: see Package.swift for what this stage owns.

@@ -1,0 +1,1 @@
+// GapOptim: see Package.swift for what this stage owns.

@@ -1,0 +1,1 @@
+// GapReport: see Package.swift for what this stage owns.

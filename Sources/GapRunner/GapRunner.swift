@@ -1,0 +1,1 @@
+// GapRunner: see Package.swift for what this stage owns.

@@ -1,0 +1,1 @@
+// GapStore: see Package.swift for what this stage owns.

@@ -1,0 +1,1 @@
+// GapTrain: see Package.swift for what this stage owns.
