@@ -1,0 +1,44 @@
+/// A fixed-size, zero-initialised Float32 allocation owned by one object; kernels take its raw pointer.
+/// Buffers are allocated once per model or workspace and reused across steps, so training does not allocate.
+public final class FloatBuffer {
+    public let count: Int
+    public let pointer: UnsafeMutablePointer<Float>
+
+    public init(count: Int) {
+        self.count = count
+        pointer = UnsafeMutablePointer<Float>.allocate(capacity: max(count, 1))
+        pointer.initialize(repeating: 0, count: max(count, 1))
+    }
+
+    public convenience init(_ values: [Float]) {
+        self.init(count: values.count)
+        values.withUnsafeBufferPointer { pointer.update(from: $0.baseAddress!, count: values.count) }
+    }
+
+    deinit { pointer.deallocate() }
+
+    public subscript(i: Int) -> Float {
+        get { pointer[i] }
+        set { pointer[i] = newValue }
+    }
+
+    public func zero() { pointer.update(repeating: 0, count: count) }
+
+    public var array: [Float] { Array(UnsafeBufferPointer(start: pointer, count: count)) }
+}
+
+/// Same as `FloatBuffer` for token ids and indices.
+public final class Int32Buffer {
+    public let count: Int
+    public let pointer: UnsafeMutablePointer<Int32>
+
+    public init(count: Int) {
+        self.count = count
+        pointer = UnsafeMutablePointer<Int32>.allocate(capacity: max(count, 1))
+        pointer.initialize(repeating: 0, count: max(count, 1))
+    }
+
+    deinit { pointer.deallocate() }
+
+    public var array: [Int32] { Array(UnsafeBufferPointer(start: pointer, count: count)) }
+}

@@ -1,1 +1,0 @@
-// GapEngine: see Package.swift for what this stage owns.

@@ -1,0 +1,59 @@
+import CBLAS
+
+/// Row-major C[m,n] = alpha·op(A)·op(B) + beta·C through OpenBLAS. `lda/ldb/ldc` are row strides, so
+/// column slices (one attention head inside a packed q|k|v row) need no copy.
+@inline(__always)
+public func sgemm(transA: Bool = false, transB: Bool = false, m: Int, n: Int, k: Int,
+                  alpha: Float = 1, a: UnsafePointer<Float>, lda: Int,
+                  b: UnsafePointer<Float>, ldb: Int,
+                  beta: Float = 0, c: UnsafeMutablePointer<Float>, ldc: Int) {
+    cblas_sgemm(CblasRowMajor, transA ? CblasTrans : CblasNoTrans, transB ? CblasTrans : CblasNoTrans,
+                Int32(m), Int32(n), Int32(k), alpha, a, Int32(lda), b, Int32(ldb), beta, c, Int32(ldc))
+}
+
+/// torch's nn.Linear: out[rows, outDim] = inp[rows, inDim] · Wᵀ + b, with W stored [outDim, inDim].
+public func linearForward(out: UnsafeMutablePointer<Float>, inp: UnsafePointer<Float>,
+                          weight: UnsafePointer<Float>, bias: UnsafePointer<Float>?,
+                          rows: Int, inDim: Int, outDim: Int) {
+    if let bias {
+        for r in 0..<rows { (out + r * outDim).update(from: bias, count: outDim) }
+        sgemm(transB: true, m: rows, n: outDim, k: inDim, a: inp, lda: inDim, b: weight, ldb: inDim, beta: 1, c: out, ldc: outDim)
+    } else {
+        sgemm(transB: true, m: rows, n: outDim, k: inDim, a: inp, lda: inDim, b: weight, ldb: inDim, beta: 0, c: out, ldc: outDim)
+    }
+}
+
+/// Backward of `linearForward`. Gradients of the weight and bias accumulate (shared parameters are used by
+/// several towers); the input gradient is overwritten unless `accumulateInput`.
+public func linearBackward(dinp: UnsafeMutablePointer<Float>?, dweight: UnsafeMutablePointer<Float>,
+                           dbias: UnsafeMutablePointer<Float>?, dout: UnsafePointer<Float>,
+                           inp: UnsafePointer<Float>, weight: UnsafePointer<Float>,
+                           rows: Int, inDim: Int, outDim: Int, accumulateInput: Bool = false) {
+    if let dinp {
+        sgemm(m: rows, n: inDim, k: outDim, a: dout, lda: outDim, b: weight, ldb: inDim,
+              beta: accumulateInput ? 1 : 0, c: dinp, ldc: inDim)
+    }
+    sgemm(transA: true, m: outDim, n: inDim, k: rows, a: dout, lda: outDim, b: inp, ldb: inDim, beta: 1, c: dweight, ldc: inDim)
+    if let dbias { columnSums(dout, rows: rows, cols: outDim, accumulateInto: dbias) }
+}
+
+/// open_clip's projections (`visual.proj`, `text_projection`): out[rows, outDim] = inp · P with P stored [inDim, outDim].
+public func projectionForward(out: UnsafeMutablePointer<Float>, inp: UnsafePointer<Float>,
+                              projection: UnsafePointer<Float>, rows: Int, inDim: Int, outDim: Int) {
+    sgemm(m: rows, n: outDim, k: inDim, a: inp, lda: inDim, b: projection, ldb: outDim, c: out, ldc: outDim)
+}
+
+public func projectionBackward(dinp: UnsafeMutablePointer<Float>, dprojection: UnsafeMutablePointer<Float>,
+                               dout: UnsafePointer<Float>, inp: UnsafePointer<Float>, projection: UnsafePointer<Float>,
+                               rows: Int, inDim: Int, outDim: Int) {
+    sgemm(transB: true, m: rows, n: inDim, k: outDim, a: dout, lda: outDim, b: projection, ldb: outDim, c: dinp, ldc: inDim)
+    sgemm(transA: true, m: inDim, n: outDim, k: rows, a: inp, lda: inDim, b: dout, ldb: outDim, beta: 1, c: dprojection, ldc: outDim)
+}
+
+/// acc[j] += Σ_r x[r, j], summed in row order so the result does not depend on threads.
+public func columnSums(_ x: UnsafePointer<Float>, rows: Int, cols: Int, accumulateInto acc: UnsafeMutablePointer<Float>) {
+    for r in 0..<rows {
+        let row = x + r * cols
+        for j in 0..<cols { acc[j] += row[j] }
+    }
+}

@@ -1,0 +1,126 @@
+/// Pointers to one pre-LN residual block's parameters (open_clip's ResidualAttentionBlock) — either in the
+/// weights buffer or, with the same offsets, in the gradients buffer.
+public struct BlockTensors {
+    public var ln1Weight, ln1Bias: UnsafeMutablePointer<Float>
+    public var inProjWeight, inProjBias: UnsafeMutablePointer<Float>    // [3C, C], [3C]
+    public var outProjWeight, outProjBias: UnsafeMutablePointer<Float>  // [C, C], [C]
+    public var ln2Weight, ln2Bias: UnsafeMutablePointer<Float>
+    public var fcWeight, fcBias: UnsafeMutablePointer<Float>            // [M, C], [M]
+    public var projWeight, projBias: UnsafeMutablePointer<Float>        // [C, M], [C]
+
+    public init(ln1Weight: UnsafeMutablePointer<Float>, ln1Bias: UnsafeMutablePointer<Float>,
+                inProjWeight: UnsafeMutablePointer<Float>, inProjBias: UnsafeMutablePointer<Float>,
+                outProjWeight: UnsafeMutablePointer<Float>, outProjBias: UnsafeMutablePointer<Float>,
+                ln2Weight: UnsafeMutablePointer<Float>, ln2Bias: UnsafeMutablePointer<Float>,
+                fcWeight: UnsafeMutablePointer<Float>, fcBias: UnsafeMutablePointer<Float>,
+                projWeight: UnsafeMutablePointer<Float>, projBias: UnsafeMutablePointer<Float>) {
+        self.ln1Weight = ln1Weight; self.ln1Bias = ln1Bias
+        self.inProjWeight = inProjWeight; self.inProjBias = inProjBias
+        self.outProjWeight = outProjWeight; self.outProjBias = outProjBias
+        self.ln2Weight = ln2Weight; self.ln2Bias = ln2Bias
+        self.fcWeight = fcWeight; self.fcBias = fcBias
+        self.projWeight = projWeight; self.projBias = projBias
+    }
+}
+
+/// Activations one block saves in its forward pass for its backward pass, sized for a maximum batch.
+public final class BlockCache {
+    public let maxRows: Int
+    let ln1, ln1Mean, ln1Rstd, qkv, probs, att, residualMid, ln2, ln2Mean, ln2Rstd, fcOut, gelu: FloatBuffer
+
+    public init(maxBatch: Int, tokens: Int, width: Int, heads: Int, mlpWidth: Int) {
+        let rows = maxBatch * tokens
+        maxRows = rows
+        ln1 = FloatBuffer(count: rows * width)
+        ln1Mean = FloatBuffer(count: rows)
+        ln1Rstd = FloatBuffer(count: rows)
+        qkv = FloatBuffer(count: rows * 3 * width)
+        probs = FloatBuffer(count: maxBatch * heads * tokens * tokens)
+        att = FloatBuffer(count: rows * width)
+        residualMid = FloatBuffer(count: rows * width)
+        ln2 = FloatBuffer(count: rows * width)
+        ln2Mean = FloatBuffer(count: rows)
+        ln2Rstd = FloatBuffer(count: rows)
+        fcOut = FloatBuffer(count: rows * mlpWidth)
+        gelu = FloatBuffer(count: rows * mlpWidth)
+    }
+}
+
+/// Gradient scratch shared by every block of a tower (blocks run backward one at a time).
+public final class BlockGradScratch {
+    let dln, datt, dqkv, dfc, attention: FloatBuffer
+
+    public init(maxBatch: Int, tokens: Int, width: Int, mlpWidth: Int, threads: Int) {
+        let rows = maxBatch * tokens
+        dln = FloatBuffer(count: rows * width)
+        datt = FloatBuffer(count: rows * width)
+        dqkv = FloatBuffer(count: rows * 3 * width)
+        dfc = FloatBuffer(count: rows * mlpWidth)
+        attention = FloatBuffer(count: attentionScratchCount(tokens: tokens, threads: threads))
+    }
+}
+
+/// x_out = x_mid + mlp(ln_2(x_mid)), x_mid = x + out_proj(attn(ln_1(x))). `inp` is kept by the caller
+/// (it is the previous block's output) for the backward pass.
+public func residualBlockForward(out: UnsafeMutablePointer<Float>, inp: UnsafePointer<Float>,
+                                 weights w: BlockTensors, cache: BlockCache,
+                                 shape: AttentionShape, mlpWidth: Int) {
+    let rows = shape.batch * shape.tokens, C = shape.width, M = mlpWidth
+    precondition(rows <= cache.maxRows, "batch larger than the block cache")
+    layerNormForward(out: cache.ln1.pointer, mean: cache.ln1Mean.pointer, rstd: cache.ln1Rstd.pointer, inp: inp,
+                     weight: w.ln1Weight, bias: w.ln1Bias, rows: rows, dim: C)
+    linearForward(out: cache.qkv.pointer, inp: cache.ln1.pointer, weight: w.inProjWeight, bias: w.inProjBias,
+                  rows: rows, inDim: C, outDim: 3 * C)
+    attentionForward(out: cache.att.pointer, probs: cache.probs.pointer, qkv: cache.qkv.pointer, shape: shape)
+    // residualMid = inp + out_proj(att)
+    (cache.residualMid.pointer).update(from: inp, count: rows * C)
+    sgemm(transB: true, m: rows, n: C, k: C, a: cache.att.pointer, lda: C, b: w.outProjWeight, ldb: C,
+          beta: 1, c: cache.residualMid.pointer, ldc: C)
+    addBiasRows(cache.residualMid.pointer, w.outProjBias, rows: rows, cols: C)
+    layerNormForward(out: cache.ln2.pointer, mean: cache.ln2Mean.pointer, rstd: cache.ln2Rstd.pointer,
+                     inp: cache.residualMid.pointer, weight: w.ln2Weight, bias: w.ln2Bias, rows: rows, dim: C)
+    linearForward(out: cache.fcOut.pointer, inp: cache.ln2.pointer, weight: w.fcWeight, bias: w.fcBias,
+                  rows: rows, inDim: C, outDim: M)
+    geluForward(out: cache.gelu.pointer, inp: cache.fcOut.pointer, count: rows * M)
+    out.update(from: cache.residualMid.pointer, count: rows * C)
+    sgemm(transB: true, m: rows, n: C, k: M, a: cache.gelu.pointer, lda: M, b: w.projWeight, ldb: M,
+          beta: 1, c: out, ldc: C)
+    addBiasRows(out, w.projBias, rows: rows, cols: C)
+}
+
+/// Backward of `residualBlockForward`. On entry `dresidual` holds dL/d(out); on return dL/d(inp).
+/// Parameter gradients accumulate into `grads`.
+public func residualBlockBackward(dresidual: UnsafeMutablePointer<Float>, inp: UnsafePointer<Float>,
+                                  weights w: BlockTensors, grads g: BlockTensors, cache: BlockCache,
+                                  scratch: BlockGradScratch, shape: AttentionShape, mlpWidth: Int) {
+    let rows = shape.batch * shape.tokens, C = shape.width, M = mlpWidth
+    // MLP branch: out = mid + gelu(fc(ln2(mid))) · projᵀ + b
+    linearBackward(dinp: scratch.dfc.pointer, dweight: g.projWeight, dbias: g.projBias, dout: dresidual,
+                   inp: cache.gelu.pointer, weight: w.projWeight, rows: rows, inDim: M, outDim: C)
+    geluBackward(dinp: scratch.dfc.pointer, inp: cache.fcOut.pointer, dout: scratch.dfc.pointer, count: rows * M)
+    linearBackward(dinp: scratch.dln.pointer, dweight: g.fcWeight, dbias: g.fcBias, dout: scratch.dfc.pointer,
+                   inp: cache.ln2.pointer, weight: w.fcWeight, rows: rows, inDim: C, outDim: M)
+    layerNormBackward(dinp: dresidual, dweight: g.ln2Weight, dbias: g.ln2Bias, dout: scratch.dln.pointer,
+                      inp: cache.residualMid.pointer, weight: w.ln2Weight, mean: cache.ln2Mean.pointer,
+                      rstd: cache.ln2Rstd.pointer, rows: rows, dim: C)
+    // Attention branch: mid = inp + attn(ln1(inp)) · outᵀ + b
+    linearBackward(dinp: scratch.datt.pointer, dweight: g.outProjWeight, dbias: g.outProjBias, dout: dresidual,
+                   inp: cache.att.pointer, weight: w.outProjWeight, rows: rows, inDim: C, outDim: C)
+    attentionBackward(dqkv: scratch.dqkv.pointer, dout: scratch.datt.pointer, qkv: cache.qkv.pointer,
+                      probs: cache.probs.pointer, scratch: scratch.attention.pointer, shape: shape)
+    linearBackward(dinp: scratch.dln.pointer, dweight: g.inProjWeight, dbias: g.inProjBias, dout: scratch.dqkv.pointer,
+                   inp: cache.ln1.pointer, weight: w.inProjWeight, rows: rows, inDim: C, outDim: 3 * C)
+    layerNormBackward(dinp: dresidual, dweight: g.ln1Weight, dbias: g.ln1Bias, dout: scratch.dln.pointer,
+                      inp: inp, weight: w.ln1Weight, mean: cache.ln1Mean.pointer, rstd: cache.ln1Rstd.pointer,
+                      rows: rows, dim: C)
+}
+
+/// x[r, :] += bias for every row.
+public func addBiasRows(_ x: UnsafeMutablePointer<Float>, _ bias: UnsafePointer<Float>, rows: Int, cols: Int) {
+    parallelChunks(rows, minimumPerChunk: 64) { _, range in
+        for r in range {
+            let row = x + r * cols
+            for j in 0..<cols { row[j] += bias[j] }
+        }
+    }
+}

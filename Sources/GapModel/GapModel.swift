@@ -1,1 +1,0 @@
-// GapModel: see Package.swift for what this stage owns.

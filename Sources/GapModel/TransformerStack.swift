@@ -1,0 +1,109 @@
+import Foundation
+import GapEngine
+
+/// The residual blocks of one tower, with the activations each keeps for backward.
+/// `residuals[0]` is the stack's input, `residuals[i + 1]` block i's output.
+final class TransformerStack {
+    let weights: [BlockTensors]
+    let grads: [BlockTensors]
+    let caches: [BlockCache]
+    let residuals: [FloatBuffer]
+    let scratch: BlockGradScratch
+    /// dL/d(output) on entry to `backward`, dL/d(input) on return.
+    let dresidual: FloatBuffer
+    let tokens, width, heads, mlpWidth: Int
+    let causal: Bool
+
+    init(blockNames: [String], layout: ParameterLayout, weights w: UnsafeMutablePointer<Float>, grads g: UnsafeMutablePointer<Float>,
+         maxBatch: Int, tokens: Int, width: Int, heads: Int, mlpWidth: Int, causal: Bool) {
+        weights = blockNames.map { blockTensors(w, layout, $0) }
+        grads = blockNames.map { blockTensors(g, layout, $0) }
+        caches = blockNames.map { _ in BlockCache(maxBatch: maxBatch, tokens: tokens, width: width, heads: heads, mlpWidth: mlpWidth) }
+        residuals = (0...blockNames.count).map { _ in FloatBuffer(count: maxBatch * tokens * width) }
+        let threads = max(EngineThreads.count, ProcessInfo.processInfo.activeProcessorCount)
+        scratch = BlockGradScratch(maxBatch: maxBatch, tokens: tokens, width: width, mlpWidth: mlpWidth, threads: threads)
+        dresidual = FloatBuffer(count: maxBatch * tokens * width)
+        self.tokens = tokens
+        self.width = width
+        self.heads = heads
+        self.mlpWidth = mlpWidth
+        self.causal = causal
+    }
+
+    var input: UnsafeMutablePointer<Float> { residuals[0].pointer }
+    var output: UnsafeMutablePointer<Float> { residuals[residuals.count - 1].pointer }
+
+    func shape(_ batch: Int) -> AttentionShape {
+        AttentionShape(batch: batch, tokens: tokens, width: width, heads: heads, causal: causal)
+    }
+
+    func forward(batch: Int) {
+        for i in weights.indices {
+            residualBlockForward(out: residuals[i + 1].pointer, inp: residuals[i].pointer, weights: weights[i],
+                                 cache: caches[i], shape: shape(batch), mlpWidth: mlpWidth)
+        }
+    }
+
+    func backward(batch: Int) {
+        for i in weights.indices.reversed() {
+            residualBlockBackward(dresidual: dresidual.pointer, inp: residuals[i].pointer, weights: weights[i], grads: grads[i],
+                                  cache: caches[i], scratch: scratch, shape: shape(batch), mlpWidth: mlpWidth)
+        }
+    }
+}
+
+/// Pooled row → final LayerNorm → projection → L2 normalisation, with its backward.
+final class EmbeddingHead {
+    let lnWeight, lnBias, projection: UnsafeMutablePointer<Float>
+    let dlnWeight, dlnBias, dprojection: UnsafeMutablePointer<Float>
+    let width, embedDim: Int
+    let pooled, normed, mean, rstd, projected, norms, embeds: FloatBuffer
+    let dnormed, dprojected, dpooled: FloatBuffer
+
+    init(lnPrefix: String, projectionName: String, layout: ParameterLayout, weights w: UnsafeMutablePointer<Float>,
+         grads g: UnsafeMutablePointer<Float>, maxBatch: Int, width: Int, embedDim: Int) {
+        lnWeight = w + layout.offset("\(lnPrefix).weight")
+        lnBias = w + layout.offset("\(lnPrefix).bias")
+        projection = w + layout.offset(projectionName)
+        dlnWeight = g + layout.offset("\(lnPrefix).weight")
+        dlnBias = g + layout.offset("\(lnPrefix).bias")
+        dprojection = g + layout.offset(projectionName)
+        self.width = width
+        self.embedDim = embedDim
+        pooled = FloatBuffer(count: maxBatch * width)
+        normed = FloatBuffer(count: maxBatch * width)
+        mean = FloatBuffer(count: maxBatch)
+        rstd = FloatBuffer(count: maxBatch)
+        projected = FloatBuffer(count: maxBatch * embedDim)
+        norms = FloatBuffer(count: maxBatch)
+        embeds = FloatBuffer(count: maxBatch * embedDim)
+        dnormed = FloatBuffer(count: maxBatch * width)
+        dprojected = FloatBuffer(count: maxBatch * embedDim)
+        dpooled = FloatBuffer(count: maxBatch * width)
+    }
+
+    /// LayerNorm is per row, so normalising only the pooled rows equals open_clip's LN over all tokens.
+    func forward(from sequence: UnsafePointer<Float>, positions: UnsafePointer<Int32>?, batch: Int, tokens: Int)
+        -> UnsafeMutablePointer<Float> {
+        gatherRows(out: pooled.pointer, x: sequence, positions: positions, batch: batch, tokens: tokens, width: width)
+        layerNormForward(out: normed.pointer, mean: mean.pointer, rstd: rstd.pointer, inp: pooled.pointer,
+                         weight: lnWeight, bias: lnBias, rows: batch, dim: width)
+        projectionForward(out: projected.pointer, inp: normed.pointer, projection: projection, rows: batch, inDim: width, outDim: embedDim)
+        l2NormalizeForward(out: embeds.pointer, norms: norms.pointer, inp: projected.pointer, rows: batch, dim: embedDim)
+        return embeds.pointer
+    }
+
+    /// Writes dL/d(sequence) for the pooled rows into `dsequence` (zeroed here first).
+    func backward(embedGrad: UnsafePointer<Float>, into dsequence: UnsafeMutablePointer<Float>,
+                  positions: UnsafePointer<Int32>?, batch: Int, tokens: Int) {
+        l2NormalizeBackward(dinp: dprojected.pointer, dout: embedGrad, normalized: embeds.pointer, norms: norms.pointer,
+                            rows: batch, dim: embedDim)
+        projectionBackward(dinp: dnormed.pointer, dprojection: dprojection, dout: dprojected.pointer, inp: normed.pointer,
+                           projection: projection, rows: batch, inDim: width, outDim: embedDim)
+        dpooled.pointer.update(repeating: 0, count: batch * width)
+        layerNormBackward(dinp: dpooled.pointer, dweight: dlnWeight, dbias: dlnBias, dout: dnormed.pointer, inp: pooled.pointer,
+                          weight: lnWeight, mean: mean.pointer, rstd: rstd.pointer, rows: batch, dim: width)
+        dsequence.update(repeating: 0, count: batch * tokens * width)
+        scatterRowsAdd(dx: dsequence, dout: dpooled.pointer, positions: positions, batch: batch, tokens: tokens, width: width)
+    }
+}

@@ -1,0 +1,179 @@
+import GapEngine
+import XCTest
+
+/// Every layer's backward against finite differences of L = Σ y ⊙ R for a random R.
+final class KernelGradientTests: XCTestCase {
+    func testLinear() {
+        let rows = 5, inDim = 7, outDim = 6
+        let x = randomBuffer(rows * inDim, seed: 1), w = randomBuffer(outDim * inDim, seed: 2), b = randomBuffer(outDim, seed: 3)
+        let r = randomBuffer(rows * outDim, seed: 4), y = FloatBuffer(count: rows * outDim)
+        func loss() -> Double {
+            linearForward(out: y.pointer, inp: x.pointer, weight: w.pointer, bias: b.pointer, rows: rows, inDim: inDim, outDim: outDim)
+            return dot(y.pointer, r.pointer, rows * outDim)
+        }
+        let dx = FloatBuffer(count: rows * inDim), dw = FloatBuffer(count: outDim * inDim), db = FloatBuffer(count: outDim)
+        _ = loss()
+        linearBackward(dinp: dx.pointer, dweight: dw.pointer, dbias: db.pointer, dout: r.pointer, inp: x.pointer, weight: w.pointer,
+                       rows: rows, inDim: inDim, outDim: outDim)
+        checkGradient("x", values: x.pointer, count: x.count, analytic: dx.array, loss: loss)
+        checkGradient("w", values: w.pointer, count: w.count, analytic: dw.array, loss: loss)
+        checkGradient("b", values: b.pointer, count: b.count, analytic: db.array, loss: loss)
+    }
+
+    func testProjection() {
+        let rows = 4, inDim = 6, outDim = 3
+        let x = randomBuffer(rows * inDim, seed: 5), p = randomBuffer(inDim * outDim, seed: 6)
+        let r = randomBuffer(rows * outDim, seed: 7), y = FloatBuffer(count: rows * outDim)
+        func loss() -> Double {
+            projectionForward(out: y.pointer, inp: x.pointer, projection: p.pointer, rows: rows, inDim: inDim, outDim: outDim)
+            return dot(y.pointer, r.pointer, rows * outDim)
+        }
+        let dx = FloatBuffer(count: rows * inDim), dp = FloatBuffer(count: inDim * outDim)
+        _ = loss()
+        projectionBackward(dinp: dx.pointer, dprojection: dp.pointer, dout: r.pointer, inp: x.pointer, projection: p.pointer,
+                           rows: rows, inDim: inDim, outDim: outDim)
+        checkGradient("x", values: x.pointer, count: x.count, analytic: dx.array, loss: loss)
+        checkGradient("p", values: p.pointer, count: p.count, analytic: dp.array, loss: loss)
+    }
+
+    func testLayerNorm() {
+        let rows = 4, dim = 9
+        let x = randomBuffer(rows * dim, seed: 8, scale: 2), w = randomBuffer(dim, seed: 9), b = randomBuffer(dim, seed: 10)
+        let r = randomBuffer(rows * dim, seed: 11), y = FloatBuffer(count: rows * dim)
+        let mean = FloatBuffer(count: rows), rstd = FloatBuffer(count: rows)
+        func loss() -> Double {
+            layerNormForward(out: y.pointer, mean: mean.pointer, rstd: rstd.pointer, inp: x.pointer, weight: w.pointer, bias: b.pointer,
+                             rows: rows, dim: dim)
+            return dot(y.pointer, r.pointer, rows * dim)
+        }
+        _ = loss()
+        let dx = FloatBuffer(count: rows * dim), dw = FloatBuffer(count: dim), db = FloatBuffer(count: dim)
+        layerNormBackward(dinp: dx.pointer, dweight: dw.pointer, dbias: db.pointer, dout: r.pointer, inp: x.pointer, weight: w.pointer,
+                          mean: mean.pointer, rstd: rstd.pointer, rows: rows, dim: dim)
+        checkGradient("x", values: x.pointer, count: x.count, analytic: dx.array, step: 5e-3, loss: loss)
+        checkGradient("w", values: w.pointer, count: w.count, analytic: dw.array, loss: loss)
+        checkGradient("b", values: b.pointer, count: b.count, analytic: db.array, loss: loss)
+    }
+
+    func testLayerNormMatchesDefinition() {
+        let x = FloatBuffer([1, 2, 3, 4]), w = FloatBuffer([1, 1, 1, 1]), b = FloatBuffer([0, 0, 0, 0])
+        let y = FloatBuffer(count: 4), m = FloatBuffer(count: 1), s = FloatBuffer(count: 1)
+        layerNormForward(out: y.pointer, mean: m.pointer, rstd: s.pointer, inp: x.pointer, weight: w.pointer, bias: b.pointer, rows: 1, dim: 4)
+        // mean 2.5, biased variance 1.25
+        let rs = 1 / (1.25 + 1e-5).squareRoot()
+        XCTAssertEqual(Double(y[0]), -1.5 * rs, accuracy: 1e-6)
+        XCTAssertEqual(Double(y[3]), 1.5 * rs, accuracy: 1e-6)
+    }
+
+    func testGELU() {
+        let n = 40
+        let x = randomBuffer(n, seed: 12, scale: 2), r = randomBuffer(n, seed: 13), y = FloatBuffer(count: n)
+        func loss() -> Double {
+            geluForward(out: y.pointer, inp: x.pointer, count: n)
+            return dot(y.pointer, r.pointer, n)
+        }
+        _ = loss()
+        let dx = FloatBuffer(count: n)
+        geluBackward(dinp: dx.pointer, inp: x.pointer, dout: r.pointer, count: n)
+        checkGradient("x", values: x.pointer, count: n, analytic: dx.array, step: 1e-3, loss: loss)
+        // torch.nn.functional.gelu(torch.tensor(1.0)) = 0.8413447
+        let one = FloatBuffer([1]), out = FloatBuffer(count: 1)
+        geluForward(out: out.pointer, inp: one.pointer, count: 1)
+        XCTAssertEqual(out[0], 0.8413447, accuracy: 1e-6)
+    }
+
+    func attentionCheck(causal: Bool) {
+        let shape = AttentionShape(batch: 2, tokens: 5, width: 8, heads: 2, causal: causal)
+        let qkvCount = shape.batch * shape.tokens * 3 * shape.width, outCount = shape.batch * shape.tokens * shape.width
+        let qkv = randomBuffer(qkvCount, seed: causal ? 14 : 15), r = randomBuffer(outCount, seed: 16)
+        let out = FloatBuffer(count: outCount), probs = FloatBuffer(count: shape.probabilityCount)
+        func loss() -> Double {
+            attentionForward(out: out.pointer, probs: probs.pointer, qkv: qkv.pointer, shape: shape)
+            return dot(out.pointer, r.pointer, outCount)
+        }
+        _ = loss()
+        let dqkv = FloatBuffer(count: qkvCount), scratch = FloatBuffer(count: attentionScratchCount(tokens: 5, threads: 4))
+        attentionBackward(dqkv: dqkv.pointer, dout: r.pointer, qkv: qkv.pointer, probs: probs.pointer, scratch: scratch.pointer, shape: shape)
+        checkGradient("qkv", values: qkv.pointer, count: qkvCount, analytic: dqkv.array, samples: 60, step: 5e-3, loss: loss)
+        if causal {
+            _ = loss()
+            // Row 0 attends to itself only: its output is v_0 exactly.
+            let v0 = qkv.pointer + 2 * shape.width
+            for i in 0..<shape.width { XCTAssertEqual(out[i], v0[i], accuracy: 1e-6) }
+        }
+    }
+
+    func testAttentionUnmasked() { attentionCheck(causal: false) }
+    func testAttentionCausal() { attentionCheck(causal: true) }
+
+    func testL2Normalize() {
+        let rows = 3, dim = 5
+        let x = randomBuffer(rows * dim, seed: 17), r = randomBuffer(rows * dim, seed: 18)
+        let y = FloatBuffer(count: rows * dim), norms = FloatBuffer(count: rows)
+        func loss() -> Double {
+            l2NormalizeForward(out: y.pointer, norms: norms.pointer, inp: x.pointer, rows: rows, dim: dim)
+            return dot(y.pointer, r.pointer, rows * dim)
+        }
+        _ = loss()
+        let dx = FloatBuffer(count: rows * dim)
+        l2NormalizeBackward(dinp: dx.pointer, dout: r.pointer, normalized: y.pointer, norms: norms.pointer, rows: rows, dim: dim)
+        checkGradient("x", values: x.pointer, count: x.count, analytic: dx.array, step: 1e-3, loss: loss)
+    }
+
+    func testEmbeddingsAndPooling() {
+        let batch = 2, context = 4, width = 3, vocab = 6
+        let ids: [Int32] = [1, 5, 2, 0, 3, 1, 5, 4]
+        let table = randomBuffer(vocab * width, seed: 19), pos = randomBuffer(context * width, seed: 20)
+        let r = randomBuffer(batch * width, seed: 21)
+        let x = FloatBuffer(count: batch * context * width), pooled = FloatBuffer(count: batch * width)
+        let positions = Int32Buffer(count: batch)
+        ids.withUnsafeBufferPointer { endOfTextPositions(ids: $0.baseAddress!, batch: batch, context: context, into: positions.pointer) }
+        XCTAssertEqual(positions.array, [1, 2], "argmax of the ids, first on ties")
+        func loss() -> Double {
+            ids.withUnsafeBufferPointer {
+                textTokensForward(out: x.pointer, ids: $0.baseAddress!, tokenEmbedding: table.pointer, positional: pos.pointer,
+                                  batch: batch, context: context, width: width)
+            }
+            gatherRows(out: pooled.pointer, x: x.pointer, positions: positions.pointer, batch: batch, tokens: context, width: width)
+            return dot(pooled.pointer, r.pointer, batch * width)
+        }
+        _ = loss()
+        let dx = FloatBuffer(count: batch * context * width), dtable = FloatBuffer(count: vocab * width), dpos = FloatBuffer(count: context * width)
+        scatterRowsAdd(dx: dx.pointer, dout: r.pointer, positions: positions.pointer, batch: batch, tokens: context, width: width)
+        ids.withUnsafeBufferPointer {
+            textTokensBackward(dtokenEmbedding: dtable.pointer, dpositional: dpos.pointer, dout: dx.pointer, ids: $0.baseAddress!,
+                               batch: batch, context: context, width: width)
+        }
+        checkGradient("table", values: table.pointer, count: table.count, analytic: dtable.array, loss: loss)
+        checkGradient("pos", values: pos.pointer, count: pos.count, analytic: dpos.array, loss: loss)
+    }
+
+    func testPatchesFollowConvOrder() {
+        // One 4×4 image with 2 channels... use 3 channels, patch 2: patch (gy=0, gx=1) starts at x=2.
+        let size = 4, p = 2
+        let img = FloatBuffer((0..<(3 * size * size)).map(Float.init))
+        let out = FloatBuffer(count: 4 * 3 * p * p)
+        im2patches(out: out.pointer, images: img.pointer, batch: 1, channels: 3, imageSize: size, patchSize: p)
+        // patch 1 = (gy 0, gx 1): channel 0 rows 0-1, cols 2-3 → 2,3,6,7; then channel 1 → 18,19,22,23
+        XCTAssertEqual(Array(out.array[12..<20]), [2, 3, 6, 7, 18, 19, 22, 23])
+    }
+
+    func testVisionTokens() {
+        let batch = 2, patches = 3, width = 4
+        let pe = randomBuffer(batch * patches * width, seed: 22), cls = randomBuffer(width, seed: 23)
+        let pos = randomBuffer((patches + 1) * width, seed: 24), r = randomBuffer(batch * (patches + 1) * width, seed: 25)
+        let x = FloatBuffer(count: batch * (patches + 1) * width)
+        func loss() -> Double {
+            visionTokensForward(out: x.pointer, patchEmbeds: pe.pointer, classEmbedding: cls.pointer, positional: pos.pointer,
+                                batch: batch, patches: patches, width: width)
+            return dot(x.pointer, r.pointer, x.count)
+        }
+        _ = loss()
+        let dpe = FloatBuffer(count: pe.count), dcls = FloatBuffer(count: width), dpos = FloatBuffer(count: pos.count)
+        visionTokensBackward(dpatchEmbeds: dpe.pointer, dclass: dcls.pointer, dpositional: dpos.pointer, dout: r.pointer,
+                             batch: batch, patches: patches, width: width)
+        checkGradient("patches", values: pe.pointer, count: pe.count, analytic: dpe.array, loss: loss)
+        checkGradient("class", values: cls.pointer, count: width, analytic: dcls.array, loss: loss)
+        checkGradient("pos", values: pos.pointer, count: pos.count, analytic: dpos.array, loss: loss)
+    }
+}
