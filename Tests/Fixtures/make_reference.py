@@ -18,7 +18,7 @@ output is byte-identical from run to run.
   C  reference_partial.safetensors    two towers whose top block (1 of 2) is shared, head not shared,
                                       ClipLoss.
 
-Fixtures B and C are built from open_clip's Transformer / ResidualAttentionBlock; before saving, the
+Fixtures B and C are built from open_clip's Transformer (ResidualAttentionBlock); before saving, the
 script checks that their hand-written forward equals open_clip's CLIP forward run on the same weights.
 """
 
@@ -62,7 +62,7 @@ _allow_open_clip_import_without_torchvision_ops()
 import open_clip  # noqa: E402
 from open_clip.loss import ClipLoss  # noqa: E402
 from open_clip.model import CLIP  # noqa: E402
-from open_clip.transformer import LayerNorm, ResidualAttentionBlock, Transformer, text_global_pool  # noqa: E402
+from open_clip.transformer import LayerNorm, Transformer, text_global_pool  # noqa: E402
 from open_clip_train.scheduler import cosine_lr  # noqa: E402
 import safetensors  # noqa: E402
 
