@@ -9,8 +9,16 @@ final class GradientCheckTests: XCTestCase {
     private func check(_ settings: LossSettings, semantic: Bool, logitScale: Double = log(1 / 0.07), seed: UInt64,
                        file: StaticString = #filePath, line: UInt = #line) throws {
         var rng = SplitMix64(state: seed)
-        let image = roundedToFloat(randomUnitRows(count, dim, &rng))
-        let text = roundedToFloat(randomUnitRows(count, dim, &rng))
+        // The loss is defined for any V and T; rows off the unit sphere also exercise the Gram-matrix
+        // diagonals, whose in-modal differences vanish for unit rows.
+        func rows() -> [[Double]] {
+            randomUnitRows(count, dim, &rng).map { row in
+                let length = rng.uniform(0.6, 1.4)
+                return row.map { $0 * length }
+            }
+        }
+        let image = roundedToFloat(rows())
+        let text = roundedToFloat(rows())
         // Asymmetric and with a non-zero diagonal: the diagonal must be ignored and no symmetry assumed.
         let distance: [[Double]]? = semantic
             ? roundedToFloat((0..<count).map { _ in (0..<count).map { _ in rng.uniform(0, 1.5) } }) : nil
