@@ -51,6 +51,20 @@ final class AdamWTests: XCTestCase {
         XCTAssertEqual(Double(once[2]), 0.25 - 1e-2, accuracy: 1e-7)
     }
 
+    func testTwoStepsMatchTorchBitForBit() throws {
+        // Bit patterns from torch 2.13 (CPU, float32) running the same two steps:
+        //   AdamW([{"params": [a], "weight_decay": 0.1}, {"params": [b], "weight_decay": 0.0}],
+        //         betas=(0.9, 0.98), eps=1e-6), a = [0.5, -1.0], b = [0.25, 2.0], lr 1e-2 then 5e-3,
+        //   grads [0.1, -0.2 | 0.3, 0.0] then [-0.05, 0.4 | 0.3, -1.0].
+        let torchBits: [UInt32] = [0x3EF9_D0A0, 0xBF7D_8652, 0x3E70_A3DB, 0x4000_3CAB]
+        var optimizer = try AdamW(parameterCount: 5, segments: segments, beta1: beta1, beta2: beta2, eps: eps, weightDecay: wd)
+        var parameters = start.map(Float.init)
+        for (index, g) in gradientSteps.enumerated() {
+            optimizer.update(parameters: &parameters, gradients: g.map(Float.init), lr: lrs[index])
+        }
+        XCTAssertEqual(parameters[0..<4].map(\.bitPattern), torchBits)
+    }
+
     func testRestoredStateContinuesIdentically() throws {
         var straight = try AdamW(parameterCount: 5, segments: segments, beta1: beta1, beta2: beta2, eps: eps, weightDecay: wd)
         var a = start.map(Float.init)
@@ -157,6 +171,18 @@ final class GradientClippingTests: XCTestCase {
         var gradients: [Float] = [3, 4]
         XCTAssertEqual(clipGradientNorm(&gradients, count: 2, maxNorm: 10), 5, accuracy: 1e-12)
         XCTAssertEqual(gradients, [3, 4])
+    }
+
+    func testZeroLimitTurnsClippingOff() {
+        var gradients: [Float] = [3, 4]
+        XCTAssertEqual(clipGradientNorm(&gradients, count: 2, maxNorm: 0), 5, accuracy: 1e-12)
+        XCTAssertEqual(gradients, [3, 4])
+    }
+
+    func testNonFiniteNormIsReportedNotApplied() {
+        var gradients: [Float] = [3, .nan]
+        XCTAssertTrue(clipGradientNorm(&gradients, count: 2, maxNorm: 1).isNaN)
+        XCTAssertEqual(gradients[0], 3)
     }
 
     func testOnlyTheGivenSegmentsCount() {
