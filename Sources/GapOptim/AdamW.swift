@@ -72,14 +72,19 @@ public struct AdamW {
     /// Puts back the state a checkpoint saved (`step`, `firstMoment`, `secondMoment`).
     public mutating func restore(step: Int, firstMoment: [Float], secondMoment: [Float]) throws {
         guard step >= 0 else {
-            throw ParameterSegmentError(description: "optimiser state: step \(step), expected ≥ 0")
+            throw OptimizerStateError(description: "optimiser state: step \(step), expected ≥ 0")
         }
         guard firstMoment.count == parameterCount, secondMoment.count == parameterCount else {
-            throw ParameterSegmentError(description: "optimiser state: moments of \(firstMoment.count) and "
+            throw OptimizerStateError(description: "optimiser state: moments of \(firstMoment.count) and "
                 + "\(secondMoment.count) values, expected \(parameterCount) each")
         }
         self.step = step
         self.firstMoment = firstMoment
         self.secondMoment = secondMoment
     }
+}
+
+/// Saved optimiser state that does not fit the optimiser it is restored into.
+public struct OptimizerStateError: Error, CustomStringConvertible, Equatable {
+    public var description: String
 }
