@@ -40,9 +40,9 @@ let package = Package(
         // CLIP / SharedCLIP towers with any sharing depth, initialisation, safetensors checkpoints.
         .target(name: "GapModel", dependencies: ["GapSpec", "GapEngine"], swiftSettings: fastMath),
         // Contrastive losses (InfoNCE, IMSep, CyCLIP) with their gradients.
-        .target(name: "GapLoss", dependencies: ["GapEngine"], swiftSettings: fastMath),
+        .target(name: "GapLoss", dependencies: ["GapEngine", "CBLAS"], swiftSettings: fastMath),
         // AdamW, learning-rate schedule, gradient clipping.
-        .target(name: "GapOptim", dependencies: ["GapModel"], swiftSettings: fastMath),
+        .target(name: "GapOptim", dependencies: ["GapEngine"], swiftSettings: fastMath),
         // The training loop.
         .target(name: "GapTrain", dependencies: ["GapSpec", "GapData", "GapModel", "GapLoss", "GapOptim"], swiftSettings: fastMath),
         // Geometry and downstream metrics, embedding pictures.
@@ -57,7 +57,7 @@ let package = Package(
 
         .testTarget(name: "GapEngineTests", dependencies: ["GapEngine"]),
         .testTarget(name: "GapModelTests", dependencies: ["GapModel", "GapLoss", "GapOptim", "GapSpec"]),
-        .testTarget(name: "GapLossTests", dependencies: ["GapLoss", "GapOptim", "GapModel"]),
+        .testTarget(name: "GapLossTests", dependencies: ["GapLoss", "GapOptim"]),
         .testTarget(name: "GapSpecTests", dependencies: ["GapSpec"]),
         .testTarget(name: "GapStoreTests", dependencies: ["GapStore", "GapSpec"]),
         .testTarget(name: "GapRunnerTests", dependencies: ["GapRunner", "GapStore", "GapSpec"]),

@@ -1,0 +1,146 @@
+import Foundation
+
+/// The training objective α·InfoNCE + β·IMSep + λ1·CyCLIP-in-modal + λ2·CyCLIP-cross-modal over a batch of
+/// unit image and text embeddings, with its gradients.
+///
+/// Embeddings are flat row-major Float32 blocks [count, dim]; the model owns the L2 normalisation and its
+/// backward, so the gradients here are with respect to the normalised embeddings. Scratch space for up to
+/// `maxBatch` pairs is allocated at construction: a step allocates nothing.
+public struct ContrastiveLoss {
+    public let settings: ResolvedLossSettings
+    public let maxBatch: Int
+    private var workspace: LossWorkspace
+
+    public init(settings: LossSettings, maxBatch: Int) throws {
+        self.init(settings: try ResolvedLossSettings(settings), maxBatch: maxBatch)
+    }
+
+    public init(settings: ResolvedLossSettings, maxBatch: Int) {
+        precondition(maxBatch >= 1, "ContrastiveLoss: maxBatch must be at least 1, got \(maxBatch)")
+        self.settings = settings
+        self.maxBatch = maxBatch
+        self.workspace = LossWorkspace(capacity: maxBatch)
+    }
+
+    /// Loss, named terms and gradients of one batch.
+    ///
+    /// `imageGrad` and `textGrad` ([count, dim]) are overwritten with ∂total/∂V and ∂total/∂T;
+    /// `logitScale` is the raw parameter (s = exp(logitScale)) and the result's `logitScaleGrad` is taken
+    /// through the exponential. `semanticDistance` is the [count, count] caption distance matrix D, required
+    /// when IMSep is on with semantic re-scaling and ignored otherwise.
+    public mutating func forwardBackward(image: UnsafePointer<Float>, text: UnsafePointer<Float>, count: Int, dim: Int,
+                                         logitScale: Float, semanticDistance: UnsafePointer<Float>?,
+                                         imageGrad: UnsafeMutablePointer<Float>,
+                                         textGrad: UnsafeMutablePointer<Float>) -> LossResult {
+        evaluate(image: image, text: text, count: count, dim: dim, logitScale: logitScale,
+                 semanticDistance: semanticDistance, gradients: (imageGrad, textGrad))
+    }
+
+    /// Loss and named terms only, for evaluation; `logitScaleGrad` is 0.
+    public mutating func forward(image: UnsafePointer<Float>, text: UnsafePointer<Float>, count: Int, dim: Int,
+                                 logitScale: Float, semanticDistance: UnsafePointer<Float>?) -> LossResult {
+        evaluate(image: image, text: text, count: count, dim: dim, logitScale: logitScale,
+                 semanticDistance: semanticDistance, gradients: nil)
+    }
+
+    private mutating func evaluate(image: UnsafePointer<Float>, text: UnsafePointer<Float>, count n: Int, dim e: Int,
+                                   logitScale: Float, semanticDistance: UnsafePointer<Float>?,
+                                   gradients: (image: UnsafeMutablePointer<Float>, text: UnsafeMutablePointer<Float>)?)
+        -> LossResult {
+        precondition(n >= 1 && n <= maxBatch, "ContrastiveLoss: batch of \(n) pairs, expected 1...\(maxBatch)")
+        precondition(e >= 1, "ContrastiveLoss: embedding dimension \(e), expected at least 1")
+        if !isKnownUniquelyReferenced(&workspace) {
+            // A copied loss gets its own scratch space so two copies never write into each other.
+            workspace = LossWorkspace(capacity: maxBatch)
+        }
+        let distance: UnsafePointer<Float>?
+        if settings.imsepWeight > 0 && settings.imsepRescale == .semantic {
+            precondition(semanticDistance != nil,
+                         "ContrastiveLoss: loss.imsep_rescale is \"semantic\" but the batch has no semantic distance matrix")
+            distance = semanticDistance
+        } else {
+            distance = nil
+        }
+
+        let useIMSepImage = settings.imsepWeight > 0 && settings.imsepModality != .text
+        let useIMSepText = settings.imsepWeight > 0 && settings.imsepModality != .image
+        let useInModal = settings.cyclipLambda1 > 0
+        let needsImageGram = useIMSepImage || useInModal
+        let needsTextGram = useIMSepText || useInModal
+
+        let ws = workspace
+        multiplyTransposed(image, text, into: ws.similarity, rows: n, dim: e)
+        if needsImageGram { multiplyTransposed(image, image, into: ws.imageGram, rows: n, dim: e) }
+        if needsTextGram { multiplyTransposed(text, text, into: ws.textGram, rows: n, dim: e) }
+
+        let sinks: GradientSinks?
+        if gradients != nil {
+            let size = n * n
+            ws.similarityGrad.update(repeating: 0, count: size)
+            if needsImageGram { ws.imageGramGrad.update(repeating: 0, count: size) }
+            if needsTextGram { ws.textGramGrad.update(repeating: 0, count: size) }
+            sinks = GradientSinks(similarity: ws.similarityGrad, imageGram: ws.imageGramGrad, textGram: ws.textGramGrad)
+        } else {
+            sinks = nil
+        }
+
+        let batch = BatchMatrices(count: n, scale: Float(exp(Double(logitScale))), similarity: ws.similarity,
+                                  imageGram: ws.imageGram, textGram: ws.textGram, logits: ws.logits)
+        var result = LossResult(total: 0)
+        var total = 0.0
+        var logitScaleGrad = 0.0
+
+        if settings.clipWeight > 0 {
+            let reductionFactor = settings.crossReduction == .sum ? 1.0 : 0.5
+            let term = infoNCE(batch, weight: settings.clipWeight * reductionFactor, gradients: sinks)
+            let cross = term.value * reductionFactor
+            total += settings.clipWeight * cross
+            logitScaleGrad += term.logitScaleGrad
+            result.cross = Float(cross)
+        }
+        if settings.imsepWeight > 0 {
+            var separation = 0.0
+            if useIMSepImage {
+                let term = imsep(batch, gram: ws.imageGram, semanticDistance: distance, weight: settings.imsepWeight,
+                                 gramGradient: sinks?.imageGram, gradients: sinks)
+                separation += term.value
+                logitScaleGrad += term.logitScaleGrad
+            }
+            if useIMSepText {
+                let term = imsep(batch, gram: ws.textGram, semanticDistance: distance, weight: settings.imsepWeight,
+                                 gramGradient: sinks?.textGram, gradients: sinks)
+                separation += term.value
+                logitScaleGrad += term.logitScaleGrad
+            }
+            total += settings.imsepWeight * separation
+            result.imsep = Float(separation)
+        }
+        if useInModal {
+            let term = cyclipInModal(batch, weight: settings.cyclipLambda1, gradients: sinks)
+            total += settings.cyclipLambda1 * term.value
+            result.cyclipInModal = Float(term.value)
+        }
+        if settings.cyclipLambda2 > 0 {
+            let term = cyclipCrossModal(batch, weight: settings.cyclipLambda2, gradients: sinks)
+            total += settings.cyclipLambda2 * term.value
+            result.cyclipCrossModal = Float(term.value)
+        }
+        result.total = Float(total)
+
+        if let gradients {
+            result.logitScaleGrad = Float(logitScaleGrad)
+            // ∂/∂V = ∂S·T + (∂G_V + ∂G_Vᵀ)·V and ∂/∂T = ∂Sᵀ·V + (∂G_T + ∂G_Tᵀ)·T.
+            multiplyCoefficients(ws.similarityGrad, transposed: false, text, into: gradients.image, rows: n, dim: e, beta: 0)
+            multiplyCoefficients(ws.similarityGrad, transposed: true, image, into: gradients.text, rows: n, dim: e, beta: 0)
+            if needsImageGram {
+                symmetrizeInPlace(ws.imageGramGrad, count: n)
+                multiplyCoefficients(ws.imageGramGrad, transposed: false, image, into: gradients.image, rows: n, dim: e, beta: 1)
+            }
+            if needsTextGram {
+                symmetrizeInPlace(ws.textGramGrad, count: n)
+                multiplyCoefficients(ws.textGramGrad, transposed: false, text, into: gradients.text, rows: n, dim: e, beta: 1)
+            }
+        }
+        return result
+    }
+}

@@ -1,1 +1,0 @@
-// GapLoss: see Package.swift for what this stage owns.

@@ -1,0 +1,90 @@
+import Foundation
+
+/// torch.optim.AdamW (amsgrad off, maximize off) over one flat parameter buffer.
+///
+/// Only values inside `segments` are updated; a parameter left out of every segment (for example a frozen
+/// logit scale) is never touched. The arithmetic follows torch's single-tensor CPU path operation by
+/// operation, in Float32 with the scalar coefficients formed in Double, so the results match torch's:
+///   p ← p·(1 − lr·wd)                     (decayed segments only, before the Adam step)
+///   m ← m + (1 − β1)·(g − m)              (torch's lerp, equal to β1·m + (1 − β1)·g)
+///   v ← v·β2 + (1 − β2)·g·g
+///   p ← p − (lr / (1 − β1^t))·m / (√v / √(1 − β2^t) + eps)
+public struct AdamW {
+    public let parameterCount: Int
+    public let segments: [ParameterSegment]
+    public var beta1: Double
+    public var beta2: Double
+    public var eps: Double
+    public var weightDecay: Double
+    /// First and second moment estimates, one per parameter (zeros before the first step).
+    public private(set) var firstMoment: [Float]
+    public private(set) var secondMoment: [Float]
+    /// Steps taken; the first update runs with t = 1.
+    public private(set) var step: Int = 0
+
+    public init(parameterCount: Int, segments: [ParameterSegment], beta1: Double = 0.9, beta2: Double = 0.999,
+                eps: Double = 1e-8, weightDecay: Double = 0.01) throws {
+        try segments.validate(parameterCount: parameterCount)
+        self.parameterCount = parameterCount
+        self.segments = segments
+        self.beta1 = beta1
+        self.beta2 = beta2
+        self.eps = eps
+        self.weightDecay = weightDecay
+        firstMoment = [Float](repeating: 0, count: parameterCount)
+        secondMoment = [Float](repeating: 0, count: parameterCount)
+    }
+
+    /// One optimiser step with learning rate `lr` (from the schedule) on `parameters` given `gradients`,
+    /// both `parameterCount` long.
+    public mutating func update(parameters: UnsafeMutablePointer<Float>, gradients: UnsafePointer<Float>, lr: Double) {
+        step += 1
+        let t = Double(step)
+        let decayFactor = Float(1 - lr * weightDecay)
+        let firstWeight = Float(1 - beta1)
+        let secondDecay = Float(beta2)
+        let secondWeight = Float(1 - beta2)
+        let stepSize = lr / (1 - pow(beta1, t))
+        let negativeStepSize = Float(-stepSize)
+        let biasCorrection2Sqrt = Float((1 - pow(beta2, t)).squareRoot())
+        let epsilon = Float(eps)
+        let applyDecay = weightDecay != 0
+        let lerpTowardsGradient = abs(firstWeight) < 0.5
+        firstMoment.withUnsafeMutableBufferPointer { m in
+            secondMoment.withUnsafeMutableBufferPointer { v in
+                for segment in segments {
+                    let end = segment.offset + segment.count
+                    let decays = applyDecay && segment.decay
+                    for k in segment.offset..<end {
+                        let g = gradients[k]
+                        if decays { parameters[k] *= decayFactor }
+                        // torch's lerp picks the form by the weight to keep either end exact.
+                        m[k] = lerpTowardsGradient ? m[k] + firstWeight * (g - m[k]) : g - (g - m[k]) * (1 - firstWeight)
+                        v[k] = v[k] * secondDecay + secondWeight * g * g
+                        let denominator = v[k].squareRoot() / biasCorrection2Sqrt + epsilon
+                        parameters[k] = parameters[k] + negativeStepSize * m[k] / denominator
+                    }
+                }
+            }
+        }
+    }
+
+    /// Puts back the state a checkpoint saved (`step`, `firstMoment`, `secondMoment`).
+    public mutating func restore(step: Int, firstMoment: [Float], secondMoment: [Float]) throws {
+        guard step >= 0 else {
+            throw OptimizerStateError(description: "optimiser state: step \(step), expected ≥ 0")
+        }
+        guard firstMoment.count == parameterCount, secondMoment.count == parameterCount else {
+            throw OptimizerStateError(description: "optimiser state: moments of \(firstMoment.count) and "
+                + "\(secondMoment.count) values, expected \(parameterCount) each")
+        }
+        self.step = step
+        self.firstMoment = firstMoment
+        self.secondMoment = secondMoment
+    }
+}
+
+/// Saved optimiser state that does not fit the optimiser it is restored into.
+public struct OptimizerStateError: Error, CustomStringConvertible, Equatable {
+    public var description: String
+}

@@ -1,1 +1,0 @@
-// GapOptim: see Package.swift for what this stage owns.
