@@ -56,7 +56,7 @@ let package = Package(
         ]),
 
         .testTarget(name: "GapEngineTests", dependencies: ["GapEngine"]),
-        .testTarget(name: "GapModelTests", dependencies: ["GapModel", "GapLoss", "GapOptim", "GapSpec"]),
+        .testTarget(name: "GapModelTests", dependencies: ["GapModel", "GapLoss", "GapOptim", "GapSpec", "GapTrain", "GapEngine"]),
         .testTarget(name: "GapLossTests", dependencies: ["GapLoss", "GapOptim"]),
         .testTarget(name: "GapSpecTests", dependencies: ["GapSpec"]),
         .testTarget(name: "GapStoreTests", dependencies: ["GapStore", "GapSpec"]),

@@ -3,7 +3,8 @@ import ArgumentParser
 struct GapLab: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "gaplab",
-        abstract: "Train and compare CLIP, SharedCLIP and AlignCLIP on the CPU; sweep, track and report.")
+        abstract: "Train and compare CLIP, SharedCLIP and AlignCLIP on the CPU; sweep, track and report.",
+        subcommands: [InitCommand.self, EncodeCommand.self, BenchCommand.self])
 }
 
 GapLab.main()

@@ -1,0 +1,88 @@
+#!/usr/bin/env python3
+"""`make bench`: GapLab's engine against PyTorch + open_clip on the same machine, side by side.
+
+For each thread count, runs `gaplab bench` and `pytorch_bench.py` alternately (GapLab first, then PyTorch,
+repeated --reps times), each in a fresh process so peak memory is per run, and prints the medians with the
+spread (min–max) of the per-run figures and the GapLab / PyTorch ratios. When torch or open_clip is not
+installed the PyTorch column is left out and said so.
+"""
+import argparse
+import json
+import os
+import statistics
+import subprocess
+import sys
+
+HERE = os.path.dirname(os.path.abspath(__file__))
+
+
+def run_json(cmd):
+    out = subprocess.run(cmd, check=True, capture_output=True, text=True).stdout
+    return json.loads(out.strip().splitlines()[-1])
+
+
+def spread(values, fmt):
+    return f"{fmt.format(statistics.median(values))} ({fmt.format(min(values))}–{fmt.format(max(values))})"
+
+
+def main():
+    ap = argparse.ArgumentParser(description=__doc__)
+    ap.add_argument("--gaplab", default=os.path.join(HERE, "..", ".build", "release", "gaplab"))
+    ap.add_argument("--threads", default="1,2")
+    ap.add_argument("--reps", type=int, default=3)
+    ap.add_argument("--steps", type=int, default=20)
+    args = ap.parse_args()
+
+    try:
+        import torch  # noqa: F401
+        import open_clip  # noqa: F401
+        have_torch = True
+    except Exception as error:  # an incomplete torch install raises more than ImportError
+        have_torch = False
+        print(f"PyTorch comparison skipped: {error}")
+
+    rows = []
+    info = None
+    for threads in [int(t) for t in args.threads.split(",")]:
+        ours, theirs = [], []
+        for _ in range(args.reps):
+            ours.append(run_json([args.gaplab, "bench", "--threads", str(threads), "--steps", str(args.steps), "--format", "json"]))
+            if have_torch:
+                theirs.append(run_json([sys.executable, os.path.join(HERE, "pytorch_bench.py"), "--threads", str(threads),
+                                        "--steps", str(args.steps)]))
+        info = ours[0]
+        rows.append((threads, ours, theirs))
+
+    print(f"CPU: {info['cpu']}")
+    print(f"BLAS: {info['blas']}")
+    print(f"Reference model: {info['parameters']} parameters, batch {info['batch']}, "
+          f"{info['train_flops_per_sample'] / 1e9:.3f} GFLOP per training sample (matrix products, fwd + bwd)")
+    print(f"Each figure: median over {args.reps} alternating runs (min–max); a run's training figure is the median "
+          f"of {args.steps} timed steps after 3 warm-up steps.\n")
+    header = "| threads | engine | train samples/s | inference pairs/s | peak RSS MiB | sgemm GFLOP/s | MFU |"
+    print(header)
+    print("|---|---|---|---|---|---|---|")
+    for threads, ours, theirs in rows:
+        print(f"| {threads} | GapLab | {spread([r['train_samples_per_s'] for r in ours], '{:.1f}')} | "
+              f"{spread([r['inference_pairs_per_s'] for r in ours], '{:.0f}')} | "
+              f"{spread([r['peak_rss_mib'] for r in ours], '{:.0f}')} | "
+              f"{spread([r['sgemm_gflops'] for r in ours], '{:.1f}')} | "
+              f"{spread([100 * r['mfu'] for r in ours], '{:.1f}')}% |")
+        if theirs:
+            print(f"| {threads} | PyTorch {theirs[0]['torch']} | {spread([r['train_samples_per_s'] for r in theirs], '{:.1f}')} | "
+                  f"{spread([r['inference_pairs_per_s'] for r in theirs], '{:.0f}')} | "
+                  f"{spread([r['peak_rss_mib'] for r in theirs], '{:.0f}')} | | |")
+    if any(t for _, _, t in rows):
+        print("\n| threads | training GapLab/PyTorch | inference GapLab/PyTorch | peak memory GapLab/PyTorch |")
+        print("|---|---|---|---|")
+        for threads, ours, theirs in rows:
+            if not theirs:
+                continue
+            med = lambda rs, k: statistics.median(r[k] for r in rs)
+            print(f"| {threads} | {med(ours, 'train_samples_per_s') / med(theirs, 'train_samples_per_s'):.2f}× | "
+                  f"{med(ours, 'inference_pairs_per_s') / med(theirs, 'inference_pairs_per_s'):.2f}× | "
+                  f"{med(ours, 'peak_rss_mib') / med(theirs, 'peak_rss_mib'):.2f} |")
+
+
+if __name__ == "__main__":
+    main()

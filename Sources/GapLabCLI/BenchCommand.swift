@@ -1,0 +1,172 @@
+import ArgumentParser
+import Foundation
+import GapEngine
+import GapLoss
+import GapModel
+import GapSpec
+import GapTrain
+
+/// One random batch of the right shapes, generated once and copied into every step: the benchmark measures
+/// the engine, not the data.
+final class RandomPairs: PairBatchSource {
+    let imageCount: Int
+    let batch: Int
+    let pixels: [Float]
+    let tokens: [Int32]
+
+    init(imageCount: Int, batch: Int, config: ModelConfig) {
+        self.imageCount = imageCount
+        self.batch = batch
+        var rng = SeededRandom(seed: 0, stream: "bench")
+        let per = 3 * config.vision.imageSize * config.vision.imageSize, ctx = config.text.contextLength
+        let vocab = config.text.vocabSize
+        pixels = (0..<(batch * per)).map { _ in Float(rng.normal()) }
+        var ids = [Int32](repeating: 0, count: batch * ctx)
+        for b in 0..<batch {
+            let length = 2 + Int(rng.next() % UInt64(ctx - 2))
+            ids[b * ctx] = Int32(vocab - 2)
+            for t in 1..<length { ids[b * ctx + t] = Int32(1 + rng.next() % UInt64(vocab - 3)) }
+            ids[b * ctx + length] = Int32(vocab - 1)
+        }
+        tokens = ids
+    }
+
+    func writeBatch(images: ArraySlice<Int>, seed: UInt64, epoch: Int, batchIndex: Int, augment: Bool,
+                    pixels out: UnsafeMutablePointer<Float>, tokens outTokens: UnsafeMutablePointer<Int32>) -> [Int] {
+        let n = min(images.count, batch)
+        pixels.withUnsafeBufferPointer { out.update(from: $0.baseAddress!, count: n * pixels.count / batch) }
+        tokens.withUnsafeBufferPointer { outTokens.update(from: $0.baseAddress!, count: n * tokens.count / batch) }
+        return Array(images)
+    }
+
+    func writeSemanticDistances(captions: [Int], into: UnsafeMutablePointer<Float>) {
+        let n = captions.count
+        for i in 0..<n { for j in 0..<n { into[i * n + j] = i == j ? 0 : 1 } }
+    }
+}
+
+/// Peak resident memory of this process (VmHWM), in MiB.
+func peakResidentMiB() -> Double {
+    guard let status = try? String(contentsOfFile: "/proc/self/status", encoding: .utf8),
+          let line = status.split(separator: "\n").first(where: { $0.hasPrefix("VmHWM:") }),
+          let kb = Double(line.split(separator: " ").dropFirst().first { !$0.isEmpty } ?? "") else { return .nan }
+    return kb / 1024
+}
+
+func cpuModel() -> String {
+    guard let info = try? String(contentsOfFile: "/proc/cpuinfo", encoding: .utf8),
+          let line = info.split(separator: "\n").first(where: { $0.hasPrefix("model name") }) else { return "unknown" }
+    return line.split(separator: ":", maxSplits: 1).last.map { $0.trimmingCharacters(in: .whitespaces) } ?? "unknown"
+}
+
+func median(_ xs: [Double]) -> Double {
+    let s = xs.sorted()
+    return s.isEmpty ? .nan : (s.count % 2 == 1 ? s[s.count / 2] : (s[s.count / 2 - 1] + s[s.count / 2]) / 2)
+}
+
+/// Measured sgemm rate at the current thread count, on square products of the given size.
+func measureSGEMM(size n: Int, seconds: Double = 1.0) -> Double {
+    let a = FloatBuffer(count: n * n), b = FloatBuffer(count: n * n), c = FloatBuffer(count: n * n)
+    var rng = SeededRandom(seed: 1)
+    for i in 0..<(n * n) { a[i] = Float(rng.normal()); b[i] = Float(rng.normal()) }
+    sgemm(m: n, n: n, k: n, a: a.pointer, lda: n, b: b.pointer, ldb: n, c: c.pointer, ldc: n)
+    var reps = 0
+    let start = DispatchTime.now().uptimeNanoseconds
+    var elapsed = 0.0
+    while elapsed < seconds {
+        sgemm(m: n, n: n, k: n, a: a.pointer, lda: n, b: b.pointer, ldb: n, c: c.pointer, ldc: n)
+        reps += 1
+        elapsed = Double(DispatchTime.now().uptimeNanoseconds - start) / 1e9
+    }
+    return 2 * Double(n * n * n) * Double(reps) / elapsed / 1e9
+}
+
+struct BenchCommand: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "bench",
+        abstract: "Measure training and inference throughput of the engine on the reference configuration.",
+        discussion: """
+        Trains the reference model (images 32×32, patch 4, width 128, 4 layers, 4 heads; text context 32, \
+        vocabulary 1024, width 128, 4 layers, 4 heads; embed_dim 128) on random data with open_clip's ClipLoss \
+        and AdamW, and prints steady-state samples/s (median over timed steps after warm-up steps), inference \
+        pairs/s, the model's matrix-product FLOPs per sample, the measured sgemm GFLOP/s at the same thread count \
+        and the fraction of it reached (MFU), and the process's peak resident memory. Run it once per thread \
+        count: peak memory is per process.
+        """)
+
+    @OptionGroup var threadOptions: ThreadOptions
+    @Option(help: "Model config JSON; the reference configuration when omitted.")
+    var model: String?
+    @Option(help: "Batch size.")
+    var batch: Int = 128
+    @Option(help: "Untimed steps before measuring.")
+    var warmupSteps: Int = 3
+    @Option(help: "Timed training steps.")
+    var steps: Int = 20
+    @Option(help: "Image–caption pairs embedded for the inference figure.")
+    var inferencePairs: Int = 1024
+    @Option(help: "Output: table or json.")
+    var format: String = "table"
+
+    func run() throws {
+        threadOptions.apply()
+        let config = try model.map(loadModelConfig) ?? .reference
+        let clip = CLIPModel(config: config, seed: 0, maxBatch: batch)
+        var train = TrainConfig()
+        train.batchSize = batch
+        train.epochs = 1
+        train.warmup = 10
+        let source = RandomPairs(imageCount: batch * (warmupSteps + steps), batch: batch, config: config)
+        let trainer = try Trainer(model: clip, train: train, loss: LossSettings(crossReduction: "mean"),
+                                  imageCount: source.imageCount, seed: 0)
+        var stepTimes: [Double] = []
+        var last = DispatchTime.now().uptimeNanoseconds
+        try trainer.runEpoch(source) { record in
+            let now = DispatchTime.now().uptimeNanoseconds
+            if record.step >= warmupSteps { stepTimes.append(Double(now - last) / 1e9) }
+            last = now
+        }
+        let stepSeconds = median(stepTimes)
+        let trainingRate = Double(batch) / stepSeconds
+
+        let n = inferencePairs
+        let per = 3 * config.vision.imageSize * config.vision.imageSize, ctx = config.text.contextLength
+        let pixels = FloatBuffer(count: n * per), tokens = Int32Buffer(count: n * ctx)
+        for start in stride(from: 0, to: n, by: batch) {
+            _ = source.writeBatch(images: Array(start..<min(n, start + batch))[...], seed: 1, epoch: 0, batchIndex: 0,
+                                  augment: false, pixels: pixels.pointer + start * per, tokens: tokens.pointer + start * ctx)
+        }
+        let out = FloatBuffer(count: n * config.embedDim)
+        clip.encodeImages(pixels.pointer, count: min(n, batch), into: out.pointer)
+        let t0 = DispatchTime.now().uptimeNanoseconds
+        clip.encodeImages(pixels.pointer, count: n, into: out.pointer)
+        clip.encodeTexts(tokens.pointer, count: n, into: out.pointer)
+        let inferenceRate = Double(n) / (Double(DispatchTime.now().uptimeNanoseconds - t0) / 1e9)
+
+        let flops = trainingFLOPsPerSample(config)
+        let gflops = measureSGEMM(size: 512)
+        let mfu = trainingRate * flops / 1e9 / gflops
+        let result: [String: Any] = [
+            "engine": "gaplab", "threads": EngineThreads.count, "batch": batch,
+            "train_samples_per_s": trainingRate, "train_step_s_median": stepSeconds,
+            "train_step_s_min": stepTimes.min() ?? .nan, "train_step_s_max": stepTimes.max() ?? .nan,
+            "timed_steps": stepTimes.count, "inference_pairs_per_s": inferenceRate,
+            "train_flops_per_sample": flops, "sgemm_gflops": gflops, "mfu": mfu,
+            "peak_rss_mib": peakResidentMiB(), "cpu": cpuModel(), "blas": EngineThreads.blasConfiguration,
+            "parameters": clip.parameterCount,
+        ]
+        if format == "json" {
+            let data = try JSONSerialization.data(withJSONObject: result, options: [.sortedKeys])
+            print(String(decoding: data, as: UTF8.self))
+        } else {
+            print("GapLab engine benchmark — \(cpuModel()); \(EngineThreads.blasConfiguration)")
+            print("threads \(EngineThreads.count), batch \(batch), \(clip.parameterCount) parameters, \(stepTimes.count) timed steps after \(warmupSteps) warm-up")
+            print(String(format: "training   %8.1f samples/s (step median %.4f s, min %.4f, max %.4f)", trainingRate, stepSeconds,
+                         stepTimes.min() ?? .nan, stepTimes.max() ?? .nan))
+            print(String(format: "inference  %8.1f pairs/s", inferenceRate))
+            print(String(format: "model      %.3f GFLOP per training sample (matrix products, forward + backward)", flops / 1e9))
+            print(String(format: "sgemm      %8.1f GFLOP/s (512×512×512) → MFU %.1f%%", gflops, 100 * mfu))
+            print(String(format: "peak RSS   %8.1f MiB", peakResidentMiB()))
+        }
+    }
+}

@@ -1,1 +1,0 @@
-// GapTrain: see Package.swift for what this stage owns.

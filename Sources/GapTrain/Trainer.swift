@@ -1,0 +1,133 @@
+import Foundation
+import GapEngine
+import GapLoss
+import GapModel
+import GapOptim
+import GapSpec
+
+/// A failure that stops training: never a silent NaN run.
+public enum TrainingError: Error, CustomStringConvertible {
+    case nonFinite(step: Int, what: String)
+    case dataTooSmall(images: Int, batchSize: Int)
+
+    public var description: String {
+        switch self {
+        case .nonFinite(let step, let what): return "training stopped at step \(step): \(what) is not finite"
+        case .dataTooSmall(let n, let b): return "the training split has \(n) images, fewer than one batch of \(b)"
+        }
+    }
+}
+
+/// One optimiser step's numbers, as the run log records them.
+public struct StepRecord {
+    public var step: Int
+    public var epoch: Int
+    public var lr: Double
+    public var loss: LossResult
+    public var logitScale: Float
+    public var gradNorm: Double?
+}
+
+/// The training loop of one run: batches → model → loss → AdamW, with open_clip's schedule, no-decay rule and
+/// logit-scale clamp. All buffers are allocated here once; a step allocates nothing but its log record.
+public final class Trainer {
+    public let model: CLIPModel
+    public let train: TrainConfig
+    public private(set) var loss: ContrastiveLoss
+    public internal(set) var optimizer: AdamW
+    public let schedule: LearningRateSchedule
+    public let stepsPerEpoch: Int
+    public let seed: UInt64
+    /// Optimiser steps taken so far (the schedule's index of the next step).
+    public private(set) var step = 0
+    /// Epochs completed.
+    public private(set) var epoch = 0
+
+    private let pixels, imageGrad, textGrad, distances: FloatBuffer
+    private let tokens: Int32Buffer
+    private let logitScaleOffset: Int
+
+    public init(model: CLIPModel, train: TrainConfig, loss settings: LossSettings, imageCount: Int, seed: UInt64) throws {
+        guard imageCount >= train.batchSize else { throw TrainingError.dataTooSmall(images: imageCount, batchSize: train.batchSize) }
+        self.model = model
+        self.train = train
+        self.seed = seed
+        let B = train.batchSize, c = model.config
+        model.reserve(batch: B)
+        loss = try ContrastiveLoss(settings: settings, maxBatch: B)
+        // open_clip drops the last incomplete batch of an epoch.
+        stepsPerEpoch = imageCount / B
+        schedule = try LearningRateSchedule(name: train.lrScheduler, baseLR: train.lr, warmup: train.warmup,
+                                            totalSteps: stepsPerEpoch * train.epochs)
+        logitScaleOffset = model.layout.offset("logit_scale")
+        let segments = model.layout.tensors
+            .filter { train.learnLogitScale || $0.name != "logit_scale" }
+            .map { ParameterSegment(name: $0.name, offset: $0.offset, count: $0.count, decay: openCLIPDecays(name: $0.name, ndim: $0.shape.count)) }
+        optimizer = try AdamW(parameterCount: model.parameterCount, segments: segments, beta1: train.beta1, beta2: train.beta2,
+                              eps: train.eps, weightDecay: train.wd)
+        pixels = FloatBuffer(count: B * 3 * c.vision.imageSize * c.vision.imageSize)
+        tokens = Int32Buffer(count: B * c.text.contextLength)
+        imageGrad = FloatBuffer(count: B * c.embedDim)
+        textGrad = FloatBuffer(count: B * c.embedDim)
+        distances = FloatBuffer(count: B * B)
+    }
+
+    public var totalSteps: Int { stepsPerEpoch * train.epochs }
+    public var isFinished: Bool { epoch >= train.epochs }
+
+    /// The image order of an epoch: a seeded shuffle that depends only on the run's seed and the epoch.
+    public func order(epoch: Int, imageCount: Int) -> [Int] {
+        var rng = SeededRandom(seed: seed, stream: "epoch-order-\(epoch)")
+        var order = Array(0..<imageCount)
+        order.shuffle(using: &rng)
+        return order
+    }
+
+    /// Runs the next epoch; `onStep` sees every step's record (the caller decides what to log).
+    public func runEpoch(_ source: PairBatchSource, onStep: (StepRecord) throws -> Void) throws {
+        let B = train.batchSize
+        let order = order(epoch: epoch, imageCount: source.imageCount)
+        for batchIndex in 0..<stepsPerEpoch {
+            let images = order[(batchIndex * B)..<((batchIndex + 1) * B)]
+            let captions = source.writeBatch(images: images, seed: seed, epoch: epoch, batchIndex: batchIndex, augment: true,
+                                             pixels: pixels.pointer, tokens: tokens.pointer)
+            if loss.settings.needsSemanticDistance {
+                source.writeSemanticDistances(captions: captions, into: distances.pointer)
+            }
+            try onStep(try trainStep(batch: B))
+        }
+        epoch += 1
+    }
+
+    func restorePosition(step: Int, epoch: Int) {
+        self.step = step
+        self.epoch = epoch
+    }
+
+    /// One optimiser step on the batch already in the trainer's buffers.
+    func trainStep(batch B: Int) throws -> StepRecord {
+        let E = model.config.embedDim
+        let (v, t) = model.forward(images: pixels.pointer, tokens: tokens.pointer, batch: B)
+        let result = loss.forwardBackward(image: v, text: t, count: B, dim: E, logitScale: model.logitScale,
+                                          semanticDistance: loss.settings.needsSemanticDistance ? UnsafePointer(distances.pointer) : nil,
+                                          imageGrad: imageGrad.pointer, textGrad: textGrad.pointer)
+        guard result.total.isFinite else { throw TrainingError.nonFinite(step: step, what: "the loss (\(result.total))") }
+        model.zeroGrads()
+        model.backward(imageEmbedGrad: imageGrad.pointer, textEmbedGrad: textGrad.pointer)
+        model.grads.pointer[logitScaleOffset] = train.learnLogitScale ? result.logitScaleGrad : 0
+        if let bad = firstNonFinite(model.grads.pointer, segments: optimizer.segments) {
+            throw TrainingError.nonFinite(step: step, what: "the gradient of \(bad.segment.name)")
+        }
+        var norm: Double?
+        if train.gradClipNorm > 0 {
+            norm = clipGradientNorm(model.grads.pointer, count: model.parameterCount, maxNorm: train.gradClipNorm)
+        }
+        let lr = schedule.lr(at: step)
+        optimizer.update(parameters: model.weights.pointer, gradients: model.grads.pointer, lr: lr)
+        // open_clip clamps the logit scale to [0, ln 100] after every step.
+        model.logitScale = min(max(model.logitScale, 0), Float(log(100.0)))
+        let record = StepRecord(step: step, epoch: epoch, lr: lr, loss: result, logitScale: model.logitScale, gradNorm: norm)
+        step += 1
+        return record
+    }
+}
