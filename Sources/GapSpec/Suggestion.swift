@@ -29,7 +29,8 @@ public enum Suggestion {
         var best: (String, Int)?
         for c in candidates {
             let d = editDistance(word, c)
-            if d <= limit && d < (best?.1 ?? Int.max) { best = (c, d) }
+            // d < word.count: a suggestion must keep something of the word ("c" is not a typo of "a").
+            if d <= limit && d < word.count && d < (best?.1 ?? Int.max) { best = (c, d) }
         }
         // A word that is a prefix or extension of a key ("batch" for "batch_size") is a likely slip as well.
         if best == nil, word.count >= 3 {
