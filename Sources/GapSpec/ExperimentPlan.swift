@@ -1,7 +1,8 @@
 /// One run of an expanded experiment.
 public struct PlannedRun: Equatable, Sendable {
     public var variant: String
-    /// The variant name and the swept values that differ from the baseline, e.g. `alignclip depth=2 lr=0.0005`.
+    /// The variant name and the swept values that differ from the baseline (the first variant with the first
+    /// value of every sweep), e.g. `alignclip depth=2 lr=0.0005`.
     public var shortName: String
     public var seed: Int
     public var config: RunConfig

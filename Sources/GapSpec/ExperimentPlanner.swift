@@ -123,7 +123,10 @@ public enum ExperimentPlanner {
             throw ConfigIssues([ConfigIssue(path: "", message: "the experiment expands to \(total == Int.max ? "too many" : String(total)) runs, more than the limit of \(maxRuns)", file: spec.file)])
         }
 
-        let baseline = resolveTree(spec.base + spec.variants[0].settings + overrides.fixed)
+        // The baseline is the first run of the expansion: the first variant with the first value of every
+        // dimension. Every other run of a variant then differs from it in a swept value or the variant name.
+        let firstChoices = dimensions.flatMap { $0.choices[0] }
+        let baseline = resolveTree(spec.base + spec.variants[0].settings + firstChoices + overrides.fixed)
         let sweptKeys = dimensions.flatMap(\.keys)
         let labels = shortLabels(for: sweptKeys)
 
