@@ -45,14 +45,17 @@ public struct JSONParser {
 
     private let bytes: [UInt8]
     private let file: String?
+    /// Off for machine-written JSON (encoded configurations), whose positions nobody asks for.
+    private let recordsPositions: Bool
     private var index = 0
     private var line = 1
     private var column = 1
     private var positions: [JSONPath: SourcePosition] = [:]
 
-    private init(bytes: [UInt8], file: String?) {
+    private init(bytes: [UInt8], file: String?, recordsPositions: Bool) {
         self.bytes = bytes
         self.file = file
+        self.recordsPositions = recordsPositions
     }
 
     public static func parse(_ text: String, file: String? = nil) throws -> JSONDocument {
@@ -74,8 +77,8 @@ public struct JSONParser {
         return try parse(data: data, file: path)
     }
 
-    static func parse(bytes: [UInt8], file: String?) throws -> JSONDocument {
-        var parser = JSONParser(bytes: bytes, file: file)
+    static func parse(bytes: [UInt8], file: String?, recordsPositions: Bool = true) throws -> JSONDocument {
+        var parser = JSONParser(bytes: bytes, file: file, recordsPositions: recordsPositions)
         // A UTF-8 byte-order mark is tolerated, as many editors write one.
         if bytes.starts(with: [0xEF, 0xBB, 0xBF]) { parser.index = 3 }
         parser.skipWhitespace()
@@ -123,7 +126,7 @@ public struct JSONParser {
 
     private mutating func parseValue(path: JSONPath, depth: Int) throws -> JSONValue {
         guard depth <= JSONParser.maxDepth else { throw error("nesting deeper than \(JSONParser.maxDepth) levels") }
-        if positions[path] == nil { positions[path] = position }
+        if recordsPositions && positions[path] == nil { positions[path] = position }
         guard let b = current else { throw error("unexpected end of input, expected a value") }
         switch b {
         case UInt8(ascii: "{"): return try parseObject(path: path, depth: depth)
@@ -177,8 +180,8 @@ public struct JSONParser {
                 throw error("duplicate key \"\(key)\" (first at \(first))", at: keyPosition)
             }
             seen[key] = keyPosition
-            let memberPath = path.appending(key)
-            positions[memberPath] = keyPosition
+            let memberPath = recordsPositions ? path.appending(key) : path
+            if recordsPositions { positions[memberPath] = keyPosition }
             skipWhitespace()
             guard current == UInt8(ascii: ":") else { throw error("expected ':' after the key \"\(key)\", found \(describeCurrent())") }
             advance()
@@ -208,7 +211,7 @@ public struct JSONParser {
             skipWhitespace()
             if current == UInt8(ascii: "]") { throw error("trailing comma before ']'") }
             if current == nil { throw error("unexpected end of input in the array opened at \(open)") }
-            elements.append(try parseValue(path: path.appending(elements.count), depth: depth + 1))
+            elements.append(try parseValue(path: recordsPositions ? path.appending(elements.count) : path, depth: depth + 1))
             skipWhitespace()
             switch current {
             case UInt8(ascii: ","): advance()

@@ -284,7 +284,7 @@ extension JSONValue {
     /// The JSON of an Encodable value, as `JSONEncoder` writes it.
     public init<T: Encodable>(encoding value: T) throws {
         let data = try JSONEncoder().encode(value)
-        self = try JSONParser.parse(data: data).value
+        self = try JSONParser.parse(bytes: [UInt8](data), file: nil, recordsPositions: false).value
     }
 
     /// Decode a `Decodable` from this value with `JSONDecoder`.
