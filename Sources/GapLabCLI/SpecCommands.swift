@@ -68,7 +68,7 @@ struct PlanCommand: ParsableCommand {
     @Argument(help: "Overrides applied on top of the file: key=value sets a value, key=v1,v2 sweeps it.")
     var overrides: [String] = []
 
-    @Option(help: "Output format: table, csv or json.")
+    @Option(help: "Output format (csv and json give full run ids and config hashes; json adds each run's configuration).")
     var format: PlanListing.Format = .table
 
     @Option(help: "Store to read run status from (default: $GAPLAB_STORE or .gaplab/gaplab.sqlite).")

@@ -101,6 +101,13 @@ public enum JSONValue: Sendable {
         return .object(out)
     }
 
+    /// Every non-object value under this one by dotted path (`model.sharing.depth`), in key order; arrays
+    /// are single values. This is how a run's parameters are flattened for numeric queries.
+    public func leaves(prefix: String = "") -> [(path: String, value: JSONValue)] {
+        guard case .object(let m) = self else { return prefix.isEmpty ? [] : [(prefix, self)] }
+        return m.flatMap { $0.value.leaves(prefix: prefix.isEmpty ? $0.key : "\(prefix).\($0.key)") }
+    }
+
     /// The same value with every object's keys in canonical order, recursively.
     public var sortedKeys: JSONValue {
         switch self {

@@ -103,6 +103,13 @@ final class JSONParserTests: XCTestCase {
         XCTAssertEqual(JSONValue.object([]).setting(keys: ["p", "q"], to: 1), ["p": ["q": 1]])
     }
 
+    func testLeavesFlattenByDottedPath() {
+        let value: JSONValue = ["train": ["lr": 0.1, "betas": [0.9, 0.98]], "seed": 1, "empty": [:]]
+        let leaves = value.leaves()
+        XCTAssertEqual(leaves.map(\.path), ["train.lr", "train.betas", "seed"])
+        XCTAssertEqual(leaves.map(\.value), [0.1, [0.9, 0.98], 1])
+    }
+
     func testPathRendering() {
         XCTAssertEqual(JSONPath(keys: ["base", "model", "sharing"]).description, "base.model.sharing")
         XCTAssertEqual(JSONPath([.key("grid"), .key("model.sharing.depth"), .index(2)]).description, #"grid["model.sharing.depth"][2]"#)
