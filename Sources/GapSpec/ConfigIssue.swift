@@ -12,6 +12,8 @@ public struct ConfigIssue: Error, Equatable, CustomStringConvertible, Sendable {
 
     public var description: String {
         let location = file.map { "\($0): " } ?? ""
+        // A whole-file problem (unreadable, not an object) reads better without a path.
+        if path.isEmpty && file != nil { return "\(location)\(message)" }
         return "\(location)\(path.isEmpty ? "<root>" : path): \(message)"
     }
 }

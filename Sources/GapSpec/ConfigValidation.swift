@@ -1,0 +1,159 @@
+import Foundation
+
+/// Range checks on decoded configurations. Types are checked before decoding (see `RunConfigResolver`);
+/// these find values of the right type that GapLab cannot run, each with its JSON path and what was expected.
+
+private func joined(_ prefix: String, _ key: String) -> String { prefix.isEmpty ? key : "\(prefix).\(key)" }
+
+/// Issue collection shared by the config sections.
+private struct IssueList {
+    let prefix: String
+    var issues: [ConfigIssue] = []
+
+    mutating func add(_ key: String, _ message: String) {
+        issues.append(ConfigIssue(path: joined(prefix, key), message: message))
+    }
+
+    mutating func oneOf(_ key: String, _ value: String, _ allowed: [String]) {
+        if !allowed.contains(value) {
+            let near = Suggestion.closest(to: value, among: allowed).map { "; did you mean \"\($0)\"?" } ?? ""
+            add(key, "expected one of \(allowed.map { "\"\($0)\"" }.joined(separator: ", ")), got \"\(value)\"\(near)")
+        }
+    }
+
+    mutating func atLeast(_ key: String, _ value: Int, _ minimum: Int) {
+        if value < minimum { add(key, "expected an integer >= \(minimum), got \(value)") }
+    }
+
+    mutating func atLeast(_ key: String, _ value: Double, _ minimum: Double) {
+        if !value.isFinite || value < minimum { add(key, "expected a number >= \(JSONValue.format(minimum)), got \(JSONValue.format(value))") }
+    }
+
+    mutating func positive(_ key: String, _ value: Double) {
+        if !value.isFinite || value <= 0 { add(key, "expected a number > 0, got \(JSONValue.format(value))") }
+    }
+
+    /// 0 <= value < 1, as Adam's betas must be.
+    mutating func unitInterval(_ key: String, _ value: Double) {
+        if !(value >= 0 && value < 1) { add(key, "expected a number in [0, 1), got \(JSONValue.format(value))") }
+    }
+}
+
+extension LossConfig {
+    public static let crossReductions = ["sum", "mean"]
+    public static let imsepModalities = ["image", "text", "both"]
+    public static let imsepRescales = ["semantic", "hollow"]
+    public static let semanticEncoders = ["tfidf", "labels", "minilm"]
+
+    public func issues(at prefix: String = "loss") -> [ConfigIssue] {
+        var list = IssueList(prefix: prefix)
+        list.oneOf("cross_reduction", crossReduction, Self.crossReductions)
+        list.oneOf("imsep_modality", imsepModality, Self.imsepModalities)
+        list.oneOf("imsep_rescale", imsepRescale, Self.imsepRescales)
+        list.oneOf("semantic_encoder", semanticEncoder, Self.semanticEncoders)
+        let weights = [("clip_weight", clipWeight), ("imsep_weight", imsepWeight), ("cyclip_lambda1", cyclipLambda1), ("cyclip_lambda2", cyclipLambda2)]
+        for (key, value) in weights { list.atLeast(key, value, 0) }
+        if weights.allSatisfy({ $0.1 == 0 }) {
+            list.add("clip_weight", "every loss weight is 0, so there is nothing to train; set clip_weight > 0")
+        }
+        return list.issues
+    }
+}
+
+extension TrainConfig {
+    public static let lrSchedulers = ["cosine", "const"]
+
+    public func issues(at prefix: String = "train") -> [ConfigIssue] {
+        var list = IssueList(prefix: prefix)
+        list.atLeast("epochs", epochs, 1)
+        // A contrastive batch needs at least one negative.
+        list.atLeast("batch_size", batchSize, 2)
+        list.positive("lr", lr)
+        list.atLeast("wd", wd, 0)
+        list.unitInterval("beta1", beta1)
+        list.unitInterval("beta2", beta2)
+        list.positive("eps", eps)
+        list.atLeast("warmup", warmup, 0)
+        list.oneOf("lr_scheduler", lrScheduler, Self.lrSchedulers)
+        list.atLeast("grad_clip_norm", gradClipNorm, 0)
+        return list.issues
+    }
+}
+
+extension DataConfig {
+    public static let builtInDatasets = ["scenes", "fashion-mnist", "emoji", "digits"]
+
+    public func issues(at prefix: String = "data") -> [ConfigIssue] {
+        var list = IssueList(prefix: prefix)
+        if dataset.hasPrefix("csv:") {
+            if dataset.dropFirst(4).trimmingCharacters(in: .whitespaces).isEmpty {
+                list.add("dataset", "\"csv:\" needs a path after the colon, e.g. \"csv:data/pairs.csv\"")
+            }
+        } else if !Self.builtInDatasets.contains(dataset) {
+            let near = Suggestion.closest(to: dataset, among: Self.builtInDatasets).map { "; did you mean \"\($0)\"?" } ?? ""
+            list.add("dataset", "expected one of \(Self.builtInDatasets.map { "\"\($0)\"" }.joined(separator: ", ")) or \"csv:PATH\", got \"\(dataset)\"\(near)")
+        }
+        list.atLeast("train_size", trainSize, 0)
+        list.atLeast("val_size", valSize, 0)
+        list.atLeast("test_size", testSize, 0)
+        list.atLeast("split_seed", splitSeed, 0)
+        return list.issues
+    }
+}
+
+extension EvalConfig {
+    public static let splits = ["val", "test"]
+
+    public func issues(at prefix: String = "eval") -> [ConfigIssue] {
+        var list = IssueList(prefix: prefix)
+        list.oneOf("split", split, Self.splits)
+        for (i, k) in retrievalK.enumerated() where k < 1 {
+            list.add("retrieval_k[\(i)]", "expected an integer >= 1, got \(k)")
+        }
+        if Set(retrievalK).count != retrievalK.count {
+            list.add("retrieval_k", "values repeat: \(retrievalK.map(String.init).joined(separator: ", "))")
+        }
+        for (i, delta) in posthocShift.enumerated() where !delta.isFinite {
+            list.add("posthoc_shift[\(i)]", "expected a finite number, got \(delta)")
+        }
+        list.atLeast("picture_sample", pictureSample, pictures ? 1 : 0)
+        return list.issues
+    }
+}
+
+extension FinetuneConfig {
+    public func issues(at prefix: String = "finetune") -> [ConfigIssue] {
+        var list = IssueList(prefix: prefix)
+        list.atLeast("epochs", epochs, 0)
+        list.atLeast("batch_size", batchSize, 2)
+        list.positive("lr", lr)
+        list.atLeast("wd", wd, 0)
+        list.atLeast("warmup", warmup, 0)
+        list.oneOf("lr_scheduler", lrScheduler, TrainConfig.lrSchedulers)
+        return list.issues + data.issues(at: joined(prefix, "data"))
+    }
+}
+
+extension RuntimeConfig {
+    public func issues(at prefix: String = "runtime") -> [ConfigIssue] {
+        var list = IssueList(prefix: prefix)
+        list.atLeast("threads", threads, 1)
+        list.atLeast("log_every", logEvery, 1)
+        return list.issues
+    }
+}
+
+extension RunConfig {
+    /// Every problem with this configuration, each with its JSON path.
+    public func issues() -> [ConfigIssue] {
+        var out = model.issues(at: "model")
+        out += data.issues(at: "data")
+        out += loss.issues(at: "loss")
+        out += train.issues(at: "train")
+        out += eval.issues(at: "eval")
+        out += finetune.issues(at: "finetune")
+        out += runtime.issues(at: "runtime")
+        if seed < 0 { out.append(ConfigIssue(path: "seed", message: "expected an integer >= 0, got \(seed)")) }
+        return out
+    }
+}

@@ -1,0 +1,52 @@
+import XCTest
+@testable import GapSpec
+
+final class RunIdentityTests: XCTestCase {
+    private func identity(_ text: String) throws -> RunIdentity {
+        try RunIdentity(config: RunConfigResolver.resolve(JSONParser.parse(text).value))
+    }
+
+    func testKeyOrderDoesNotChangeTheHash() throws {
+        let a = try identity(#"{"train": {"lr": 0.002, "epochs": 3}, "model": {"sharing": {"depth": 2, "head": true}}}"#)
+        let b = try identity(#"{"model": {"sharing": {"head": true, "depth": 2}}, "train": {"epochs": 3, "lr": 2e-3}}"#)
+        XCTAssertEqual(a, b)
+        XCTAssertEqual(a.configHash.count, 64)
+        XCTAssertTrue(a.configHash.allSatisfy(\.isHexDigit))
+    }
+
+    func testRuntimeSettingsDoNotChangeTheIdentity() throws {
+        let a = try identity(#"{"runtime": {"threads": 1, "log_every": 10}}"#)
+        let b = try identity(#"{"runtime": {"threads": 2, "log_every": 50}}"#)
+        XCTAssertEqual(a.configHash, b.configHash)
+        XCTAssertEqual(a.runID, b.runID)
+        XCTAssertNil(a.identityJSON["runtime"])
+        XCTAssertNil(a.identityJSON["seed"])
+    }
+
+    func testResultSettingsChangeTheHash() throws {
+        let a = try identity(#"{"train": {"lr": 0.001}}"#)
+        let b = try identity(#"{"train": {"lr": 0.0005}}"#)
+        XCTAssertNotEqual(a.configHash, b.configHash)
+        XCTAssertNotEqual(a.runID, b.runID)
+    }
+
+    func testSeedChangesTheRunButNotTheConfigHash() throws {
+        let a = try identity(#"{"seed": 0}"#)
+        let b = try identity(#"{"seed": 1}"#)
+        XCTAssertEqual(a.configHash, b.configHash)
+        XCTAssertNotEqual(a.runID, b.runID)
+    }
+
+    func testIntegerAndDoubleSpellingsHashAlike() throws {
+        XCTAssertEqual(try identity(#"{"loss": {"clip_weight": 1}}"#), try identity(#"{"loss": {"clip_weight": 1.0}}"#))
+    }
+
+    func testHashIsTheSHA256OfTheCanonicalJSON() throws {
+        let id = try identity("{}")
+        XCTAssertEqual(id.configHash, RunIdentity.sha256Hex(id.identityJSON.canonicalString))
+        let keyed: JSONValue = ["seed": 0, "config": id.identityJSON]
+        XCTAssertEqual(id.runID, RunIdentity.sha256Hex(keyed.canonicalString))
+        XCTAssertEqual(RunIdentity.sha256Hex("abc"), "ba7816bf8f01cfea414140de5dae2223b00361a396177a9cb410ff61f20015ad")
+        XCTAssertEqual(id.shortRunID, String(id.runID.prefix(12)))
+    }
+}
