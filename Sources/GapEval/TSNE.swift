@@ -5,10 +5,12 @@ public struct TSNEConfig: Sendable, Equatable {
     public var iterations: Int = 1000
     public var earlyExaggeration: Double = 12
     public var exaggerationIterations: Int = 250
-    public var learningRate: Double = 200
+    /// nil picks scikit-learn's automatic rate max(n / exaggeration / 4, 50); the classic fixed 200 makes
+    /// the layout of a few dozen points blow up.
+    public var learningRate: Double?
     public var seed: UInt64 = 0
 
-    public init(perplexity: Double = 30, iterations: Int = 1000, learningRate: Double = 200, seed: UInt64 = 0) {
+    public init(perplexity: Double = 30, iterations: Int = 1000, learningRate: Double? = nil, seed: UInt64 = 0) {
         self.perplexity = perplexity
         self.iterations = iterations
         self.learningRate = learningRate
@@ -28,9 +30,10 @@ public enum TSNE {
         guard n <= maximumPoints else {
             throw EvalError.shape(what: "t-SNE input", expected: "at most \(maximumPoints) rows (exact t-SNE is O(n²))", got: "\(n)")
         }
-        guard config.perplexity > 0, config.iterations > 0, config.learningRate > 0 else {
+        let learningRate = config.learningRate ?? max(Double(n) / config.earlyExaggeration / 4, 50)
+        guard config.perplexity > 0, config.iterations > 0, learningRate > 0 else {
             throw EvalError.invalidArgument(what: "t-SNE settings", expected: "perplexity, iterations and learning rate > 0",
-                                            got: "\(config.perplexity), \(config.iterations), \(config.learningRate)")
+                                            got: "\(config.perplexity), \(config.iterations), \(learningRate)")
         }
         let unit = x.normalisedRows()
         var similarity = [Float]()
@@ -73,7 +76,7 @@ public enum TSNE {
             for k in 0..<(2 * n) {
                 // Delta-bar-delta gains of the reference implementation.
                 gains[k] = (gradient[k] > 0) != (velocity[k] > 0) ? gains[k] + 0.2 : max(gains[k] * 0.8, 0.01)
-                velocity[k] = momentum * velocity[k] - config.learningRate * gains[k] * gradient[k]
+                velocity[k] = momentum * velocity[k] - learningRate * gains[k] * gradient[k]
                 y[k] += velocity[k]
             }
             var meanX = 0.0, meanY = 0.0
