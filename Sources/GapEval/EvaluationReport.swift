@@ -14,7 +14,7 @@ public enum MetricDirection: String, Sendable, Codable {
 /// `separation`, `uniformity_image`, `uniformity_text`, `separability`; `i2t_r<K>`, `t2i_r<K>`,
 /// `i2t_mean_rank`, `i2t_median_rank`, `t2i_mean_rank`, `t2i_median_rank`; `zeroshot_<axis>_top<k>`;
 /// `probe_<axis>_acc`; and for each post-hoc shift arm `shift_<δ>/<geometry or retrieval key>` with δ
-/// printed by `deltaKey` (e.g. `shift_0.5/alignment`).
+/// printed by `deltaKey` (e.g. `shift_0.5/alignment`, `shift_0.5/zeroshot_shape_top1`).
 public struct EvaluationReport: Sendable, Equatable {
     public var geometry: GeometryMetrics?
     public var retrieval: RetrievalMetrics?
@@ -46,6 +46,9 @@ public struct EvaluationReport: Sendable, Equatable {
             let prefix = "shift_\(Self.deltaKey(arm.delta))/"
             for (key, value) in Self.geometryMetrics(arm.geometry) { out[prefix + key] = value }
             for (key, value) in Self.retrievalMetrics(arm.retrieval) { out[prefix + key] = value }
+            for (axis, result) in arm.zeroShot {
+                for (k, accuracy) in result.topK { out[prefix + "zeroshot_\(axis)_top\(k)"] = accuracy }
+            }
         }
         return out
     }

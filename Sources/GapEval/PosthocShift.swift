@@ -5,6 +5,32 @@ public struct ShiftArm: Sendable, Equatable {
     public var delta: Double
     public var geometry: GeometryMetrics
     public var retrieval: RetrievalMetrics
+    /// Zero-shot results per label axis after the same shift (images moved with the images, class weights
+    /// with the texts).
+    public var zeroShot: [String: ZeroShotResult] = [:]
+}
+
+/// A zero-shot classification set: image embeddings, their labels, and class weights built from prompts.
+public struct ZeroShotTask: Sendable, Equatable {
+    public var images: EmbeddingMatrix
+    public var labels: [Int]
+    public var classWeights: EmbeddingMatrix
+    public var ks: [Int]
+
+    public init(images: EmbeddingMatrix, labels: [Int], classWeights: EmbeddingMatrix, ks: [Int] = [1, 5]) {
+        self.images = images
+        self.labels = labels
+        self.classWeights = classWeights
+        self.ks = ks
+    }
+
+    public func evaluate() throws -> ZeroShotResult {
+        try ZeroShot.evaluate(images: images, labels: labels, classWeights: classWeights, ks: ks)
+    }
+}
+
+public enum Modality: String, Sendable, Codable {
+    case image, text
 }
 
 /// The evaluation-time shift of Liang et al.: g = mean(v) − mean(t), u = g/‖g‖,
@@ -34,6 +60,15 @@ public enum PosthocShift {
         }
         let u = try gapDirection(images: images, texts: texts)
         return (moved(images, along: u, by: -delta / 2), moved(texts, along: u, by: delta / 2))
+    }
+
+    /// Shifts other embeddings of one modality (a downstream set's images, zero-shot class weights) along a
+    /// direction taken from the evaluation pairs: images by −½δu, texts by +½δu, then renormalised.
+    public static func shift(_ x: EmbeddingMatrix, modality: Modality, direction u: [Double], delta: Double) throws -> EmbeddingMatrix {
+        guard u.count == x.dim else {
+            throw EvalError.shape(what: "post-hoc shift direction", expected: "\(x.dim) components", got: "\(u.count)")
+        }
+        return moved(x, along: u, by: modality == .image ? -delta / 2 : delta / 2)
     }
 
     static func moved(_ x: EmbeddingMatrix, along u: [Double], by step: Double) -> EmbeddingMatrix {
@@ -77,14 +112,28 @@ public enum PosthocShift {
     /// Geometry and retrieval after shifting by each δ. Images are unique and captions map to them through
     /// `captionImage` (identity for one caption per image); the shift direction uses the mean of the unique
     /// images and of the captions, and the geometry is taken over (image of caption, caption) pairs.
+    /// Zero-shot `tasks` (per label axis) are shifted along the same u, images with the images and class
+    /// weights with the texts.
     public static func sweep(images: EmbeddingMatrix, texts: EmbeddingMatrix, captionImage: [Int]? = nil,
-                             deltas: [Double], ks: [Int] = [1, 5, 10], seed: UInt64 = 0) throws -> [ShiftArm] {
+                             deltas: [Double], ks: [Int] = [1, 5, 10], zeroShot tasks: [String: ZeroShotTask] = [:],
+                             seed: UInt64 = 0) throws -> [ShiftArm] {
         let mapping = captionImage ?? Array(0..<texts.rows)
+        let needsDirection = deltas.contains { $0 != 0 }
+        let u = needsDirection ? try gapDirection(images: images, texts: texts) : []
         return try deltas.map { delta in
             let (shiftedImages, shiftedTexts) = try shift(images: images, texts: texts, delta: delta)
             let geometry = try GeometryMetrics.compute(images: shiftedImages.expandedToCaptions(mapping), texts: shiftedTexts, seed: seed)
             let retrieval = try Retrieval.evaluate(images: shiftedImages, texts: shiftedTexts, captionImage: mapping, ks: ks)
-            return ShiftArm(delta: delta, geometry: geometry, retrieval: retrieval)
+            var zeroShot = [String: ZeroShotResult]()
+            for (axis, task) in tasks {
+                var moved = task
+                if delta != 0 {
+                    moved.images = try shift(task.images, modality: .image, direction: u, delta: delta)
+                    moved.classWeights = try shift(task.classWeights, modality: .text, direction: u, delta: delta)
+                }
+                zeroShot[axis] = try moved.evaluate()
+            }
+            return ShiftArm(delta: delta, geometry: geometry, retrieval: retrieval, zeroShot: zeroShot)
         }
     }
 }

@@ -10,7 +10,9 @@ final class EvaluationReportTests: XCTestCase {
         let zeroShot = try ZeroShot.evaluate(images: images, labels: Array(repeating: 0, count: 30),
                                              classWeights: EmbeddingMatrix(values: Array(images.values[0..<48]), rows: 6, dim: 8))
         let probe = LinearProbeResult(accuracy: 0.75, trainAccuracy: 0.9, classes: 4)
-        let shift = try PosthocShift.sweep(images: images, texts: texts, deltas: [0.5], ks: [1])
+        let weights = try EmbeddingMatrix(values: Array(images.values[0..<48]), rows: 6, dim: 8)
+        let task = ZeroShotTask(images: images, labels: Array(repeating: 0, count: 30), classWeights: weights)
+        let shift = try PosthocShift.sweep(images: images, texts: texts, deltas: [0.5], ks: [1], zeroShot: ["shape": task])
         let report = EvaluationReport(geometry: geometry, retrieval: retrieval, zeroShot: ["shape": zeroShot],
                                       linearProbe: ["shape": probe], shift: shift)
         let metrics = report.metrics
@@ -19,7 +21,7 @@ final class EvaluationReportTests: XCTestCase {
                     "i2t_r1", "i2t_r5", "i2t_r10", "t2i_r1", "t2i_r5", "t2i_r10",
                     "i2t_mean_rank", "i2t_median_rank", "t2i_mean_rank", "t2i_median_rank",
                     "zeroshot_shape_top1", "zeroshot_shape_top5", "probe_shape_acc",
-                    "shift_0.5/alignment", "shift_0.5/centroid_gap", "shift_0.5/i2t_r1"] {
+                    "shift_0.5/alignment", "shift_0.5/centroid_gap", "shift_0.5/i2t_r1", "shift_0.5/zeroshot_shape_top1"] {
             XCTAssertNotNil(metrics[key], key)
         }
         XCTAssertEqual(metrics["alignment"], geometry.alignment)

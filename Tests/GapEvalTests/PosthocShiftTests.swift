@@ -19,7 +19,10 @@ final class PosthocShiftTests: XCTestCase {
         let (shiftedImages, shiftedTexts) = try PosthocShift.shift(images: images, texts: texts, delta: 0)
         for (a, b) in zip(shiftedImages.values, images.values) { XCTAssertEqual(a, b, accuracy: 1e-6) }
         for (a, b) in zip(shiftedTexts.values, texts.values) { XCTAssertEqual(a, b, accuracy: 1e-6) }
-        let arms = try PosthocShift.sweep(images: images, texts: texts, deltas: [0], ks: [1])
+        let weights = try EmbeddingMatrix(rows: [[1, 0, 0, 0, 0, 0], [0, 1, 0, 0, 0, 0]])
+        let task = ZeroShotTask(images: images, labels: Array(repeating: 0, count: images.rows), classWeights: weights, ks: [1])
+        let arms = try PosthocShift.sweep(images: images, texts: texts, deltas: [0], ks: [1], zeroShot: ["axis": task])
+        XCTAssertEqual(arms[0].zeroShot["axis"], try task.evaluate())
         let plain = try GeometryMetrics.compute(images: images, texts: texts)
         XCTAssertEqual(arms[0].geometry.alignment, plain.alignment, accuracy: 1e-6)
         XCTAssertEqual(arms[0].geometry.centroidGap, plain.centroidGap, accuracy: 1e-6)
@@ -55,6 +58,17 @@ final class PosthocShiftTests: XCTestCase {
         }
         let delta = try PosthocShift.gapClosingDelta(images: EmbeddingMatrix(rows: imageRows), texts: EmbeddingMatrix(rows: textRows))
         XCTAssertEqual(delta, 2.0.squareRoot() * cos(alpha), accuracy: 1e-5)
+    }
+
+    func testOtherEmbeddingsMoveWithTheirModality() throws {
+        let x = try EmbeddingMatrix(rows: [[0, 1]])
+        let norm = Float(1.25).squareRoot()
+        let image = try PosthocShift.shift(x, modality: .image, direction: [1, 0], delta: 1)
+        let text = try PosthocShift.shift(x, modality: .text, direction: [1, 0], delta: 1)
+        XCTAssertEqual(image.values[0], -0.5 / norm, accuracy: 1e-6)
+        XCTAssertEqual(image.values[1], 1 / norm, accuracy: 1e-6)
+        XCTAssertEqual(text.values[0], 0.5 / norm, accuracy: 1e-6)
+        XCTAssertThrowsError(try PosthocShift.shift(x, modality: .text, direction: [1, 0, 0], delta: 1))
     }
 
     func testIdenticalCentroidsHaveNoDirection() throws {
