@@ -28,8 +28,10 @@ public struct RetrievalMetrics: Sendable, Equatable {
     public var textToImageMedianRank: Double { Retrieval.median(textToImageRanks) }
 }
 
-/// Image↔text retrieval. Similarities come from sgemm in blocks of query rows; a rank is a count of the
-/// wrong candidates that beat the best correct one, so no row is ever sorted.
+/// Image↔text retrieval. Similarities come from one sgemm pass in blocks of image rows (both directions read
+/// the same product); a rank is a count of the wrong candidates that beat the best correct one, so nothing is
+/// ever sorted. Exact ties are detected as long as the BLAS computes each dot product the same way in every
+/// product of the same inner dimension, as OpenBLAS does.
 public enum Retrieval {
     /// - Parameters:
     ///   - images: [nImages, d] unit image embeddings.
@@ -64,12 +66,8 @@ public enum Retrieval {
             throw EvalError.invalidArgument(what: "retrieval image \(orphan)", expected: "at least one caption in captionImage", got: "none")
         }
 
-        let imageRanks = ranks(queries: images, candidates: texts, tieRule: tieRule, blockRows: blockRows) { image in
-            captionsOfImage[image]
-        }
-        let textRanks = ranks(queries: texts, candidates: images, tieRule: tieRule, blockRows: blockRows) { caption in
-            [captionImage[caption]]
-        }
+        let (imageRanks, textRanks) = ranks(images: images, texts: texts, captionImage: captionImage,
+                                            captionsOfImage: captionsOfImage, tieRule: tieRule, blockRows: blockRows)
         var i2t = [Int: Double](), t2i = [Int: Double]()
         for k in ks {
             i2t[k] = recall(imageRanks, k)
@@ -79,37 +77,75 @@ public enum Retrieval {
                                 imageToTextRanks: imageRanks, textToImageRanks: textRanks)
     }
 
-    static func ranks(queries: EmbeddingMatrix, candidates: EmbeddingMatrix, tieRule: TieRule, blockRows: Int,
-                      correct: (Int) -> [Int]) -> [Double] {
-        let n = candidates.rows
-        var result = [Double](repeating: 0, count: queries.rows)
-        var block = [Float]()
+    /// Both directions from one pass over S = V Tᵀ in blocks of image rows. An image's row is complete in
+    /// its block, so its rank is counted there against the best of its captions. A caption's column spans
+    /// every block, so its threshold S[image, caption] is taken first from a small product of each image block
+    /// with that block's own captions, and the column's counts accumulate block by block; the caption's own
+    /// image is then taken back out of its counts using the entry of the main product itself, so the rank
+    /// never counts the correct item against itself.
+    static func ranks(images: EmbeddingMatrix, texts: EmbeddingMatrix, captionImage: [Int], captionsOfImage: [[Int]],
+                      tieRule: TieRule, blockRows: Int) -> (imageToText: [Double], textToImage: [Double]) {
+        let nImages = images.rows, nCaptions = texts.rows
+        var threshold = [Float](repeating: 0, count: nCaptions)
+        var ownBlock = [Float]()
         var start = 0
-        while start < queries.rows {
-            let count = min(blockRows, queries.rows - start)
-            similarityBlock(queries: queries, rowStart: start, rowCount: count, candidates: candidates, into: &block)
+        while start < nImages {
+            let count = min(blockRows, nImages - start)
+            let captions = (start..<(start + count)).flatMap { captionsOfImage[$0] }
+            let own = texts.selecting(rows: captions)
+            similarityBlock(queries: images, rowStart: start, rowCount: count, candidates: own, into: &ownBlock)
+            for (column, caption) in captions.enumerated() {
+                threshold[caption] = ownBlock[(captionImage[caption] - start) * captions.count + column]
+            }
+            start += count
+        }
+
+        var imageRanks = [Double](repeating: 0, count: nImages)
+        var higher = [Int32](repeating: 0, count: nCaptions), tied = [Int32](repeating: 0, count: nCaptions)
+        var block = [Float]()
+        start = 0
+        while start < nImages {
+            let count = min(blockRows, nImages - start)
+            similarityBlock(queries: images, rowStart: start, rowCount: count, candidates: texts, into: &block)
             block.withUnsafeBufferPointer { scores in
-                for r in 0..<count {
-                    let row = scores.baseAddress! + r * n
-                    let targets = correct(start + r)
-                    var best = -Float.infinity
-                    for t in targets { best = max(best, row[t]) }
-                    var higher = 0, tied = 0
-                    for j in 0..<n {
-                        let s = row[j]
-                        if s > best { higher += 1 } else if s == best { tied += 1 }
-                    }
-                    // Correct items are never above the best correct one; remove those tied with it.
-                    for t in targets where row[t] == best { tied -= 1 }
-                    switch tieRule {
-                    case .pessimistic: result[start + r] = Double(1 + higher + tied)
-                    case .average: result[start + r] = 1 + Double(higher) + Double(tied) / 2
+                threshold.withUnsafeBufferPointer { theta in
+                    higher.withUnsafeMutableBufferPointer { above in
+                        tied.withUnsafeMutableBufferPointer { equal in
+                            for r in 0..<count {
+                                let image = start + r
+                                let row = scores.baseAddress! + r * nCaptions
+                                let own = captionsOfImage[image]
+                                var best = -Float.infinity
+                                for c in own { best = max(best, row[c]) }
+                                var rowHigher = 0, rowTied = 0
+                                for c in 0..<nCaptions {
+                                    let s = row[c]
+                                    if s > best { rowHigher += 1 } else if s == best { rowTied += 1 }
+                                    let t = theta[c]
+                                    if s > t { above[c] += 1 } else if s == t { equal[c] += 1 }
+                                }
+                                // Correct captions are never above the best of them; drop those tied with it.
+                                for c in own where row[c] == best { rowTied -= 1 }
+                                imageRanks[image] = rank(higher: rowHigher, tied: rowTied, tieRule)
+                                for c in own {
+                                    if row[c] > theta[c] { above[c] -= 1 } else if row[c] == theta[c] { equal[c] -= 1 }
+                                }
+                            }
+                        }
                     }
                 }
             }
             start += count
         }
-        return result
+        let textRanks = (0..<nCaptions).map { rank(higher: Int(higher[$0]), tied: Int(tied[$0]), tieRule) }
+        return (imageRanks, textRanks)
+    }
+
+    static func rank(higher: Int, tied: Int, _ rule: TieRule) -> Double {
+        switch rule {
+        case .pessimistic: return Double(1 + higher + tied)
+        case .average: return 1 + Double(higher) + Double(tied) / 2
+        }
     }
 
     static func recall(_ ranks: [Double], _ k: Int) -> Double {

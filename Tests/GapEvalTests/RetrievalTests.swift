@@ -60,6 +60,20 @@ final class RetrievalTests: XCTestCase {
             let firstCorrect = order.firstIndex { captionImage[$0] == i }! + 1
             XCTAssertEqual(small.imageToTextRanks[i], Double(firstCorrect))
         }
+        for c in 0..<texts.rows {
+            let scores = (0..<images.rows).map { i in zip(images.row(i), texts.row(c)).reduce(Float(0)) { $0 + $1.0 * $1.1 } }
+            let order = scores.indices.sorted { scores[$0] > scores[$1] }
+            XCTAssertEqual(small.textToImageRanks[c], Double(order.firstIndex(of: captionImage[c])! + 1))
+        }
+    }
+
+    /// Every embedding the same: everything ties, so every correct item ranks last.
+    func testCollapsedEmbeddingsRankLast() throws {
+        let same = try EmbeddingMatrix(values: [Float](repeating: 0.5, count: 5 * 4), rows: 5, dim: 4)
+        let metrics = try Retrieval.evaluate(images: same, texts: same, captionImage: Array(0..<5), ks: [1], blockRows: 2)
+        XCTAssertEqual(metrics.imageToTextRanks, [5, 5, 5, 5, 5])
+        XCTAssertEqual(metrics.textToImageRanks, [5, 5, 5, 5, 5])
+        XCTAssertEqual(metrics.imageToTextRecall[1], 0)
     }
 
     func testImageWithoutCaptionIsRejected() throws {
