@@ -99,6 +99,7 @@ public struct GeometryMetrics: Sendable, Equatable {
         var runningMax = -Double.infinity
         var scaledSum = 0.0
         var block = [Float]()
+        var exponents = [Double](repeating: 0, count: n)
         var start = 0
         while start < n {
             let count = min(blockRows, n - start)
@@ -106,14 +107,13 @@ public struct GeometryMetrics: Sendable, Equatable {
             for r in 0..<count {
                 let i = start + r
                 var rowMax = -Double.infinity
-                for j in 0..<n where j != i {
-                    let exponent = -2 * (squaredNorms[i] + squaredNorms[j] - 2 * Double(block[r * n + j]))
-                    rowMax = max(rowMax, exponent)
+                for j in 0..<n {
+                    let e = -2 * (squaredNorms[i] + squaredNorms[j] - 2 * Double(block[r * n + j]))
+                    exponents[j] = e
+                    if j != i, e > rowMax { rowMax = e }
                 }
                 var rowSum = 0.0
-                for j in 0..<n where j != i {
-                    rowSum += exp(-2 * (squaredNorms[i] + squaredNorms[j] - 2 * Double(block[r * n + j])) - rowMax)
-                }
+                for j in 0..<n where j != i { rowSum += exp(exponents[j] - rowMax) }
                 if rowMax > runningMax {
                     scaledSum = scaledSum * exp(runningMax - rowMax) + rowSum
                     runningMax = rowMax

@@ -1,4 +1,5 @@
 import XCTest
+import GapSpec
 @testable import GapEval
 
 final class EvaluationReportTests: XCTestCase {
@@ -36,5 +37,34 @@ final class EvaluationReportTests: XCTestCase {
         XCTAssertEqual(EvaluationReport.direction(of: "separability"), .lowerIsBetter)
         XCTAssertEqual(EvaluationReport.deltaKey(1), "1")
         XCTAssertEqual(EvaluationReport.deltaKey(0.25), "0.25")
+    }
+}
+
+final class EvaluationRunTests: XCTestCase {
+    func testRunFollowsTheConfiguration() throws {
+        let images = try cone(20, 6, axis: 0, noiseAxes: [2, 3, 4, 5], spread: 0.5, seed: 1)
+        var texts = images.values
+        for i in 0..<20 { texts[i * 6] = images.values[i * 6 + 1]; texts[i * 6 + 1] = images.values[i * 6] }
+        let captions = try EmbeddingMatrix(values: texts + texts, rows: 40, dim: 6)
+        let weights = try EmbeddingMatrix(rows: [[1, 0, 0, 0, 0, 0], [0, 0, 1, 0, 0, 0]])
+        let task = ZeroShotTask(images: images, labels: Array(repeating: 0, count: 20), classWeights: weights)
+        let probe = LinearProbeTask(trainFeatures: images, trainLabels: (0..<20).map { $0 % 2 },
+                                    testFeatures: images, testLabels: (0..<20).map { $0 % 2 })
+        let input = EvaluationInput(images: images, texts: captions, captionImage: Array(0..<20) + Array(0..<20),
+                                    zeroShot: ["shape": task], linearProbe: ["shape": probe])
+        var config = EvalConfig()
+        config.posthocShift = [0, 0.5]
+        config.pictures = false
+        let full = try Evaluation.run(input, config: config, seed: 3)
+        XCTAssertEqual(full.shift.map(\.delta), [0, 0.5])
+        XCTAssertNotNil(full.linearProbe["shape"])
+        XCTAssertEqual(full.zeroShot["shape"], try task.evaluate())
+        XCTAssertEqual(full.retrieval?.imageToTextRanks.count, 20)
+        XCTAssertEqual(full.retrieval?.textToImageRanks.count, 40)
+        XCTAssertEqual(full.geometry?.sortedPairedCosines.count, 40)
+        let cheap = try Evaluation.run(input, config: config, seed: 3, cheap: true)
+        XCTAssertTrue(cheap.shift.isEmpty && cheap.linearProbe.isEmpty)
+        XCTAssertEqual(cheap.geometry, full.geometry)
+        XCTAssertThrowsError(try Evaluation.run(EvaluationInput(images: images, texts: captions), config: config))
     }
 }
