@@ -46,7 +46,7 @@ let package = Package(
         // The training loop.
         .target(name: "GapTrain", dependencies: ["GapSpec", "GapData", "GapModel", "GapLoss", "GapOptim"], swiftSettings: fastMath),
         // Geometry and downstream metrics, embedding pictures.
-        .target(name: "GapEval", dependencies: ["GapSpec", "GapData", "GapEngine", "GapModel", "GapTrain", "CPNG"], swiftSettings: fastMath),
+        .target(name: "GapEval", dependencies: ["GapSpec", "GapData", "GapEngine", "GapModel", "GapTrain", "CPNG", "CBLAS", "CZlib"], swiftSettings: fastMath),
         // Tables and figures from the store.
         .target(name: "GapReport", dependencies: ["GapSpec", "GapStore", "GapEval"]),
         .executableTarget(name: "GapLabCLI", dependencies: [

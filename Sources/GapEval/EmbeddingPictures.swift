@@ -1,0 +1,88 @@
+import Foundation
+
+public enum ProjectionMethod: String, Sendable, CaseIterable {
+    case pca
+    case tsne
+}
+
+/// Pictures of the embedding space: a fixed, seeded sample of pairs projected to 2-D, images and captions
+/// coloured by modality and each pair joined by a faint line.
+public enum EmbeddingPictures {
+    public static let imageColor = RGBColor.series(0)
+    public static let textColor = RGBColor.series(1)
+
+    /// `sample` pair indices out of `count`, drawn without replacement by the seed, in ascending order.
+    public static func samplePairs(count: Int, sample: Int, seed: UInt64) -> [Int] {
+        guard sample < count else { return Array(0..<count) }
+        var generator = SeededGenerator(seed: seed)
+        return Array(generator.permutation(count).prefix(max(0, sample))).sorted()
+    }
+
+    /// Projects the sampled images and captions jointly (one projection for both, so distances between the
+    /// modalities mean something) and draws them. t-SNE uses cosine distance and `tsne` settings (its seed
+    /// is replaced by `seed`).
+    public static func projectionScene(images: EmbeddingMatrix, texts: EmbeddingMatrix, method: ProjectionMethod,
+                                       sample: Int = 500, seed: UInt64 = 0, title: String? = nil,
+                                       tsne: TSNEConfig = TSNEConfig()) throws -> Scene {
+        try requirePaired(images, texts, "embedding picture")
+        let chosen = samplePairs(count: images.rows, sample: sample, seed: seed)
+        guard chosen.count >= 2 else {
+            throw EvalError.invalidArgument(what: "embedding picture sample", expected: "at least 2 pairs", got: "\(chosen.count)")
+        }
+        let joint = try images.selecting(rows: chosen).stacked(with: texts.selecting(rows: chosen))
+        let projection: PlanarProjection
+        switch method {
+        case .pca:
+            projection = try PCA.project(joint, seed: seed).projection
+        case .tsne:
+            var settings = tsne
+            settings.seed = seed
+            projection = try TSNE.project(joint, config: settings)
+        }
+        let defaultTitle = method == .pca ? "Image and caption embeddings (PCA)" : "Image and caption embeddings (t-SNE, cosine)"
+        return scatterScene(projection: projection, pairs: chosen.count, title: title ?? defaultTitle)
+    }
+
+    /// Rows 0..<pairs of `projection` are images and rows pairs..<2·pairs their captions.
+    public static func scatterScene(projection: PlanarProjection, pairs: Int, title: String) -> Scene {
+        let frame = PlotFrame(xRange: (projection.x.min() ?? 0, projection.x.max() ?? 1),
+                              yRange: (projection.y.min() ?? 0, projection.y.max() ?? 1))
+        var scene = Scene(width: PlotFrame.canvasWidth, height: PlotFrame.canvasHeight, title: title)
+        frame.drawAxes(into: &scene, xLabel: projection.xName, yLabel: projection.yName)
+        let pairOpacity = 0.15
+        for i in 0..<pairs {
+            scene.add(.line(from: frame.point(projection.x[i], projection.y[i]),
+                            to: frame.point(projection.x[pairs + i], projection.y[pairs + i]),
+                            color: .grey, width: 1, opacity: pairOpacity), role: .data)
+        }
+        for i in 0..<pairs {
+            scene.add(.circle(center: frame.point(projection.x[i], projection.y[i]), radius: 3, fill: imageColor, opacity: 0.75), role: .data)
+        }
+        for i in 0..<pairs {
+            scene.add(.circle(center: frame.point(projection.x[pairs + i], projection.y[pairs + i]), radius: 3, fill: textColor, opacity: 0.75), role: .data)
+        }
+        PlotFrame.drawTitle(into: &scene)
+        PlotFrame.drawLegend(into: &scene, entries: [("image", imageColor, .point, 0.75),
+                                                     ("caption", textColor, .point, 0.75),
+                                                     ("pair", .grey, .line, 1)])
+        return scene
+    }
+
+    /// Writes `<folder>/embeddings_pca`, `embeddings_tsne` and `paired_cosine_cdf` (.svg and .png) for one run.
+    @discardableResult
+    public static func writeRunPictures(images: EmbeddingMatrix, texts: EmbeddingMatrix, folder: URL,
+                                        sample: Int = 500, seed: UInt64 = 0, runName: String = "run",
+                                        tsne: TSNEConfig = TSNEConfig()) throws -> [URL] {
+        var written = [URL]()
+        for method in ProjectionMethod.allCases {
+            let scene = try projectionScene(images: images, texts: texts, method: method, sample: sample, seed: seed, tsne: tsne)
+            let urls = try scene.write(to: folder.appendingPathComponent("embeddings_\(method.rawValue)"))
+            written += [urls.svg, urls.png]
+        }
+        let cosines = GeometryMetrics.pairedCosines(images: images, texts: texts)
+        let cdf = try CosineCDFPlot(title: "Paired cosine similarity (CDF)", curves: [(runName, cosines)]).scene()
+        let urls = try cdf.write(to: folder.appendingPathComponent("paired_cosine_cdf"))
+        written += [urls.svg, urls.png]
+        return written
+    }
+}

@@ -1,1 +1,0 @@
-// GapEval: see Package.swift for what this stage owns.
