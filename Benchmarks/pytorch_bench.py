@@ -7,13 +7,18 @@ Needs torch and open-clip-torch (see Tests/Fixtures/requirements.txt for the ver
 """
 import argparse
 import json
+import os
 import resource
 import statistics
+import sys
 import time
 
 import torch
-import open_clip
-from open_clip.loss import ClipLoss
+
+sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "Tests", "Fixtures"))
+import openclip_import  # noqa: E402,F401
+import open_clip  # noqa: E402
+from open_clip.loss import ClipLoss  # noqa: E402
 
 REFERENCE = {
     "embed_dim": 128,

@@ -4,7 +4,7 @@ struct GapLab: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "gaplab",
         abstract: "Train and compare CLIP, SharedCLIP and AlignCLIP on the CPU; sweep, track and report.",
-        subcommands: [InitCommand.self, EncodeCommand.self, BenchCommand.self])
+        subcommands: [ValidateCommand.self, PlanCommand.self, InitCommand.self, EncodeCommand.self, BenchCommand.self])
 }
 
 GapLab.main()

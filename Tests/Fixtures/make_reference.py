@@ -38,26 +38,7 @@ import struct
 from safetensors.torch import save
 
 
-def _allow_open_clip_import_without_torchvision_ops():
-    # open_clip imports torchvision. PyPI's torchvision wheels are linked against the CUDA build of
-    # torch, so next to the CPU-only torch wheel its C extension cannot load; torchvision 0.28 then
-    # fails at import while registering fake kernels for the two ops below, whose schemas only that
-    # extension defines. Declaring the schemas lets the import finish. No torchvision op runs here.
-    spec = importlib.util.find_spec("torchvision")
-    if spec is None or spec.origin is None:
-        return
-    extensions = sorted(pathlib.Path(spec.origin).parent.glob("_C*.so"))
-    try:
-        if not extensions:
-            raise OSError("torchvision has no compiled extension")
-        torch.ops.load_library(str(extensions[0]))
-    except OSError:
-        for op in ("nms", "qnms"):
-            torch.library.define(
-                f"torchvision::{op}", "(Tensor dets, Tensor scores, float iou_threshold) -> Tensor")
-
-
-_allow_open_clip_import_without_torchvision_ops()
+import openclip_import  # noqa: E402,F401  (makes `import open_clip` work next to CPU-only torch)
 
 import open_clip  # noqa: E402
 from open_clip.loss import ClipLoss  # noqa: E402
