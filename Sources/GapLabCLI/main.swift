@@ -1,4 +1,12 @@
 import ArgumentParser
+import Foundation
+import GapEngine
+
+// See BLASKernel: restart once with OpenBLAS's matching kernel when it fell back to the generic one.
+if let core = BLASKernel.restartCoreType() {
+    setenv("OPENBLAS_CORETYPE", core, 1)
+    execv("/proc/self/exe", CommandLine.unsafeArgv)
+}
 
 struct GapLab: ParsableCommand {
     static let configuration = CommandConfiguration(
