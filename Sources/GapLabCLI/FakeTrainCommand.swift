@@ -73,7 +73,7 @@ struct FakeTrainCommand: ParsableCommand {
     private static func crash(_ mode: String, step: Int) -> Never {
         FileHandle.standardError.write(Data("fake-train: injected crash (\(mode)) at step \(step)\n".utf8))
         if mode == "abort" { abort() }
-        exit(3)
+        Glibc.exit(3)
     }
 
     /// Reads an integer at a dotted path, tolerating numbers written as doubles.

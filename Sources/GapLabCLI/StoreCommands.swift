@@ -149,14 +149,14 @@ struct ShowCommand: ParsableCommand {
     @OptionGroup var storeOptions: StoreOptions
 
     @Argument(help: "Run ID or a unique prefix of it.")
-    var run: String
+    var runPrefix: String
 
     @Option(help: "Output format: table or json.")
     var format: ListingFormat = .table
 
     func run() throws {
         let storage = try storeOptions.open()
-        let runID = try storage.resolveRunID(prefix: run)
+        let runID = try storage.resolveRunID(prefix: runPrefix)
         guard let record = try storage.run(id: runID) else { throw StoreError.runNotFound(runID) }
         let params = try storage.params(runID: runID)
         let summaries = try storage.summaries(runIDs: [runID])[runID] ?? []
@@ -300,7 +300,7 @@ struct MetricsCommand: ParsableCommand {
     @OptionGroup var storeOptions: StoreOptions
 
     @Argument(help: "Run ID or a unique prefix of it.")
-    var run: String
+    var runPrefix: String
 
     @Option(help: "Only this metric key.")
     var key: String?
@@ -310,7 +310,7 @@ struct MetricsCommand: ParsableCommand {
 
     func run() throws {
         let storage = try storeOptions.open()
-        let runID = try storage.resolveRunID(prefix: run)
+        let runID = try storage.resolveRunID(prefix: runPrefix)
         let points = try storage.metrics(runID: runID, key: key)
         let listing = Listing(columns: ["key", "step", "epoch", "value", "wall_time"], rows: points.map {
             [.text($0.key), .integer($0.step), $0.epoch.map(Listing.Cell.number) ?? .missing, .number($0.value),

@@ -3,13 +3,13 @@ import Foundation
 /// What a run attempt ran on, recorded per attempt as key/value pairs in the store.
 public enum RunEnvironment {
     public static var swiftVersion: String {
-        #if swift(>=6.4)
+        #if compiler(>=6.4)
         return ">=6.4"
-        #elseif swift(>=6.3)
+        #elseif compiler(>=6.3)
         return "6.3"
-        #elseif swift(>=6.2)
+        #elseif compiler(>=6.2)
         return "6.2"
-        #elseif swift(>=6.1)
+        #elseif compiler(>=6.1)
         return "6.1"
         #else
         return "<6.1"

@@ -17,7 +17,7 @@ enum StorageConformance {
                                    "model.kind": .string(index % 2 == 0 ? "clip" : "shared"), "train.augment": .bool(index % 2 == 0)])
     }
 
-    static func planningIsIdempotent(_ open: Open) throws {
+    static func planningIsIdempotent(_ open: @escaping Open) throws {
         let store = try open()
         let first = try store.planRuns([spec(0), spec(1), spec(2)])
         XCTAssertEqual(first.inserted, ["run-0000", "run-0001", "run-0002"])
@@ -39,7 +39,7 @@ enum StorageConformance {
         XCTAssertNil(try store.run(id: "run-0007"), "a rejected plan writes nothing")
     }
 
-    static func paramsKeepTheirTypes(_ open: Open) throws {
+    static func paramsKeepTheirTypes(_ open: @escaping Open) throws {
         let store = try open()
         let params: [String: ParamValue] = ["a.int": .int(-3), "a.big": .int(Int.max), "b.double": .double(0.1),
                                             "c.text": .string("x y"), "d.flag": .bool(true), "d.off": .bool(false)]
@@ -52,7 +52,7 @@ enum StorageConformance {
         XCTAssertEqual(updated.count, params.count + 1)
     }
 
-    static func experimentsRoundTrip(_ open: Open) throws {
+    static func experimentsRoundTrip(_ open: @escaping Open) throws {
         let store = try open()
         try store.addExperiment(ExperimentRecord(name: "sharing", description: "depth sweep", definitionJSON: "{\"name\":\"sharing\"}",
                                                  overrides: ["train.lr=0.01", "seeds=3"]))
@@ -65,7 +65,7 @@ enum StorageConformance {
         XCTAssertEqual(sharing.overrides, ["x=1"])
     }
 
-    static func claimsFollowPlanOrderAndHonourLeases(_ open: Open) throws {
+    static func claimsFollowPlanOrderAndHonourLeases(_ open: @escaping Open) throws {
         let store = try open()
         try store.planRuns([spec(0), spec(1, experiment: "other"), spec(2)])
         let a = try XCTUnwrap(try store.claimNextRun(experiment: "exp", worker: "h:1", leaseSeconds: 60, codeVersion: "c1"))
@@ -106,7 +106,7 @@ enum StorageConformance {
         XCTAssertEqual(try store.runs(experiment: nil, status: .running).map(\.runID), ["run-0001", "run-0002"])
     }
 
-    static func expiredLeaseIsTakenOver(_ open: Open) throws {
+    static func expiredLeaseIsTakenOver(_ open: @escaping Open) throws {
         let store = try open()
         try store.planRuns([spec(0), spec(1)])
         let first = try XCTUnwrap(try store.claimNextRun(experiment: nil, worker: "gone:1", leaseSeconds: 0.05, codeVersion: "c"))
@@ -138,7 +138,7 @@ enum StorageConformance {
         XCTAssertEqual(retaken?.attempt, 2)
     }
 
-    static func releaseReturnsTheRunUntouched(_ open: Open) throws {
+    static func releaseReturnsTheRunUntouched(_ open: @escaping Open) throws {
         let store = try open()
         try store.planRuns([spec(0)])
         let claim = try XCTUnwrap(try store.claimNextRun(experiment: nil, worker: "w", leaseSeconds: 60, codeVersion: "c"))
@@ -152,7 +152,7 @@ enum StorageConformance {
         XCTAssertEqual(try store.claimNextRun(experiment: nil, worker: "w", leaseSeconds: 60, codeVersion: "c")?.attempt, 1)
     }
 
-    static func metricsAreIdempotentPerStep(_ open: Open) throws {
+    static func metricsAreIdempotentPerStep(_ open: @escaping Open) throws {
         let store = try open()
         try store.planRuns([spec(0)])
         try store.logMetrics(runID: "run-0000", (0..<10).map { MetricPoint(key: "train.loss", step: $0, value: Double($0), epoch: 0) })
@@ -171,7 +171,7 @@ enum StorageConformance {
         XCTAssertEqual(try store.metrics(runID: "run-0000", key: nil).count, 16)
     }
 
-    static func summariesUseTheMetricDirection(_ open: Open) throws {
+    static func summariesUseTheMetricDirection(_ open: @escaping Open) throws {
         let store = try open()
         try store.planRuns([spec(0), spec(1)])
         let loss = [3.0, 1.0, 2.0, 1.0, 2.5]
@@ -211,7 +211,7 @@ enum StorageConformance {
         XCTAssertEqual(summaries["run-0000"]?[2].bestStep, 0)
     }
 
-    static func requeueRetriesFailedAndRerunsOtherCode(_ open: Open) throws {
+    static func requeueRetriesFailedAndRerunsOtherCode(_ open: @escaping Open) throws {
         let store = try open()
         try store.planRuns((0..<4).map { spec($0) })
         let outcomes: [RunStatus] = [.completed, .failed, .killed, .completed]
@@ -243,7 +243,7 @@ enum StorageConformance {
         XCTAssertEqual(retried.attempt, 2)
     }
 
-    static func artifactsAreHashed(_ open: Open) throws {
+    static func artifactsAreHashed(_ open: @escaping Open) throws {
         let store = try open()
         try store.planRuns([spec(0)])
         let folder = store.artifactDirectory(runID: "run-0000")
@@ -261,7 +261,7 @@ enum StorageConformance {
         XCTAssertThrowsError(try store.addArtifact(runID: "run-0000", name: "x", file: outside))
     }
 
-    static func environmentIsKeptPerAttempt(_ open: Open) throws {
+    static func environmentIsKeptPerAttempt(_ open: @escaping Open) throws {
         let store = try open()
         try store.planRuns([spec(0)])
         try store.setEnvironment(runID: "run-0000", attempt: 1, ["host": "a", "git_commit": "c1"])
@@ -270,7 +270,7 @@ enum StorageConformance {
         XCTAssertEqual(entries.map { "\($0.attempt):\($0.key)=\($0.value)" }, ["1:git_commit=c1", "1:host=a", "2:host=b"])
     }
 
-    static func runIDPrefixesResolve(_ open: Open) throws {
+    static func runIDPrefixesResolve(_ open: @escaping Open) throws {
         let store = try open()
         try store.planRuns([spec(10), spec(11), spec(20)])
         XCTAssertEqual(try store.resolveRunID(prefix: "run-002"), "run-0020")
@@ -283,7 +283,7 @@ enum StorageConformance {
         XCTAssertThrowsError(try store.resolveRunID(prefix: ""))
     }
 
-    static func deletionNeverTouchesARunningRun(_ open: Open) throws {
+    static func deletionNeverTouchesARunningRun(_ open: @escaping Open) throws {
         let store = try open()
         try store.planRuns([spec(0), spec(1)])
         let claim = try XCTUnwrap(try store.claimNextRun(experiment: nil, worker: "w", leaseSeconds: 60, codeVersion: "c"))
@@ -314,7 +314,7 @@ enum StorageConformance {
     }
 
     /// Connections in parallel threads claim every run exactly once.
-    static func concurrentClaimsNeverShareARun(_ open: Open) throws {
+    static func concurrentClaimsNeverShareARun(_ open: @escaping Open) throws {
         let setup = try open()
         try setup.planRuns((0..<120).map { spec($0) })
         let workers = 4
