@@ -189,8 +189,7 @@ struct ShowCommand: ParsableCommand {
                     $0[String($1.key)] = Dictionary(uniqueKeysWithValues: $1.value.map { ($0.key, $0.value) })
                 },
             ]
-            let data = try JSONSerialization.data(withJSONObject: object, options: [.prettyPrinted, .sortedKeys])
-            output(String(decoding: data, as: UTF8.self) + "\n")
+            output(Listing.jsonText(object))
             return
         }
 
@@ -287,7 +286,7 @@ struct CompareCommand: ParsableCommand {
         case .csv:
             output(params.render(.csv) + "\n" + metrics.render(.csv))
         case .json:
-            output("{\"run_a\": \"\(a)\", \"run_b\": \"\(b)\",\n\"params\": " + params.render(.json) + ",\n\"metrics\": " + metrics.render(.json) + "}\n")
+            output(Listing.jsonText(["run_a": a, "run_b": b, "params": params.jsonObjects, "metrics": metrics.jsonObjects]))
         }
     }
 }
@@ -359,7 +358,7 @@ struct StatusCommand: ParsableCommand {
             case .csv:
                 text = countsListing.render(.csv) + (running.rows.isEmpty ? "" : "\n" + running.render(.csv))
             case .json:
-                text = "{\"counts\": " + countsListing.render(.json) + ",\n\"running\": " + running.render(.json) + "}\n"
+                text = Listing.jsonText(["counts": countsListing.jsonObjects, "running": running.jsonObjects])
             }
             if let watch {
                 if isatty(STDOUT_FILENO) != 0 { text = "\u{1B}[H\u{1B}[2J" + text }

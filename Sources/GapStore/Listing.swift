@@ -13,10 +13,21 @@ public struct Listing {
         case integer(Int)
         case missing
 
+        /// Text for tables: numbers to 6 significant digits.
         var plain: String {
             switch self {
             case .text(let text): return text
             case .number(let value): return Listing.formatted(value)
+            case .integer(let value): return String(value)
+            case .missing: return ""
+            }
+        }
+
+        /// Text for CSV: numbers in full (shortest text that reads back as the same double).
+        var exact: String {
+            switch self {
+            case .text(let text): return text
+            case .number(let value): return formatNumber(value)
             case .integer(let value): return String(value)
             case .missing: return ""
             }
@@ -40,7 +51,7 @@ public struct Listing {
         self.rows = rows
     }
 
-    /// Up to 6 significant digits in tables and CSV; the JSON form keeps full precision.
+    /// Up to 6 significant digits in tables; CSV and JSON keep full precision.
     static func formatted(_ value: Double) -> String {
         if value.isNaN { return "nan" }
         if value.isInfinite { return value > 0 ? "inf" : "-inf" }
@@ -73,15 +84,22 @@ public struct Listing {
         func escape(_ text: String) -> String {
             text.contains(where: { ",\"\n\r".contains($0) }) ? "\"" + text.replacingOccurrences(of: "\"", with: "\"\"") + "\"" : text
         }
-        return ([columns] + rows.map { $0.map(\.plain) }).map { $0.map(escape).joined(separator: ",") }
+        return ([columns] + rows.map { $0.map(\.exact) }).map { $0.map(escape).joined(separator: ",") }
             .joined(separator: "\n") + "\n"
     }
 
+    /// The rows as JSON objects keyed by column, for embedding in a larger JSON document.
+    public var jsonObjects: [[String: Any]] {
+        rows.map { row in Dictionary(uniqueKeysWithValues: zip(columns, row.map(\.json))) }
+    }
+
     private func renderJSON() -> String {
-        let objects: [[String: Any]] = rows.map { row in
-            Dictionary(uniqueKeysWithValues: zip(columns, row.map(\.json)))
-        }
-        let data = (try? JSONSerialization.data(withJSONObject: objects, options: [.prettyPrinted, .sortedKeys])) ?? Data("[]".utf8)
+        Listing.jsonText(jsonObjects)
+    }
+
+    /// Pretty, key-sorted JSON text of any JSON-compatible value.
+    public static func jsonText(_ object: Any) -> String {
+        let data = (try? JSONSerialization.data(withJSONObject: object, options: [.prettyPrinted, .sortedKeys])) ?? Data("null".utf8)
         return String(decoding: data, as: UTF8.self) + "\n"
     }
 }

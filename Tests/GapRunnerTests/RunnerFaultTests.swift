@@ -119,12 +119,12 @@ final class RunnerFaultTests: XCTestCase {
 
     func testRunnerKilledWithSIGKILLIsTakenOverAndResumedToTheSameNumbers() throws {
         let path = storePath()
-        let sweep = ["fake-sweep", "--store", path, "--experiment", "kill", "--plan", "3", "--epochs", "3",
+        let sweep = ["fake-sweep", "--store", path, "--experiment", "kill", "--plan", "3", "--epochs", "4",
                      "--steps-per-epoch", "4", "--workers", "1", "--lease", "2"]
         let store = try SQLiteStorage(path: path)
         let victim = try GapLabBinary.Launched(arguments: sweep, environment: ["GAPLAB_FAKE_STEP_SLEEP": "0.15"],
                                                logDirectory: directory, name: "victim")
-        // Kill the runner once its first run is past its first checkpoint (step 4) but not finished (step 12).
+        // Kill the runner once its first run is past its first checkpoint (step 4) but not finished (step 16).
         try waitUntil("the first run reaches step 6") {
             (try store.metrics(runID: "kill-00000", key: "train.loss").last?.step ?? 0) >= 6
         }
@@ -133,6 +133,11 @@ final class RunnerFaultTests: XCTestCase {
         XCTAssertEqual(victim.process.terminationReason, .uncaughtSignal)
         let interrupted = try XCTUnwrap(try store.run(id: "kill-00000"))
         XCTAssertEqual(interrupted.status, .running, "nobody recorded the end: only the lease can tell")
+        // The orphaned trainer notices its runner is gone and stops instead of finishing on its own.
+        let orphan = try XCTUnwrap(try executions(store, "kill-00000").first?.split(separator: " ").first?
+            .split(separator: "=").last.flatMap { pid_t($0) })
+        try waitUntil("the orphaned trainer exits") { kill(orphan, 0) != 0 }
+        XCTAssertLessThan(try store.metrics(runID: "kill-00000", key: "train.loss").last?.step ?? 0, 16)
 
         let rescuer = try GapLabBinary.Launched(arguments: sweep, logDirectory: directory, name: "rescuer")
         XCTAssertEqual(rescuer.wait(), 0, rescuer.stderr)
@@ -143,7 +148,7 @@ final class RunnerFaultTests: XCTestCase {
         XCTAssertEqual(try store.attempts(runID: "kill-00000").map(\.status), [.stale, .completed])
         let starts = try executions(store, "kill-00000")
         XCTAssertEqual(starts.count, 2)
-        XCTAssertTrue(starts[1].hasSuffix("start_step=4") || starts[1].hasSuffix("start_step=8"),
+        XCTAssertTrue(starts[1].hasSuffix("start_step=4") || starts[1].hasSuffix("start_step=8") || starts[1].hasSuffix("start_step=12"),
                       "the second execution resumed from a checkpoint: \(starts)")
         for runID in ["kill-00001", "kill-00002"] {
             XCTAssertEqual(try store.run(id: runID)?.attempts, 1)
@@ -163,7 +168,7 @@ final class RunnerFaultTests: XCTestCase {
             XCTAssertEqual(points.map(\.step), expected.map(\.step), runID)
             XCTAssertEqual(points.map(\.value), expected.map(\.value), runID)
             XCTAssertEqual(Set(points.map { "\($0.key)#\($0.step)" }).count, points.count, "no duplicated step")
-            XCTAssertEqual(try store.metrics(runID: runID, key: "train.loss").map(\.step), Array(1...12))
+            XCTAssertEqual(try store.metrics(runID: runID, key: "train.loss").map(\.step), Array(1...16))
             XCTAssertEqual(try store.summaries(runIDs: [runID])[runID], try referenceStore.summaries(runIDs: [runID])[runID])
         }
     }
