@@ -200,6 +200,7 @@ public final class Runner {
         lock.unlock()
         if let pendingSignal { child.send(pendingSignal) }
         display.runStarted(claim)
+        if let current = try? storage.statusCounts(experiment: claim.run.experiment) { display.sweep(current) }
 
         let keeper = LeaseKeeper(storage: storage, claim: claim, interval: heartbeatInterval) {
             // Another worker owns the run now; this execution must not go on writing to it.

@@ -27,6 +27,10 @@ public final class SQLiteStorage: Storage {
         configuration.busyMode = .timeout(busyTimeout)
         configuration.foreignKeysEnabled = true
         configuration.label = "gaplab-store"
+        configuration.prepareDatabase { db in
+            // With WAL, NORMAL never corrupts the store; a power cut may only lose the last commits.
+            try db.execute(sql: "PRAGMA synchronous = NORMAL")
+        }
         pool = try Self.withFileLock(path: path + ".lock") {
             let pool = try DatabasePool(path: path, configuration: configuration)
             try StoreSchema.migrator.migrate(pool)
