@@ -335,8 +335,9 @@ public final class SQLiteStorage: Storage {
         let filePath = file.standardizedFileURL.path
         guard filePath.hasPrefix(folder) else { throw StoreError.artifactOutsideRun(runID: runID, path: filePath) }
         let (size, sha256) = try FileDigest.sizeAndSHA256(of: file)
+        // Built from the stored seconds, so the returned record equals the one read back later.
         let record = ArtifactRecord(runID: runID, name: name, path: String(filePath.dropFirst(folder.count)),
-                                    size: size, sha256: sha256, createdAt: Date())
+                                    size: size, sha256: sha256, createdAt: Date(timeIntervalSince1970: Self.now()))
         try write { db in
             try db.execute(sql: """
                 INSERT OR REPLACE INTO artifacts (run_id, name, path, size, sha256, created_at) VALUES (?, ?, ?, ?, ?, ?)
