@@ -20,7 +20,7 @@ enum GapLabBinary {
         let packageRoot = URL(fileURLWithPath: "\(file)").deletingLastPathComponent().deletingLastPathComponent().deletingLastPathComponent()
         candidates.append(packageRoot.appendingPathComponent(".build/debug/gaplab"))
         for candidate in candidates where fileManager.isExecutableFile(atPath: candidate.path) { return candidate }
-        throw XCTSkip("the gaplab executable is not built; run `swift build --build-tests` first (looked in \(candidates.map(\.path)))")
+        throw MissingExecutable(searched: candidates.map(\.path))
     }
 
     /// A launched `gaplab` process with its output captured to files (pipes could fill up and block it).
@@ -38,8 +38,8 @@ enum GapLabBinary {
             process.environment = merged
             stdoutURL = logDirectory.appendingPathComponent("\(name).stdout")
             stderrURL = logDirectory.appendingPathComponent("\(name).stderr")
-            FileManager.default.createFile(atPath: stdoutURL.path, contents: nil)
-            FileManager.default.createFile(atPath: stderrURL.path, contents: nil)
+            _ = FileManager.default.createFile(atPath: stdoutURL.path, contents: nil)
+            _ = FileManager.default.createFile(atPath: stderrURL.path, contents: nil)
             process.standardOutput = try FileHandle(forWritingTo: stdoutURL)
             process.standardError = try FileHandle(forWritingTo: stderrURL)
             process.standardInput = FileHandle.nullDevice
@@ -87,4 +87,11 @@ func fakeSpecs(experiment: String, count: Int, epochs: Int, stepsPerEpoch: Int) 
 
 struct WaitTimeout: Error {
     var what: String
+}
+
+struct MissingExecutable: Error, CustomStringConvertible {
+    var searched: [String]
+    var description: String {
+        "the gaplab executable is not built; run `swift build --build-tests` first (looked in \(searched.joined(separator: ", ")))"
+    }
 }

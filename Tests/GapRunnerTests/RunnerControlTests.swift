@@ -50,6 +50,18 @@ final class RunnerControlTests: XCTestCase {
         XCTAssertEqual(try store.runs(experiment: "ctl", status: .running), [])
     }
 
+    func testAnExecutableThatCannotStartFailsEachRunWithTheReason() throws {
+        let missing = Executor(executable: directory.appendingPathComponent("no-such-trainer"), arguments: ["{run}"])
+        let runner = Runner(storage: store, executor: missing, workers: 1, leaseSeconds: 30, progress: .silent)
+        let counts = try runner.runUntilDone(experiment: "ctl", trapSignals: false)
+        XCTAssertEqual(counts.failed, 2)
+        XCTAssertEqual(counts.store, [.failed: 2])
+        for run in try store.runs(experiment: "ctl", status: nil) {
+            XCTAssertTrue(run.errorTail?.contains("cannot start") == true, run.errorTail ?? "")
+            XCTAssertTrue(run.errorTail?.contains("No such file or directory") == true, run.errorTail ?? "")
+        }
+    }
+
     func testAWorkerThatLosesItsLeaseStopsItsChildAndRecordsNothing() throws {
         let runner = Runner(storage: store, executor: stubbornChild, workers: 1, leaseSeconds: 0.4, progress: .silent)
         let sweep = BackgroundSweep(runner)
