@@ -318,9 +318,8 @@ enum StorageConformance {
         let setup = try open()
         try setup.planRuns((0..<120).map { spec($0) })
         let workers = 4
-        let lock = NSLock()
-        var claimed: [String] = []
-        var errors: [Error] = []
+        let claimed = LockedList<String>()
+        let errors = LockedList<Error>()
         let group = DispatchGroup()
         for worker in 0..<workers {
             group.enter()
@@ -332,18 +331,33 @@ enum StorageConformance {
                         try store.logMetrics(runID: claim.runID, [MetricPoint(key: "loss", step: 0, value: 1)])
                         try store.finishRun(runID: claim.runID, worker: "w\(worker)", attempt: claim.attempt,
                                             outcome: RunOutcome(status: .completed, exitStatus: 0))
-                        lock.lock(); claimed.append(claim.runID); lock.unlock()
+                        claimed.append(claim.runID)
                     }
                 } catch {
-                    lock.lock(); errors.append(error); lock.unlock()
+                    errors.append(error)
                 }
             }.start()
         }
         group.wait()
-        XCTAssertTrue(errors.isEmpty, "\(errors)")
-        XCTAssertEqual(claimed.count, 120)
-        XCTAssertEqual(Set(claimed).count, 120)
+        XCTAssertTrue(errors.items.isEmpty, "\(errors.items)")
+        XCTAssertEqual(claimed.items.count, 120)
+        XCTAssertEqual(Set(claimed.items).count, 120)
         XCTAssertEqual(try setup.statusCounts(experiment: nil), [.completed: 120])
         XCTAssertTrue(try setup.runs(experiment: nil, status: nil).allSatisfy { $0.attempts == 1 })
+    }
+}
+
+/// A list appended to from several threads.
+final class LockedList<Element>: @unchecked Sendable {
+    private let lock = NSLock()
+    private var storage: [Element] = []
+
+    func append(_ element: Element) {
+        lock.lock(); storage.append(element); lock.unlock()
+    }
+
+    var items: [Element] {
+        lock.lock(); defer { lock.unlock() }
+        return storage
     }
 }
