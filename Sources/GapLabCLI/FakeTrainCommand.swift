@@ -29,7 +29,8 @@ struct FakeTrainCommand: ParsableCommand {
     func run() throws {
         ParentWatch.exitWhenRunnerDies()
         let environment = ProcessInfo.processInfo.environment
-        let storage = try SQLiteStorage(path: store, create: false)
+        let started = Date()
+        let storage = MeasuredStorage(try SQLiteStorage(path: store, create: false))
         guard let record = try storage.run(id: runID) else { throw StoreError.runNotFound(runID) }
         let config = (try? JSONSerialization.jsonObject(with: Data(record.configJSON.utf8))) as? [String: Any] ?? [:]
         let epochs = Self.integer(config, "train.epochs") ?? 3
@@ -68,6 +69,10 @@ struct FakeTrainCommand: ParsableCommand {
                 try storage.addArtifact(runID: runID, name: "checkpoint.json", file: checkpointURL)
             }
         }
+        let wall = Date().timeIntervalSince(started)
+        let tracking = storage.spent
+        print(String(format: "tracking: %d store calls, %.3f s of %.3f s (%.1f%%)", tracking.calls, tracking.seconds, wall,
+                     100 * tracking.seconds / max(wall, 1e-9)))
     }
 
     private static func crash(_ mode: String, step: Int) -> Never {

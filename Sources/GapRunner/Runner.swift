@@ -164,9 +164,20 @@ public final class Runner {
         }
         let runID = claim.runID
         let artifacts = storage.artifactDirectory(runID: runID)
-        try FileManager.default.createDirectory(at: artifacts, withIntermediateDirectories: true)
-        try storage.setEnvironment(runID: runID, attempt: claim.attempt,
-                                   RunEnvironment.collect(codeVersion: codeVersion, extra: environmentExtras))
+        do {
+            try FileManager.default.createDirectory(at: artifacts, withIntermediateDirectories: true)
+        } catch {
+            try record(claim, RunOutcome(status: .failed, exitStatus: nil,
+                                         errorTail: "cannot create the artifact folder \(artifacts.path): \(error)"), detail: "\(error)")
+            return
+        }
+        do {
+            try storage.setEnvironment(runID: runID, attempt: claim.attempt,
+                                       RunEnvironment.collect(codeVersion: codeVersion, extra: environmentExtras))
+        } catch {
+            // The environment is provenance, not a reason to skip the run.
+            display.message("could not record the environment of run \(runID): \(error)")
+        }
 
         var environment = ProcessInfo.processInfo.environment
         environment.merge(executor.environment) { _, new in new }
