@@ -49,6 +49,8 @@ public final class Runner {
     private var counts = RunnerCounts()
     /// The first error that ended a worker (a store that stays unreachable).
     private var workerError: Error?
+    /// Counts `runUntilDone` calls, so a late SIGKILL escalation never reaches the children of a later sweep.
+    private var sweepNumber = 0
 
     public static var defaultWorkerName: String { "\(ProcessInfo.processInfo.hostName):\(getpid())" }
 
@@ -80,7 +82,7 @@ public final class Runner {
     public func runUntilDone(experiment: String?, trapSignals: Bool = true) throws -> RunnerCounts {
         let trap = trapSignals ? SignalTrap { [weak self] signal in self?.stop(signal: signal) } : nil
         defer { trap?.cancel() }
-        lock.lock(); counts = RunnerCounts(); stopSignal = nil; workerError = nil; lock.unlock()
+        lock.lock(); counts = RunnerCounts(); stopSignal = nil; workerError = nil; sweepNumber += 1; lock.unlock()
 
         display.sweep(try storage.statusCounts(experiment: experiment))
         let group = DispatchGroup()
@@ -119,13 +121,16 @@ public final class Runner {
             counts.stoppedBySignal = signal
         }
         let running = Array(children.values)
+        let sweep = sweepNumber
         lock.unlock()
         display.message(repeated ? "stopping now" : "received \(signalName(signal)): stopping the runs in progress")
         for child in running { child.send(repeated ? SIGKILL : signal) }
         if !repeated {
             DispatchQueue.global().asyncAfter(deadline: .now() + killGracePeriod) { [weak self] in
                 guard let self else { return }
-                self.lock.lock(); let left = Array(self.children.values); self.lock.unlock()
+                self.lock.lock()
+                let left = self.sweepNumber == sweep ? Array(self.children.values) : []
+                self.lock.unlock()
                 for child in left { child.send(SIGKILL) }
             }
         }
