@@ -49,3 +49,20 @@ public enum ChildEnvironment {
     /// Process ID of the runner; the child exits when it is orphaned (see `ParentWatch`).
     public static let runnerPID = "GAPLAB_RUNNER_PID"
 }
+
+/// What a child launched by the runner knows about its run, read from `ChildEnvironment`.
+public struct ChildContext: Equatable, Sendable {
+    public var runID: String
+    public var storeLocator: String
+    /// Where the run keeps its checkpoints: resume from the last one found here.
+    public var artifactDirectory: URL
+    public var attempt: Int
+
+    /// Nil when the process was not started by a runner.
+    public static func fromEnvironment(_ environment: [String: String] = ProcessInfo.processInfo.environment) -> ChildContext? {
+        guard let runID = environment[ChildEnvironment.runID], let store = environment[ChildEnvironment.store],
+              let artifacts = environment[ChildEnvironment.artifacts] else { return nil }
+        return ChildContext(runID: runID, storeLocator: store, artifactDirectory: URL(fileURLWithPath: artifacts),
+                            attempt: environment[ChildEnvironment.attempt].flatMap { Int($0) } ?? 1)
+    }
+}

@@ -23,6 +23,14 @@ final class RunnerPartsTests: XCTestCase {
                        ["train-run", "--store", "/s/g.sqlite", "--run", "r1", "--resume=/s/artifacts/r1", "2"])
     }
 
+    func testChildContextComesFromTheRunnersEnvironment() {
+        XCTAssertNil(ChildContext.fromEnvironment([:]))
+        let context = ChildContext.fromEnvironment(["GAPLAB_RUN_ID": "r1", "GAPLAB_STORE": "/s/g.sqlite",
+                                                    "GAPLAB_ARTIFACTS": "/s/artifacts/r1", "GAPLAB_ATTEMPT": "3"])
+        XCTAssertEqual(context, ChildContext(runID: "r1", storeLocator: "/s/g.sqlite",
+                                             artifactDirectory: URL(fileURLWithPath: "/s/artifacts/r1"), attempt: 3))
+    }
+
     func testTerminationDescriptions() {
         XCTAssertEqual(ChildTermination.exited(3).exitStatus, 3)
         XCTAssertEqual(ChildTermination.signalled(SIGKILL).exitStatus, 137)
