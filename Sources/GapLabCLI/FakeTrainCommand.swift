@@ -38,11 +38,12 @@ struct FakeTrainCommand: ParsableCommand {
         let seed = Self.integer(config, "seed") ?? record.seed
         let totalSteps = epochs * stepsPerEpoch
 
-        let folder = URL(fileURLWithPath: environment[ChildEnvironment.artifacts] ?? storage.artifactDirectory(runID: runID).path)
+        let context = ChildContext.fromEnvironment(environment)
+        let folder = context?.artifactDirectory ?? storage.artifactDirectory(runID: runID)
         try FileManager.default.createDirectory(at: folder, withIntermediateDirectories: true)
         let checkpointURL = folder.appendingPathComponent("checkpoint.json")
         var state = (try? FakeCheckpoint.load(checkpointURL)) ?? FakeCheckpoint(seed: seed)
-        try Self.appendLine("pid=\(getpid()) attempt=\(environment[ChildEnvironment.attempt] ?? "?") start_step=\(state.step)",
+        try Self.appendLine("pid=\(getpid()) attempt=\(context.map { String($0.attempt) } ?? "-") start_step=\(state.step)",
                             to: folder.appendingPathComponent("executions.log"))
 
         let sleep = environment["GAPLAB_FAKE_STEP_SLEEP"].flatMap(Double.init) ?? 0
