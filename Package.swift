@@ -29,7 +29,8 @@ let package = Package(
         // Experiment files, run configurations, validation, plans and run identity.
         .target(name: "GapSpec", dependencies: [.product(name: "Crypto", package: "swift-crypto")]),
         // Storage protocol and its SQLite implementation.
-        .target(name: "GapStore", dependencies: ["GapSpec", .product(name: "GRDB", package: "GRDB.swift")]),
+        .target(name: "GapStore", dependencies: ["GapSpec", .product(name: "GRDB", package: "GRDB.swift"),
+                                                 .product(name: "Crypto", package: "swift-crypto")]),
         // Workers: claim, lease, heartbeat, isolate and record runs.
         .target(name: "GapRunner", dependencies: ["GapSpec", "GapStore"]),
         // Numeric kernels over flat Float32 buffers (forward and backward per layer).

@@ -12,7 +12,13 @@ struct GapLab: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "gaplab",
         abstract: "Train and compare CLIP, SharedCLIP and AlignCLIP on the CPU; sweep, track and report.",
-        subcommands: [ValidateCommand.self, PlanCommand.self, InitCommand.self, EncodeCommand.self, BenchCommand.self])
+        subcommands: [
+            ValidateCommand.self, PlanCommand.self,
+            ListCommand.self, ShowCommand.self, CompareCommand.self, MetricsCommand.self, StatusCommand.self,
+            RemoveCommand.self, GarbageCollectCommand.self,
+            InitCommand.self, EncodeCommand.self, BenchCommand.self,
+            BenchStoreCommand.self, FakeTrainCommand.self, FakeSweepCommand.self,
+        ])
 }
 
 GapLab.main()

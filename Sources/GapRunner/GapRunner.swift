@@ -1,1 +1,0 @@
-// GapRunner: see Package.swift for what this stage owns.

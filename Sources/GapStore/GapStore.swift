@@ -1,1 +1,0 @@
-// GapStore: see Package.swift for what this stage owns.

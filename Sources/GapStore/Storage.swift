@@ -1,0 +1,74 @@
+import Foundation
+
+/// Everything the runner and the command line do with the tracking store. The SQLite store implements it;
+/// a server database can implement it later without touching the runner. Implementations are safe to use
+/// from several threads and from several processes on the same store at once.
+public protocol Storage: AnyObject {
+    /// How a child process reaches this store (`--store` argument): a file path for SQLite.
+    var locator: String { get }
+    /// Folder holding a run's checkpoints, logs and other files; it may not exist yet.
+    func artifactDirectory(runID: String) -> URL
+
+    // MARK: Planning
+
+    /// Creates the experiment or updates its description, definition and overrides.
+    func addExperiment(_ experiment: ExperimentRecord) throws
+    /// Inserts runs that do not exist yet as pending, with their parameters; existing run IDs are left untouched.
+    @discardableResult func planRuns(_ specs: [RunSpec]) throws -> PlanOutcome
+    /// Puts runs with one of `statuses` back to pending (e.g. failed and killed for `--retry-failed`); returns their IDs.
+    @discardableResult func requeueRuns(experiment: String?, statuses: Set<RunStatus>) throws -> [String]
+    /// Puts completed runs made by other code back to pending, dropping their metrics and artifacts so they
+    /// start from scratch; returns their IDs.
+    @discardableResult func requeueCompletedRuns(experiment: String?, madeByOtherThan codeVersion: String) throws -> [String]
+
+    // MARK: Leases
+
+    /// Atomically takes the next pending or stale run (or a running run whose lease expired, whose attempt is
+    /// then recorded as stale) and marks it running for `worker`. Nil when nothing is claimable.
+    func claimNextRun(experiment: String?, worker: String, leaseSeconds: Double, codeVersion: String) throws -> ClaimedRun?
+    /// Extends the lease; throws `StoreError.leaseLost` when the worker no longer holds this attempt.
+    func heartbeat(runID: String, worker: String, attempt: Int) throws
+    /// Records the outcome of the attempt; throws `StoreError.leaseLost` when the worker no longer holds it.
+    func finishRun(runID: String, worker: String, attempt: Int, outcome: RunOutcome) throws
+    /// Hands a claimed run back untouched (its attempt is forgotten), e.g. when the runner stops before starting it.
+    func releaseRun(runID: String, worker: String, attempt: Int) throws
+    /// Marks running runs whose lease has expired as stale; returns their IDs.
+    @discardableResult func expireLeases() throws -> [String]
+
+    // MARK: Logging
+
+    /// Writes the points in one transaction; a point at an existing (run, key, step) replaces it.
+    func logMetrics(runID: String, _ points: [MetricPoint]) throws
+    func logParams(runID: String, _ params: [String: ParamValue]) throws
+    /// Records a file inside the run's artifact folder with its size and SHA-256 (replacing a record of the same name).
+    @discardableResult func addArtifact(runID: String, name: String, file: URL) throws -> ArtifactRecord
+    func setEnvironment(runID: String, attempt: Int, _ values: [String: String]) throws
+    /// Overrides the name-based default direction of a metric key for every run.
+    func setMetricDirection(_ direction: MetricDirection, forKey key: String) throws
+
+    // MARK: Queries
+
+    func experiments() throws -> [ExperimentRecord]
+    func runs(experiment: String?, status: RunStatus?) throws -> [RunRecord]
+    func run(id: String) throws -> RunRecord?
+    /// The full run ID for a unique prefix.
+    func resolveRunID(prefix: String) throws -> String
+    func params(runID: String) throws -> [String: ParamValue]
+    func metrics(runID: String, key: String?) throws -> [MetricPoint]
+    func metricDirection(forKey key: String) throws -> MetricDirection
+    /// Final and best value per metric key, for each requested run.
+    func summaries(runIDs: [String]) throws -> [String: [MetricSummary]]
+    func artifacts(runID: String) throws -> [ArtifactRecord]
+    func environment(runID: String) throws -> [EnvironmentEntry]
+    func attempts(runID: String) throws -> [AttemptRecord]
+    func statusCounts(experiment: String?) throws -> [RunStatus: Int]
+
+    // MARK: Maintenance
+
+    /// Deletes a run with its parameters, metrics, records and artifact folder; refuses a running run.
+    func deleteRun(id: String) throws
+    /// Removes artifact folders that belong to no run; returns them.
+    @discardableResult func collectGarbage() throws -> [URL]
+    /// The store's own consistency check; "ok" when sound.
+    func integrityCheck() throws -> String
+}

@@ -1,0 +1,29 @@
+import Foundation
+
+/// Where the store lives: `--store PATH`, else `$GAPLAB_STORE`, else `.gaplab/gaplab.sqlite` under the
+/// current directory. Artifacts go in an `artifacts` folder beside the database file.
+public struct StoreLocation: Equatable, Sendable {
+    public static let environmentVariable = "GAPLAB_STORE"
+    public static let defaultRelativePath = ".gaplab/gaplab.sqlite"
+
+    public var databaseURL: URL
+    public var artifactsRoot: URL
+
+    public init(databaseURL: URL, artifactsRoot: URL? = nil) {
+        self.databaseURL = databaseURL.standardizedFileURL
+        self.artifactsRoot = (artifactsRoot ?? databaseURL.deletingLastPathComponent().appendingPathComponent("artifacts"))
+            .standardizedFileURL
+    }
+
+    public static func resolve(explicitPath: String?,
+                               environment: [String: String] = ProcessInfo.processInfo.environment,
+                               currentDirectory: URL = URL(fileURLWithPath: FileManager.default.currentDirectoryPath))
+        -> StoreLocation {
+        let chosen = [explicitPath, environment[environmentVariable]]
+            .compactMap { $0 }
+            .first(where: { !$0.isEmpty }) ?? defaultRelativePath
+        let url = chosen.hasPrefix("/") ? URL(fileURLWithPath: chosen)
+                                        : currentDirectory.appendingPathComponent(chosen)
+        return StoreLocation(databaseURL: url)
+    }
+}

@@ -1,0 +1,97 @@
+import Foundation
+import GapStore
+import XCTest
+#if canImport(Glibc)
+import Glibc
+#endif
+
+/// The built `gaplab` executable (next to the test bundle after `swift build --build-tests`), launched as
+/// runner and trainer processes by the fault-injection tests.
+enum GapLabBinary {
+    static func url(file: StaticString = #filePath) throws -> URL {
+        let fileManager = FileManager.default
+        var candidates: [URL] = []
+        // The test bundle lives in the same build products folder as the executable.
+        var bundleDirectory = Bundle.main.bundleURL
+        for _ in 0..<3 {
+            candidates.append(bundleDirectory.appendingPathComponent("gaplab"))
+            bundleDirectory.deleteLastPathComponent()
+        }
+        let packageRoot = URL(fileURLWithPath: "\(file)").deletingLastPathComponent().deletingLastPathComponent().deletingLastPathComponent()
+        candidates.append(packageRoot.appendingPathComponent(".build/debug/gaplab"))
+        for candidate in candidates where fileManager.isExecutableFile(atPath: candidate.path) { return candidate }
+        throw MissingExecutable(searched: candidates.map(\.path))
+    }
+
+    /// A launched `gaplab` process with its output captured to files (pipes could fill up and block it).
+    final class Launched {
+        let process: Process
+        let stdoutURL: URL
+        let stderrURL: URL
+
+        init(arguments: [String], environment: [String: String] = [:], logDirectory: URL, name: String) throws {
+            process = Process()
+            process.executableURL = try GapLabBinary.url()
+            process.arguments = arguments
+            var merged = ProcessInfo.processInfo.environment
+            merged.merge(environment) { _, new in new }
+            process.environment = merged
+            stdoutURL = logDirectory.appendingPathComponent("\(name).stdout")
+            stderrURL = logDirectory.appendingPathComponent("\(name).stderr")
+            _ = FileManager.default.createFile(atPath: stdoutURL.path, contents: nil)
+            _ = FileManager.default.createFile(atPath: stderrURL.path, contents: nil)
+            process.standardOutput = try FileHandle(forWritingTo: stdoutURL)
+            process.standardError = try FileHandle(forWritingTo: stderrURL)
+            process.standardInput = FileHandle.nullDevice
+            try process.run()
+        }
+
+        var pid: Int32 { process.processIdentifier }
+
+        @discardableResult
+        func wait() -> Int32 {
+            process.waitUntilExit()
+            return process.terminationStatus
+        }
+
+        var stdout: String { (try? String(contentsOf: stdoutURL, encoding: .utf8)) ?? "" }
+        var stderr: String { (try? String(contentsOf: stderrURL, encoding: .utf8)) ?? "" }
+    }
+}
+
+/// Polls until `condition` holds. Tests wait for states, never assert on durations; the generous limit only
+/// turns a hang into a failure.
+func waitUntil(_ what: String, limit: TimeInterval = 120, file: StaticString = #filePath, line: UInt = #line,
+               _ condition: () throws -> Bool) throws {
+    let deadline = Date().addingTimeInterval(limit)
+    while try !condition() {
+        if Date() > deadline {
+            XCTFail("gave up waiting: \(what)", file: file, line: line)
+            throw WaitTimeout(what: what)
+        }
+        Thread.sleep(forTimeInterval: 0.05)
+    }
+}
+
+/// Synthetic runs in the format `gaplab fake-sweep --plan` uses, so tests and processes agree on run IDs.
+func fakeSpecs(experiment: String, count: Int, epochs: Int, stepsPerEpoch: Int) -> [RunSpec] {
+    (0..<count).map { index in
+        let variant = "v\(index % 4)"
+        let json = "{\"fake\":{\"steps_per_epoch\":\(stepsPerEpoch)},\"seed\":\(index),\"train\":{\"epochs\":\(epochs)}}"
+        return RunSpec(runID: String(format: "%@-%05d", experiment, index), experiment: experiment, variant: variant,
+                       shortName: variant, seed: index, configHash: String(format: "%016x", index), configJSON: json,
+                       params: ["fake.steps_per_epoch": .int(stepsPerEpoch), "train.epochs": .int(epochs),
+                                "seed": .int(index), "variant.index": .double(Double(index % 4) / 4)])
+    }
+}
+
+struct WaitTimeout: Error {
+    var what: String
+}
+
+struct MissingExecutable: Error, CustomStringConvertible {
+    var searched: [String]
+    var description: String {
+        "the gaplab executable is not built; run `swift build --build-tests` first (looked in \(searched.joined(separator: ", ")))"
+    }
+}
