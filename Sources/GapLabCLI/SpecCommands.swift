@@ -5,7 +5,7 @@ import GapSpec
 extension PlanListing.Format: ExpressibleByArgument {}
 
 /// Prints configuration problems the way both commands report them, and fails the command.
-private func reportAndFail(_ error: Error) throws -> Never {
+func reportAndFail(_ error: Error) throws -> Never {
     var lines: [String] = []
     switch error {
     case let issues as ConfigIssues:

@@ -1,6 +1,7 @@
 import ArgumentParser
 import Foundation
 import GapEngine
+import GapStore
 
 // See BLASKernel: restart once with OpenBLAS's matching kernel when it fell back to the generic one.
 if let core = BLASKernel.restartCoreType() {
@@ -13,12 +14,19 @@ struct GapLab: ParsableCommand {
         commandName: "gaplab",
         abstract: "Train and compare CLIP, SharedCLIP and AlignCLIP on the CPU; sweep, track and report.",
         subcommands: [
-            ValidateCommand.self, PlanCommand.self,
+            RunCommand.self, TrainCommand.self, ValidateCommand.self, PlanCommand.self,
             ListCommand.self, ShowCommand.self, CompareCommand.self, MetricsCommand.self, StatusCommand.self,
             RemoveCommand.self, GarbageCollectCommand.self,
             InitCommand.self, EncodeCommand.self, BenchCommand.self,
-            BenchStoreCommand.self, FakeTrainCommand.self, FakeSweepCommand.self,
+            TrainRunCommand.self, BenchStoreCommand.self, FakeTrainCommand.self, FakeSweepCommand.self,
         ])
+}
+
+PlanCommand.statusLookupProvider = { path in
+    let location = StoreLocation.resolve(explicitPath: path)
+    guard FileManager.default.fileExists(atPath: location.databaseURL.path) else { return { _ in nil } }
+    let storage = try SQLiteStorage(location: location, create: false)
+    return { id in (try? storage.run(id: id))??.status.rawValue }
 }
 
 GapLab.main()

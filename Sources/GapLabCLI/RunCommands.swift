@@ -1,0 +1,129 @@
+import ArgumentParser
+import Foundation
+import GapEngine
+import GapRunner
+import GapSpec
+import GapStore
+
+/// The params a run is queried by: its resolved configuration flattened by dotted path, typed.
+func flattenedParams(_ config: JSONValue) -> [String: ParamValue] {
+    var out: [String: ParamValue] = [:]
+    for (path, value) in config.leaves() {
+        switch value {
+        case .bool(let b): out[path] = .bool(b)
+        case .string(let s): out[path] = .string(s)
+        case .number(let d): out[path] = d == d.rounded() && abs(d) < JSONValue.maxExactInteger ? .int(Int(d)) : .double(d)
+        case .array: out[path] = .string(value.canonicalString)
+        case .null, .object: break
+        }
+    }
+    return out
+}
+
+/// Plans an experiment into the store and runs it with cooperating workers; shared by `run` and `train`.
+struct SweepOptions: ParsableArguments {
+    @Option(help: "Parallel worker processes on this machine (default: cores ÷ threads).")
+    var workers: Int?
+    @Option(help: "Threads per run (matrix products and element-wise kernels). Results are identical for a fixed count.")
+    var threads: Int = 1
+    @Flag(help: "Put failed and killed runs of the experiment back to pending first.")
+    var retryFailed = false
+    @Flag(help: "Run again completed runs that were made by another code version (git commit or dirty tree).")
+    var rerunOtherCode = false
+    @Option(help: "Seconds a worker's claim on a run lasts without a heartbeat; another worker takes the run over after that.")
+    var lease: Double = 60
+    @OptionGroup var storeOptions: StoreOptions
+
+    func execute(file: String, overrides: [String]) throws {
+        let plan: ExperimentPlan
+        do {
+            plan = try ExperimentPlanner.plan(file: file, overrides: overrides)
+        } catch {
+            try reportAndFail(error)
+        }
+        for warning in plan.warnings { print("note: \(warning)") }
+        let storage = try storeOptions.open(create: true)
+        let definition = (try? String(contentsOfFile: file, encoding: .utf8)) ?? ""
+        try storage.addExperiment(ExperimentRecord(name: plan.name, description: plan.description, definitionJSON: definition,
+                                                   overrides: plan.overrides))
+        let specs = plan.runs.map { run in
+            RunSpec(runID: run.runID, experiment: plan.name, variant: run.variant, shortName: run.shortName, seed: run.seed,
+                    configHash: run.configHash, configJSON: run.configJSON.canonicalString, params: flattenedParams(run.configJSON))
+        }
+        let outcome = try storage.planRuns(specs)
+        print("\(plan.name): \(plan.runs.count) runs (\(outcome.inserted.count) new, \(outcome.existing.count) already in the store)")
+        if retryFailed { try storage.requeueRuns(experiment: plan.name, statuses: [.failed, .killed]) }
+        let code = CodeVersion.current()
+        if rerunOtherCode { try storage.requeueCompletedRuns(experiment: plan.name, madeByOtherThan: code.description) }
+        let cores = ProcessInfo.processInfo.activeProcessorCount
+        let workerCount = max(1, workers ?? cores / max(threads, 1))
+        let runner = Runner(storage: storage,
+                            executor: .currentProgram(arguments: ["train-run", "--store", "{store}", "--run", "{run}", "--threads", String(threads)]),
+                            workers: workerCount, leaseSeconds: lease, progress: .automatic, codeVersion: code)
+        runner.environmentExtras = ["blas": EngineThreads.blasConfiguration, "threads": String(threads),
+                                    "command_line": CommandLine.arguments.joined(separator: " ")]
+        let counts = try runner.runUntilDone(experiment: plan.name)
+        print("\(plan.name): \(counts.completed) completed, \(counts.failed) failed, \(counts.killed) killed in this session; store: "
+              + counts.store.sorted { $0.key.rawValue < $1.key.rawValue }.map { "\($0.key.rawValue) \($0.value)" }.joined(separator: ", "))
+        if let signal = counts.stoppedBySignal { throw ExitCode(128 + signal) }
+        if !counts.allCompleted { throw ExitCode(1) }
+    }
+}
+
+struct RunCommand: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "run",
+        abstract: "Plan an experiment into the store and run every pending run; resumable, several may share a store.",
+        discussion: """
+        Runs already completed are never run again (a run is identified by the SHA-256 of its resolved \
+        configuration and seed). Each run executes in its own process, checkpoints every epoch and resumes from \
+        its last checkpoint when it is taken up again (after Ctrl-C, a crash or an expired lease). Several \
+        `gaplab run` processes on one store cooperate: no run executes twice at the same time.
+        """)
+
+    @Argument(help: "Experiment file (Experiments/*.json).")
+    var file: String
+    @Argument(help: "Overrides: key=value sets a value, key=v1,v2 sweeps it (recorded verbatim with the runs).")
+    var overrides: [String] = []
+    @OptionGroup var sweep: SweepOptions
+
+    func run() throws { try sweep.execute(file: file, overrides: overrides) }
+}
+
+struct TrainCommand: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "train",
+        abstract: "Train one run configuration through the same path as `run` (store, checkpoints, evaluation).")
+
+    @Argument(help: "Run configuration JSON (model, data, loss, train, eval, finetune, seed).")
+    var config: String
+    @Argument(help: "Overrides: key=value.")
+    var overrides: [String] = []
+    @OptionGroup var sweep: SweepOptions
+
+    func run() throws { try sweep.execute(file: config, overrides: overrides) }
+}
+
+/// The child process of one run (started by the runner).
+struct TrainRunCommand: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "train-run", abstract: "Execute one planned run (started by `gaplab run`).", shouldDisplay: false)
+
+    @Option(help: "Path of the store database.")
+    var store: String
+    @Option(name: .customLong("run"), help: "Run ID.")
+    var runID: String
+    @OptionGroup var threadOptions: ThreadOptions
+
+    func run() throws {
+        ParentWatch.exitWhenRunnerDies()
+        threadOptions.apply()
+        let storage = try SQLiteStorage(path: store, create: false)
+        guard let record = try storage.run(id: runID) else { throw StoreError.runNotFound(runID) }
+        let config = try RunConfigResolver.resolve(try JSONParser.parse(record.configJSON, file: "run \(runID)").value)
+        let context = ChildContext.fromEnvironment()
+        let artifacts = context?.artifactDirectory ?? storage.artifactDirectory(runID: runID)
+        let cache = URL(fileURLWithPath: store).deletingLastPathComponent().appendingPathComponent("cache")
+        try RunExecution(storage: storage, runID: runID, config: config, artifacts: artifacts, cacheDirectory: cache).execute()
+    }
+}
