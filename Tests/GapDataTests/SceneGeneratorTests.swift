@@ -1,0 +1,109 @@
+import Foundation
+import XCTest
+@testable import GapData
+
+final class SceneGeneratorTests: XCTestCase {
+    func testSameSeedGivesIdenticalBytesAndCaptions() {
+        let a = SceneGenerator(seed: 7).makeSplit(name: "train", variant: .train, count: 40)
+        let b = SceneGenerator(seed: 7).makeSplit(name: "train", variant: .train, count: 40)
+        XCTAssertEqual(a.pixels, b.pixels)
+        XCTAssertEqual(a.captions, b.captions)
+        XCTAssertEqual(a.labelAxes, b.labelAxes)
+        let c = SceneGenerator(seed: 8).makeSplit(name: "train", variant: .train, count: 40)
+        XCTAssertNotEqual(a.pixels, c.pixels)
+    }
+
+    func testImagesDependOnlyOnTheirIndex() {
+        let generator = SceneGenerator(seed: 3)
+        let split = generator.makeSplit(name: "train", variant: .train, count: 12)
+        let eleventh = generator.render(generator.scene(index: 11, variant: .train))
+        XCTAssertEqual(split.image(11), eleventh)
+    }
+
+    func testAnyImageSize() {
+        var options = SceneGenerator.Options()
+        options.imageSize = 48
+        let split = SceneGenerator(seed: 1, options: options).makeSplit(name: "val", variant: .iid, count: 3)
+        XCTAssertEqual(split.imageWidth, 48)
+        XCTAssertEqual(split.pixels.count, 3 * 48 * 48 * 3)
+    }
+
+    func testHeldOutPairsNeverInTrainingButEveryShapeAndColourIs() {
+        let generator = SceneGenerator(seed: 11)
+        XCTAssertEqual(generator.heldOutPairs.count, 8)
+        let heldOut = Set(generator.heldOutPairs)
+        var shapes = Set<SceneShape>(), colours = Set<SceneColour>()
+        for i in 0..<400 {
+            for o in generator.scene(index: i, variant: .train).objects {
+                XCTAssertFalse(heldOut.contains(o.composition), "held-out pair \(o.composition) appeared in training scene \(i)")
+                shapes.insert(o.shape)
+                colours.insert(o.colour)
+            }
+        }
+        XCTAssertEqual(shapes.count, 8)
+        XCTAssertEqual(colours.count, 8)
+        for i in 0..<50 {
+            XCTAssertTrue(heldOut.contains(generator.scene(index: i, variant: .heldOut).objects[0].composition))
+        }
+    }
+
+    func testCaptionsDescribeTheMainObjectsShapeAndAreSeveral() {
+        let generator = SceneGenerator(seed: 5)
+        let split = generator.makeSplit(name: "train", variant: .train, count: 60)
+        let shapeAxis = split.labelAxis(named: "shape")!
+        var mentioned = 0
+        for image in 0..<split.imageCount {
+            let captions = split.captions(ofImage: image)
+            XCTAssertEqual(captions.count, 4)
+            XCTAssertGreaterThan(Set(captions).count, 1, "image \(image) has identical captions")
+            let shape = SceneShape(rawValue: shapeAxis.labels[image])!
+            let nouns = shape.nouns.flatMap { [$0.0, $0.1] }
+            mentioned += captions.filter { c in nouns.contains { c.contains($0) } }.count
+        }
+        // Count captions and relations may lead with another object, but the main object appears in most.
+        XCTAssertGreaterThan(Double(mentioned) / Double(split.captionCount), 0.7)
+    }
+
+    func testRelationWordsMatchGeometry() {
+        let generator = SceneGenerator(seed: 2)
+        for i in 0..<200 {
+            let scene = generator.scene(index: i, variant: .train)
+            guard scene.objects.count >= 2 else { continue }
+            let a = scene.objects[0], b = scene.objects[1]
+            let relation = SceneCaptioner.relation(from: a, to: b)
+            switch relation {
+            case .leftOf: XCTAssertLessThan(a.x, b.x)
+            case .rightOf: XCTAssertGreaterThan(a.x, b.x)
+            case .above: XCTAssertLessThan(a.y, b.y)
+            case .below: XCTAssertGreaterThan(a.y, b.y)
+            }
+        }
+    }
+
+    func testShiftedVariantIsNoisierThanTraining() {
+        let generator = SceneGenerator(seed: 4)
+        let train = (0..<50).map { generator.scene(index: $0, variant: .train).noiseSigma }
+        let shifted = (0..<50).map { generator.scene(index: $0, variant: .shifted).noiseSigma }
+        XCTAssertLessThan(train.max()!, shifted.min()!)
+    }
+
+    /// Writes a contact sheet when GAPLAB_SCENE_SHEET names a PNG path (for looking at the data).
+    func testContactSheetWhenAsked() throws {
+        guard let path = ProcessInfo.processInfo.environment["GAPLAB_SCENE_SHEET"] else { throw XCTSkip("set GAPLAB_SCENE_SHEET to write a contact sheet") }
+        var options = SceneGenerator.Options()
+        options.imageSize = Int(ProcessInfo.processInfo.environment["GAPLAB_SCENE_SIZE"] ?? "32")!
+        let generator = SceneGenerator(seed: 0, options: options)
+        let s = options.imageSize, n = 8
+        var sheet = RGBImage(width: s * n, height: s * n * 2)
+        for (row, variant) in [SceneVariant.train, .heldOut, .shifted].enumerated() {
+            for k in 0..<(row == 0 ? n * 8 / 2 : n * 2) {
+                let image = generator.render(generator.scene(index: k, variant: variant))
+                let cell = row == 0 ? k : n * 8 / 2 + (row - 1) * n * 2 + k
+                let ox = (cell % n) * s, oy = (cell / n) * s
+                for y in 0..<s { for x in 0..<s { for c in 0..<3 { sheet.pixels[((oy + y) * s * n + ox + x) * 3 + c] = image.pixels[(y * s + x) * 3 + c] } } }
+                if row == 0 && k < 8 { print(k, SceneCaptioner.captions(for: generator.scene(index: k, variant: variant), count: 4, seed: 0, stream: variant.stream, index: k)) }
+            }
+        }
+        try PNGCodec.encode(sheet).write(to: URL(fileURLWithPath: path))
+    }
+}
