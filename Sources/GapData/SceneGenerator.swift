@@ -255,23 +255,35 @@ public struct SceneGenerator: Sendable {
     /// `count` scenes of `variant`, rendered and captioned, with the label axes.
     public func makeSplit(name: String, variant: SceneVariant, count: Int) -> ImageTextDataset {
         let size = options.imageSize
-        var pixels = [UInt8]()
-        pixels.reserveCapacity(count * size * size * 3)
-        var captions: [[String]] = []
-        var shapeLabels: [Int] = [], colourLabels: [Int] = [], pairLabels: [Int] = [], countLabels: [Int] = []
-        for i in 0..<count {
-            let scene = self.scene(index: i, variant: variant)
-            pixels.append(contentsOf: render(scene).pixels)
-            captions.append(SceneCaptioner.captions(for: scene, count: options.captionsPerImage,
-                                                    seed: seed, stream: variant.stream, index: i))
-            let main = scene.objects[0]
-            shapeLabels.append(main.shape.rawValue)
-            colourLabels.append(main.colour.rawValue)
-            pairLabels.append(main.composition)
-            countLabels.append(scene.objects.count - 1)
+        let bytes = size * size * 3
+        var pixels = [UInt8](repeating: 0, count: count * bytes)
+        var captions = [[String]](repeating: [], count: count)
+        var scenes = [Scene?](repeating: nil, count: count)
+        // Each image depends only on its index, so chunks render in parallel and still give identical bytes.
+        let chunk = 64
+        let chunks = (count + chunk - 1) / chunk
+        pixels.withUnsafeMutableBufferPointer { pixelBuffer in
+            captions.withUnsafeMutableBufferPointer { captionBuffer in
+                scenes.withUnsafeMutableBufferPointer { sceneBuffer in
+                    DispatchQueue.concurrentPerform(iterations: chunks) { c in
+                        for i in (c * chunk)..<min(count, (c + 1) * chunk) {
+                            let scene = self.scene(index: i, variant: variant)
+                            let image = render(scene)
+                            image.pixels.withUnsafeBufferPointer { src in
+                                (pixelBuffer.baseAddress! + i * bytes).update(from: src.baseAddress!, count: bytes)
+                            }
+                            captionBuffer[i] = SceneCaptioner.captions(for: scene, count: options.captionsPerImage,
+                                                                       seed: seed, stream: variant.stream, index: i)
+                            sceneBuffer[i] = scene
+                        }
+                    }
+                }
+            }
         }
+        let mains = scenes.map { $0!.objects[0] }
         return ImageTextDataset(name: name, imageWidth: size, imageHeight: size, pixels: pixels, captionsPerImage: captions,
-                                labelAxes: SceneGenerator.labelAxes(shape: shapeLabels, colour: colourLabels, pair: pairLabels, count: countLabels),
+                                labelAxes: SceneGenerator.labelAxes(shape: mains.map { $0.shape.rawValue }, colour: mains.map { $0.colour.rawValue },
+                                                                    pair: mains.map { $0.composition }, count: scenes.map { $0!.objects.count - 1 }),
                                 sourceIDs: (0..<count).map { "scenes/\(variant.rawValue)/\(seed)/\($0)" })
     }
 
