@@ -63,8 +63,9 @@ public enum Resampler {
             let centre = offset + (Double(o) + 0.5) * scale
             var first = Int((centre - support - 0.5).rounded(.up))
             var last = Int((centre + support - 0.5).rounded(.down))
-            first = max(first, 0)
-            last = min(last, sourceCount - 1)
+            // Stay inside the crop: a centre crop must not bleed in what it cut away.
+            first = max(first, 0, Int(offset.rounded(.down)))
+            last = min(last, sourceCount - 1, Int((offset + span).rounded(.up)) - 1)
             if last < first {
                 let nearest = min(max(Int(centre), 0), sourceCount - 1)
                 first = nearest; last = nearest

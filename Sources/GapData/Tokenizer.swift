@@ -44,8 +44,8 @@ public final class Tokenizer: @unchecked Sendable {
             // Unused ids (when training ran out of pairs) stay reserved so that sot/eot keep the top ids.
             while strings.count < vocabSize - 2 { strings.append("<unused\(strings.count)>") }
         case .openCLIP:
-            strings += ByteAlphabet.symbols
-            strings += ByteAlphabet.symbols.map { $0 + Tokenizer.endOfWord }
+            strings += ByteAlphabet.openCLIPOrder
+            strings += ByteAlphabet.openCLIPOrder.map { $0 + Tokenizer.endOfWord }
             strings += merges.map { $0.0 + $0.1 }
             guard strings.count + 2 == vocabSize else {
                 throw DataError.invalid("open_clip vocabulary has \(strings.count + 2) entries, expected \(vocabSize)")
@@ -179,7 +179,7 @@ public final class Tokenizer: @unchecked Sendable {
             guard id >= 0, Int(id) < tokenStrings.count else { continue }
             text += tokenStrings[Int(id)]
         }
-        if scheme == .openCLIP { text = text.replacingOccurrences(of: Tokenizer.endOfWord, with: " ") }
+        if scheme == .openCLIP { text = text.replacingOccurrences(of: Tokenizer.endOfWord, with: ByteAlphabet.symbols[32]) }
         let bytes = text.unicodeScalars.compactMap { ByteAlphabet.byte(of: $0) }
         let decoded = String(decoding: bytes, as: UTF8.self)
         return scheme == .openCLIP ? decoded.trimmingCharacters(in: .whitespaces) : decoded
@@ -298,6 +298,14 @@ enum ByteAlphabet {
     }()
 
     static let symbols: [String] = codePoints.map { String(Unicode.Scalar($0)!) }
+
+    /// open_clip lists the byte symbols printable bytes first (33…126, 161…172, 174…255), then the rest: its ids
+    /// follow that order.
+    static let openCLIPOrder: [String] = {
+        let printable = Array(33...126) + Array(161...172) + Array(174...255)
+        let rest = (0..<256).filter { !printable.contains($0) }
+        return (printable + rest).map { symbols[$0] }
+    }()
 
     static let reverse: [UInt32: UInt8] = {
         var map: [UInt32: UInt8] = [:]
