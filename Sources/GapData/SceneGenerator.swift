@@ -252,8 +252,9 @@ public struct SceneGenerator: Sendable {
 
     // MARK: Splits
 
-    /// `count` scenes of `variant`, rendered and captioned, with the label axes.
-    public func makeSplit(name: String, variant: SceneVariant, count: Int) -> ImageTextDataset {
+    /// `count` scenes of `variant` starting at scene `firstIndex`, rendered and captioned, with the label axes.
+    /// Splits of one variant stay disjoint by taking disjoint index ranges.
+    public func makeSplit(name: String, variant: SceneVariant, count: Int, firstIndex: Int = 0) -> ImageTextDataset {
         let size = options.imageSize
         let bytes = size * size * 3
         var pixels = [UInt8](repeating: 0, count: count * bytes)
@@ -267,13 +268,13 @@ public struct SceneGenerator: Sendable {
                 scenes.withUnsafeMutableBufferPointer { sceneBuffer in
                     DispatchQueue.concurrentPerform(iterations: chunks) { c in
                         for i in (c * chunk)..<min(count, (c + 1) * chunk) {
-                            let scene = self.scene(index: i, variant: variant)
+                            let scene = self.scene(index: firstIndex + i, variant: variant)
                             let image = render(scene)
                             image.pixels.withUnsafeBufferPointer { src in
                                 (pixelBuffer.baseAddress! + i * bytes).update(from: src.baseAddress!, count: bytes)
                             }
                             captionBuffer[i] = SceneCaptioner.captions(for: scene, count: options.captionsPerImage,
-                                                                       seed: seed, stream: variant.stream, index: i)
+                                                                       seed: seed, stream: variant.stream, index: firstIndex + i)
                             sceneBuffer[i] = scene
                         }
                     }
@@ -284,7 +285,7 @@ public struct SceneGenerator: Sendable {
         return ImageTextDataset(name: name, imageWidth: size, imageHeight: size, pixels: pixels, captionsPerImage: captions,
                                 labelAxes: SceneGenerator.labelAxes(shape: mains.map { $0.shape.rawValue }, colour: mains.map { $0.colour.rawValue },
                                                                     pair: mains.map { $0.composition }, count: scenes.map { $0!.objects.count - 1 }),
-                                sourceIDs: (0..<count).map { "scenes/\(variant.rawValue)/\(seed)/\($0)" })
+                                sourceIDs: (0..<count).map { "scenes/\(variant.rawValue)/\(seed)/\(firstIndex + $0)" })
     }
 
     static func labelAxes(shape: [Int], colour: [Int], pair: [Int], count: [Int]) -> [LabelAxis] {

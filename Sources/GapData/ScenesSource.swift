@@ -10,6 +10,8 @@ struct ScenesSource: DatasetSource {
     let heldOutPairs: Int
 
     static let defaultTrainSize = 20000
+    /// Test scenes start here in the iid stream, so val (from 0) and test never share a scene.
+    static let testOffset = 1 << 40
 
     init(spec: DatasetSpec) throws {
         try spec.checkOptions(allowed: ["captions", "held_out_pairs"])
@@ -22,7 +24,7 @@ struct ScenesSource: DatasetSource {
 
     func contentDigest() throws -> String {
         // Generated data: the generator's settings are the content; the version bumps when the generator changes.
-        ContentHash.sha256(Data("scenes-v1 captions=\(captionsPerImage) held_out_pairs=\(heldOutPairs)".utf8))
+        ContentHash.sha256(Data("scenes-v2 captions=\(captionsPerImage) held_out_pairs=\(heldOutPairs)".utf8))
     }
 
     func load(config: DataConfig, imageSize: Int, options: LoadOptions) throws -> SourceSplits {
@@ -42,7 +44,7 @@ struct ScenesSource: DatasetSource {
         let splits = [
             generator.makeSplit(name: "train", variant: .train, count: trainCount),
             generator.makeSplit(name: "val", variant: .iid, count: max(0, config.valSize)),
-            generator.makeSplit(name: "test", variant: .iid, count: max(0, config.testSize)),
+            generator.makeSplit(name: "test", variant: .iid, count: max(0, config.testSize), firstIndex: ScenesSource.testOffset),
             generator.makeSplit(name: "test_held_out", variant: .heldOut, count: max(0, config.testSize)),
             generator.makeSplit(name: "test_shifted", variant: .shifted, count: max(0, config.testSize)),
         ]

@@ -28,6 +28,8 @@ final class DatasetLoaderTests: XCTestCase {
         XCTAssertEqual(data.test.imageCount, 12)
         XCTAssertEqual(data.extraSplits.map { $0.name }, ["test_held_out", "test_shifted"])
         XCTAssertEqual(data.report.splitSizes["test_shifted"], 12)
+        XCTAssertTrue(Set(data.val.sourceIDs).isDisjoint(with: data.test.sourceIDs), "val and test are different scenes")
+        XCTAssertNotEqual(data.val.pixels, Array(data.test.pixels.prefix(data.val.pixels.count)))
         for split in data.allSplits {
             XCTAssertEqual(split.contextLength, 32)
             XCTAssertEqual(split.captionImage.count, split.captionCount)
@@ -119,6 +121,16 @@ final class DatasetLoaderTests: XCTestCase {
         let repaired = try loadDataset(scenesConfig(train: 20), imageSize: 16, contextLength: 16, vocabSize: 300, cacheDirectory: cache)
         XCTAssertFalse(repaired.report.fromCache)
         XCTAssertEqual(repaired.train.pixels, first.train.pixels)
+    }
+
+    func testDescriptionCoversEverySplit() throws {
+        let data = try loadDataset(scenesConfig(train: 30), imageSize: 16, contextLength: 24, vocabSize: 300, cacheDirectory: nil)
+        let text = DatasetDescription.describe(data, contextLength: 24)
+        for split in ["[train] 30 images, 120 captions", "[val] 10 images", "[test] 12 images", "[test_held_out]", "[test_shifted]"] {
+            XCTAssertTrue(text.contains(split), "missing \(split) in\n\(text)")
+        }
+        XCTAssertTrue(text.contains("axis shape_colour: 64 classes"))
+        XCTAssertTrue(text.contains("skipped: 0"))
     }
 
     func testUnknownDatasetAndOptionsAreClearErrors() {
