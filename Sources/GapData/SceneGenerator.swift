@@ -288,6 +288,45 @@ public struct SceneGenerator: Sendable {
                                 sourceIDs: (0..<count).map { "scenes/\(variant.rawValue)/\(seed)/\(firstIndex + $0)" })
     }
 
+    /// A hard-negative gallery: `pairs` pairs of images (2k, 2k+1) that differ only in the colours of their first
+    /// two objects being swapped, each with the one caption "a C1 S1 REL a C2 S2" that tells them apart. Retrieval on
+    /// it measures binding of colour to shape rather than bag-of-attributes matching.
+    public func makeSwapGallery(name: String, pairs: Int, firstIndex: Int) -> ImageTextDataset {
+        let heldOut = Set(heldOutPairs)
+        var scenes: [Scene] = []
+        var index = firstIndex
+        while scenes.count < 2 * pairs {
+            let scene = self.scene(index: index, variant: .iid)
+            index += 1
+            guard scene.objects.count >= 2 else { continue }
+            let a = scene.objects[0], b = scene.objects[1]
+            guard a.colour != b.colour, a.shape != b.shape,
+                  !heldOut.contains(a.shape.rawValue * 8 + b.colour.rawValue),
+                  !heldOut.contains(b.shape.rawValue * 8 + a.colour.rawValue) else { continue }
+            var swapped = scene
+            swapped.objects[0].colour = b.colour
+            swapped.objects[0].rgb = b.rgb
+            swapped.objects[1].colour = a.colour
+            swapped.objects[1].rgb = a.rgb
+            scenes += [scene, swapped]
+        }
+        let size = options.imageSize
+        var pixels: [UInt8] = []
+        pixels.reserveCapacity(scenes.count * size * size * 3)
+        var captions: [[String]] = []
+        for scene in scenes {
+            pixels += render(scene).pixels
+            let a = scene.objects[0], b = scene.objects[1]
+            let relation = SceneCaptioner.relation(from: a, to: b).phrases[0]
+            captions.append(["a \(a.colour.name) \(a.shape.name) \(relation) a \(b.colour.name) \(b.shape.name)"])
+        }
+        let mains = scenes.map { $0.objects[0] }
+        return ImageTextDataset(name: name, imageWidth: size, imageHeight: size, pixels: pixels, captionsPerImage: captions,
+                                labelAxes: SceneGenerator.labelAxes(shape: mains.map { $0.shape.rawValue }, colour: mains.map { $0.colour.rawValue },
+                                                                    pair: mains.map { $0.composition }, count: scenes.map { $0.objects.count - 1 }),
+                                sourceIDs: scenes.indices.map { "scenes/swap/\(seed)/\(firstIndex)+\($0)" })
+    }
+
     static func labelAxes(shape: [Int], colour: [Int], pair: [Int], count: [Int]) -> [LabelAxis] {
         let pairNames = SceneShape.allCases.flatMap { s in SceneColour.allCases.map { c in "\(c.name) \(s.name)" } }
         return [

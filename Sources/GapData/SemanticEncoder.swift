@@ -26,6 +26,14 @@ public struct CaptionEmbeddings: Sendable {
 
     public var count: Int { vectors.count / dim }
 
+    /// Every caption of `split` embedded by the encoder `name` (fitted on that split), rows in caption order, so
+    /// `writeDistances` takes the split's caption indices directly.
+    public static func compute(encoder name: String, split: ImageTextDataset, cacheDirectory: URL?) throws -> CaptionEmbeddings {
+        let encoder = try makeSemanticEncoder(named: name, training: split, cacheDirectory: cacheDirectory)
+        let (v, d) = try encoder.embed(captions: split.captions)
+        return CaptionEmbeddings(vectors: v, dim: d, encoder: encoder.details)
+    }
+
     public func embed(_ encoder: SemanticEncoder, captions: [String]) throws -> CaptionEmbeddings {
         let (v, d) = try encoder.embed(captions: captions)
         return CaptionEmbeddings(vectors: v, dim: d, encoder: encoder.details)

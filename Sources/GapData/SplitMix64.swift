@@ -1,3 +1,5 @@
+import Foundation
+
 /// A small seeded generator (Steele, Lea & Flood's SplitMix64). GapData never uses the system generator, so
 /// every generated image, split and augmentation is a pure function of its seed on every platform.
 public struct SplitMix64: RandomNumberGenerator, Sendable {
@@ -52,7 +54,7 @@ public struct SplitMix64: RandomNumberGenerator, Sendable {
     public mutating func gaussian() -> Double {
         let u1 = max(nextDouble(), 1e-300)
         let u2 = nextDouble()
-        return (-2 * _log(u1)).squareRoot() * _cos(2 * Double.pi * u2)
+        return (-2 * Foundation.log(u1)).squareRoot() * Foundation.cos(2 * Double.pi * u2)
     }
 
     public mutating func pick<T>(_ items: [T]) -> T { items[nextInt(below: items.count)] }
@@ -74,7 +76,3 @@ public struct SplitMix64: RandomNumberGenerator, Sendable {
     }
 }
 
-@inline(__always) private func _log(_ x: Double) -> Double { Foundation.log(x) }
-@inline(__always) private func _cos(_ x: Double) -> Double { Foundation.cos(x) }
-
-import Foundation

@@ -26,7 +26,7 @@ final class DatasetLoaderTests: XCTestCase {
         XCTAssertEqual(data.train.imageCount, 60)
         XCTAssertEqual(data.val.imageCount, 10)
         XCTAssertEqual(data.test.imageCount, 12)
-        XCTAssertEqual(data.extraSplits.map { $0.name }, ["test_held_out", "test_shifted"])
+        XCTAssertEqual(data.extraSplits.map { $0.name }, ["test_held_out", "test_shifted", "test_swapped"])
         XCTAssertEqual(data.report.splitSizes["test_shifted"], 12)
         XCTAssertTrue(Set(data.val.sourceIDs).isDisjoint(with: data.test.sourceIDs), "val and test are different scenes")
         XCTAssertNotEqual(data.val.pixels, Array(data.test.pixels.prefix(data.val.pixels.count)))

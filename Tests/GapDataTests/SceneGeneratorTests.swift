@@ -80,6 +80,23 @@ final class SceneGeneratorTests: XCTestCase {
         }
     }
 
+    func testSwapGalleryPairsDifferOnlyBySwappedColours() {
+        let generator = SceneGenerator(seed: 6)
+        let gallery = generator.makeSwapGallery(name: "test_swapped", pairs: 10, firstIndex: 0)
+        XCTAssertEqual(gallery.imageCount, 20)
+        XCTAssertEqual(Set(gallery.captions).count, 20, "every image has its own caption")
+        let colours = gallery.labelAxis(named: "colour")!.labels
+        let shapes = gallery.labelAxis(named: "shape")!.labels
+        for k in 0..<10 {
+            XCTAssertEqual(shapes[2 * k], shapes[2 * k + 1])
+            XCTAssertNotEqual(colours[2 * k], colours[2 * k + 1])
+            let a = gallery.captions[2 * k].split(separator: " "), b = gallery.captions[2 * k + 1].split(separator: " ")
+            XCTAssertEqual(a.count, b.count)
+            XCTAssertEqual(a[1], b[b.count - 2], "the first colour of one is the second of the other")
+            XCTAssertNotEqual(gallery.image(2 * k), gallery.image(2 * k + 1))
+        }
+    }
+
     func testShiftedVariantIsNoisierThanTraining() {
         let generator = SceneGenerator(seed: 4)
         let train = (0..<50).map { generator.scene(index: $0, variant: .train).noiseSigma }

@@ -24,6 +24,21 @@ final class SemanticEncoderTests: XCTestCase {
         XCTAssertEqual(d[0 * 6 + 5], 1, accuracy: 1e-6, "an unknown caption is at distance 1")
     }
 
+    func testSplitEmbeddingsGiveBatchDistances() throws {
+        let embeddings = try CaptionEmbeddings.compute(encoder: "labels:colour", split: split, cacheDirectory: nil)
+        XCTAssertEqual(embeddings.count, split.captionCount)
+        let colours = split.labelAxis(named: "colour")!.labels
+        let batch = [0, 4, 8, 12, 16]
+        var d = [Float](repeating: -1, count: 25)
+        embeddings.writeDistances(batch, into: &d)
+        for i in 0..<5 {
+            for j in 0..<5 {
+                let same = colours[split.captionImage[batch[i]]] == colours[split.captionImage[batch[j]]]
+                XCTAssertEqual(d[i * 5 + j], same ? 0 : 1)
+            }
+        }
+    }
+
     func testLabelEncoderOneHots() throws {
         let encoder = try makeSemanticEncoder(named: "labels:shape", training: split, cacheDirectory: nil)
         let (v, dim) = try encoder.embed(captions: Array(split.captions.prefix(8)))
