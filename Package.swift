@@ -37,7 +37,7 @@ let package = Package(
         .target(name: "GapEngine", dependencies: ["CBLAS"], swiftSettings: fastMath),
         // Datasets, image decoding, tokenizer, caption semantics.
         .target(name: "GapData", dependencies: ["GapSpec", "GapEngine", "CPNG", "CJPEG", "CZlib", "CTurboJPEG",
-                                                .product(name: "Crypto", package: "swift-crypto")], swiftSettings: fastMath),
+                                                .product(name: "Crypto", package: "swift-crypto")], exclude: ["README.md"], swiftSettings: fastMath),
         // CLIP / SharedCLIP towers with any sharing depth, initialisation, safetensors checkpoints.
         .target(name: "GapModel", dependencies: ["GapSpec", "GapEngine"], swiftSettings: fastMath),
         // Contrastive losses (InfoNCE, IMSep, CyCLIP) with their gradients.
