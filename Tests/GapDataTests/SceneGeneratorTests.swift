@@ -103,24 +103,4 @@ final class SceneGeneratorTests: XCTestCase {
         let shifted = (0..<50).map { generator.scene(index: $0, variant: .shifted).noiseSigma }
         XCTAssertLessThan(train.max()!, shifted.min()!)
     }
-
-    /// Writes a contact sheet when GAPLAB_SCENE_SHEET names a PNG path (for looking at the data).
-    func testContactSheetWhenAsked() throws {
-        guard let path = ProcessInfo.processInfo.environment["GAPLAB_SCENE_SHEET"] else { throw XCTSkip("set GAPLAB_SCENE_SHEET to write a contact sheet") }
-        var options = SceneGenerator.Options()
-        options.imageSize = Int(ProcessInfo.processInfo.environment["GAPLAB_SCENE_SIZE"] ?? "32")!
-        let generator = SceneGenerator(seed: 0, options: options)
-        let s = options.imageSize, n = 8
-        var sheet = RGBImage(width: s * n, height: s * n * 2)
-        for (row, variant) in [SceneVariant.train, .heldOut, .shifted].enumerated() {
-            for k in 0..<(row == 0 ? n * 8 / 2 : n * 2) {
-                let image = generator.render(generator.scene(index: k, variant: variant))
-                let cell = row == 0 ? k : n * 8 / 2 + (row - 1) * n * 2 + k
-                let ox = (cell % n) * s, oy = (cell / n) * s
-                for y in 0..<s { for x in 0..<s { for c in 0..<3 { sheet.pixels[((oy + y) * s * n + ox + x) * 3 + c] = image.pixels[(y * s + x) * 3 + c] } } }
-                if row == 0 && k < 8 { print(k, SceneCaptioner.captions(for: generator.scene(index: k, variant: variant), count: 4, seed: 0, stream: variant.stream, index: k)) }
-            }
-        }
-        try PNGCodec.encode(sheet).write(to: URL(fileURLWithPath: path))
-    }
 }

