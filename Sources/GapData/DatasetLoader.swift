@@ -64,7 +64,9 @@ public func loadDataset(_ config: DataConfig, imageSize: Int, contextLength: Int
             splits = try source.load(config: config, imageSize: imageSize, options: options)
             splits.report.decodeSeconds = Date().timeIntervalSince(decodeStart)
             splits.report.cacheKey = key
-            try? DatasetCache.write(splits, directory: cacheDirectory, key: key!)
+            do { try DatasetCache.write(splits, directory: cacheDirectory, key: key!) } catch {
+                splits.report.notes.append("cache not written to \(cacheDirectory.path): \(error.localizedDescription)")
+            }
         }
         splits.report.cacheKey = key
     } else {

@@ -86,12 +86,7 @@ struct DataInfoCommand: ParsableCommand {
         config.testSize = testSize
         config.splitSeed = splitSeed
         let cacheDirectory = noCache ? nil : (cache.map { URL(fileURLWithPath: $0) } ?? DataPaths.defaultCache)
-        let data: LoadedDataset
-        do {
-            data = try loadDataset(config, imageSize: imageSize, contextLength: contextLength, vocabSize: vocabSize, cacheDirectory: cacheDirectory)
-        } catch let error as DataError {
-            throw ValidationError(error.description)
-        }
+        let data = try loadDataset(config, imageSize: imageSize, contextLength: contextLength, vocabSize: vocabSize, cacheDirectory: cacheDirectory)
         print(DatasetDescription.describe(data, contextLength: contextLength))
         if bench { try benchmark(config) }
     }

@@ -103,6 +103,17 @@ final class ImageCodecTests: XCTestCase {
         XCTAssertThrowsError(try ImageDecoder.decodeFile(directory))
     }
 
+    func testGzipRoundTripAndTruncation() throws {
+        let text = Data((0..<5000).map { "line \($0)\n" }.joined().utf8)
+        let packed = Gzip.compress(text)
+        XCTAssertLessThan(packed.count, text.count)
+        XCTAssertEqual(try Gzip.decompress(packed, source: "x.gz"), text)
+        XCTAssertThrowsError(try Gzip.decompress(packed.prefix(packed.count / 2), source: "half.gz")) { error in
+            XCTAssertTrue("\(error)".contains("half.gz"))
+        }
+        XCTAssertThrowsError(try Gzip.decompress(Data("plain text".utf8), source: "plain.gz"))
+    }
+
     func testResizeAveragesWhenShrinking() {
         // A one-pixel checkerboard shrunk by 4 must become flat grey, not aliased stripes.
         var image = RGBImage(width: 16, height: 16)
