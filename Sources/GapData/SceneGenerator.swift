@@ -288,11 +288,13 @@ public struct SceneGenerator: Sendable {
                                 sourceIDs: (0..<count).map { "scenes/\(variant.rawValue)/\(seed)/\(firstIndex + $0)" })
     }
 
-    /// A hard-negative gallery: `pairs` pairs of images (2k, 2k+1) that differ only in the colours of their first
-    /// two objects being swapped, each with the one caption "a C1 S1 REL a C2 S2" that tells them apart. Retrieval on
-    /// it measures binding of colour to shape rather than bag-of-attributes matching.
+    /// A hard-negative gallery: `pairs` pairs of images (2k, 2k+1), each with the one caption "a C1 S1 REL a C2 S2".
+    /// In even pairs the colours of the two objects are swapped; in odd pairs the objects are mirrored along the axis
+    /// of their relation, so the relation flips ("left of" ↔ "right of") while every object stays the same.
+    /// Retrieval on it measures binding of colour to shape and of objects to places, not bag-of-words matching.
     public func makeSwapGallery(name: String, pairs: Int, firstIndex: Int) -> ImageTextDataset {
         let heldOut = Set(heldOutPairs)
+        let side = Double(options.imageSize)
         var scenes: [Scene] = []
         var index = firstIndex
         while scenes.count < 2 * pairs {
@@ -304,10 +306,28 @@ public struct SceneGenerator: Sendable {
                   !heldOut.contains(a.shape.rawValue * 8 + b.colour.rawValue),
                   !heldOut.contains(b.shape.rawValue * 8 + a.colour.rawValue) else { continue }
             var swapped = scene
-            swapped.objects[0].colour = b.colour
-            swapped.objects[0].rgb = b.rgb
-            swapped.objects[1].colour = a.colour
-            swapped.objects[1].rgb = a.rgb
+            if (scenes.count / 2) % 2 == 0 {
+                swapped.objects[0].colour = b.colour
+                swapped.objects[0].rgb = b.rgb
+                swapped.objects[1].colour = a.colour
+                swapped.objects[1].rgb = a.rgb
+            } else {
+                let relation = SceneCaptioner.relation(from: a, to: b)
+                let horizontal = relation == .leftOf || relation == .rightOf
+                for k in swapped.objects.indices {
+                    if horizontal { swapped.objects[k].x = side - swapped.objects[k].x } else { swapped.objects[k].y = side - swapped.objects[k].y }
+                    swapped.objects[k].rotation = -swapped.objects[k].rotation
+                }
+                for k in swapped.distractors.indices {
+                    if horizontal {
+                        swapped.distractors[k].x0 = side - swapped.distractors[k].x0
+                        swapped.distractors[k].x1 = side - swapped.distractors[k].x1
+                    } else {
+                        swapped.distractors[k].y0 = side - swapped.distractors[k].y0
+                        swapped.distractors[k].y1 = side - swapped.distractors[k].y1
+                    }
+                }
+            }
             scenes += [scene, swapped]
         }
         let size = options.imageSize

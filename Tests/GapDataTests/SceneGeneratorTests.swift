@@ -80,20 +80,28 @@ final class SceneGeneratorTests: XCTestCase {
         }
     }
 
-    func testSwapGalleryPairsDifferOnlyBySwappedColours() {
+    func testSwapGalleryPairsDifferOnlyBySwappedColoursOrRelation() {
         let generator = SceneGenerator(seed: 6)
         let gallery = generator.makeSwapGallery(name: "test_swapped", pairs: 10, firstIndex: 0)
         XCTAssertEqual(gallery.imageCount, 20)
         XCTAssertEqual(Set(gallery.captions).count, 20, "every image has its own caption")
         let colours = gallery.labelAxis(named: "colour")!.labels
         let shapes = gallery.labelAxis(named: "shape")!.labels
+        let opposite = ["left": "right", "right": "left", "above": "below", "below": "above"]
         for k in 0..<10 {
             XCTAssertEqual(shapes[2 * k], shapes[2 * k + 1])
-            XCTAssertNotEqual(colours[2 * k], colours[2 * k + 1])
-            let a = gallery.captions[2 * k].split(separator: " "), b = gallery.captions[2 * k + 1].split(separator: " ")
-            XCTAssertEqual(a.count, b.count)
-            XCTAssertEqual(a[1], b[b.count - 2], "the first colour of one is the second of the other")
             XCTAssertNotEqual(gallery.image(2 * k), gallery.image(2 * k + 1))
+            let a = gallery.captions[2 * k].split(separator: " ").map(String.init)
+            let b = gallery.captions[2 * k + 1].split(separator: " ").map(String.init)
+            XCTAssertEqual(a.count, b.count)
+            if k % 2 == 0 {
+                XCTAssertNotEqual(colours[2 * k], colours[2 * k + 1])
+                XCTAssertEqual(a[1], b[b.count - 2], "the first colour of one is the second of the other")
+            } else {
+                XCTAssertEqual(colours[2 * k], colours[2 * k + 1])
+                XCTAssertEqual(opposite[a[3]], b[3], "the relation flips: \(a) / \(b)")
+                XCTAssertEqual(a.filter { opposite[$0] == nil }, b.filter { opposite[$0] == nil })
+            }
         }
     }
 
