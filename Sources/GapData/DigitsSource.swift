@@ -56,10 +56,10 @@ struct DigitsSource: DatasetSource {
                 pixels += ImageFitting.fit(small, size: imageSize, mode: .stretch).pixels
                 let d = labels[i]
                 captions.append(["a handwritten digit \(d)", "the number \(DigitsSource.words[d])",
-                                 "a drawing of a \(DigitsSource.words[d])", "a blurry handwritten \(d)"])
+                                 "a drawing of \(SceneCaptioner.article(DigitsSource.words[d])) \(DigitsSource.words[d])", "a blurry handwritten \(d)"])
             }
             let axis = LabelAxis(name: "digit", classNames: DigitsSource.words, labels: indices.map { labels[$0] },
-                                 templates: ["a handwritten digit {}.", "the number {}.", "a drawing of a {}.", "a blurry {}."])
+                                 templates: ["a handwritten digit {}.", "the number {}.", "a drawing of the digit {}.", "a blurry handwritten {}."])
             return ImageTextDataset(name: name, imageWidth: imageSize, imageHeight: imageSize, pixels: pixels, captionsPerImage: captions,
                                     labelAxes: [axis], sourceIDs: indices.map { "\(file.lastPathComponent)#\($0 + 1)" })
         }
