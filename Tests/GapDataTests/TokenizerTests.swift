@@ -1,4 +1,5 @@
 import Foundation
+import GapSpec
 import XCTest
 @testable import GapData
 
@@ -58,6 +59,37 @@ final class TokenizerTests: XCTestCase {
 
     func testRejectsTinyVocabulary() {
         XCTAssertThrowsError(try Tokenizer.train(on: corpus, vocabSize: 100))
+    }
+
+    /// Ids from open_clip's own SimpleTokenizer on the real merges file (computed with open_clip 3.3.0).
+    func testRealOpenCLIPVocabularyMatchesReferenceIds() throws {
+        let url = DataPaths.openCLIPVocabulary
+        guard FileManager.default.fileExists(atPath: url.path) else { throw XCTSkip("open_clip vocabulary not at \(url.path); run `make data`") }
+        let tokenizer = try Tokenizer.loadOpenCLIPVocabulary(url)
+        let reference: [(String, [Int32])] = [
+            ("a photo of a cat.", [320, 1125, 539, 320, 2368, 269]),
+            ("A  Diagram", [320, 22697]),
+            ("two red circles left of a small blue square", [1237, 736, 19411, 1823, 539, 320, 2442, 1746, 3999]),
+            ("grinning face with big eyes", [709, 4415, 1710, 593, 1205, 3095]),
+            ("it's 42 o'clock!!", [585, 568, 275, 273, 334, 262, 6716, 748]),
+            ("naïve café", [1097, 35689, 563, 15304]),
+        ]
+        for (text, ids) in reference {
+            XCTAssertEqual(tokenizer.encode(text, contextLength: 77), [49406] + ids + [49407] + [Int32](repeating: 0, count: 75 - ids.count), text)
+        }
+        // open_clip's decoding puts a space after every word-final token.
+        XCTAssertEqual(tokenizer.decode(tokenizer.encode("a photo of a cat.", contextLength: 77)), "a photo of a cat .")
+        XCTAssertEqual(tokenizer.decode(tokenizer.encode("naïve  Café", contextLength: 77)), "naïve café")
+        // Through the loader: the vocabulary follows the file.
+        var config = DataConfig()
+        config.dataset = "scenes?bpe=" + url.path
+        config.trainSize = 10
+        config.valSize = 2
+        config.testSize = 2
+        let data = try loadDataset(config, imageSize: 16, contextLength: 20, vocabSize: 1024, cacheDirectory: nil)
+        XCTAssertEqual(data.tokenizer.vocabSize, 49408)
+        XCTAssertTrue(data.report.tokenizer.hasPrefix("openclip"))
+        XCTAssertEqual(data.train.tokenRow(0).first, 49406)
     }
 
     /// open_clip's file layout (header line, then merges) in miniature: the full file needs 48,894 merges, so this
