@@ -94,6 +94,7 @@ public func loadDataset(_ config: DataConfig, imageSize: Int, contextLength: Int
     }
     for i in all.indices { all[i].tokenize(with: tokenizer, contextLength: contextLength) }
     report.splitSizes = Dictionary(uniqueKeysWithValues: all.map { ($0.name, $0.imageCount) })
+    report.splitDigests = Dictionary(uniqueKeysWithValues: all.map { ($0.name, ContentHash.sha256(Data($0.sourceIDs.joined(separator: "\n").utf8))) })
     report.loadSeconds = Date().timeIntervalSince(started)
     return LoadedDataset(train: all[0], val: all[1], test: all[2], extraSplits: Array(all.dropFirst(3)),
                          tokenizer: tokenizer, report: report)

@@ -5,6 +5,8 @@ public struct LoadReport: Codable, Equatable, Sendable {
     public var source: String = ""
     public var splitSeed: Int = 0
     public var splitSizes: [String: Int] = [:]
+    /// SHA-256 of each split's image source ids in order: equal digests mean the same split, to record with a run.
+    public var splitDigests: [String: String] = [:]
     /// Images or rows that could not be used.
     public var skippedCount: Int = 0
     /// The first few skipped items, each "path or line: reason".

@@ -118,6 +118,8 @@ final class DatasetLoaderTests: XCTestCase {
         XCTAssertFalse(otherSize.report.fromCache)
         let otherSeed = try loadDataset(scenesConfig(train: 20, seed: 1), imageSize: 16, contextLength: 16, vocabSize: 300, cacheDirectory: cache)
         XCTAssertFalse(otherSeed.report.fromCache)
+        XCTAssertEqual(first.report.splitDigests, second.report.splitDigests)
+        XCTAssertEqual(first.report.splitDigests.count, 6)
         XCTAssertNotEqual(otherSeed.train.pixels, first.train.pixels)
         // A damaged cache file is a miss, not a crash.
         let file = DatasetCache.fileURL(directory: cache, key: first.report.cacheKey!)
