@@ -195,31 +195,8 @@ public final class Tokenizer: @unchecked Sendable {
         var wordCounts: [String: Int] = [:]
         for text in texts { for w in probe.words(clean(text)) { wordCounts[w, default: 0] += 1 } }
         let sortedWords = wordCounts.keys.sorted()
-        var words: [[String]] = sortedWords.map { probe.symbols(of: $0) }
-        let counts: [Int] = sortedWords.map { wordCounts[$0]! }
-        let mergeBudget = vocabSize - 2 - 257
-        var merges: [(String, String)] = []
-        while merges.count < mergeBudget {
-            var pairCounts: [String: Int] = [:]
-            for (w, symbols) in words.enumerated() where symbols.count > 1 {
-                for i in 0..<(symbols.count - 1) { pairCounts[symbols[i] + "\u{0}" + symbols[i + 1], default: 0] += counts[w] }
-            }
-            guard let best = pairCounts.max(by: { a, b in a.value != b.value ? a.value < b.value : a.key > b.key }), best.value >= 2 else { break }
-            let halves = best.key.split(separator: "\u{0}", maxSplits: 1, omittingEmptySubsequences: false).map(String.init)
-            let (a, b) = (halves[0], halves[1])
-            merges.append((a, b))
-            for w in words.indices where words[w].count > 1 {
-                var s = words[w]
-                var merged: [String] = []
-                merged.reserveCapacity(s.count)
-                var i = 0
-                var changed = false
-                while i < s.count {
-                    if i < s.count - 1, s[i] == a, s[i + 1] == b { merged.append(a + b); i += 2; changed = true } else { merged.append(s[i]); i += 1 }
-                }
-                if changed { s = merged; words[w] = s }
-            }
-        }
+        let merges = BPETrainer.learn(words: sortedWords.map { probe.symbols(of: $0) }, counts: sortedWords.map { wordCounts[$0]! },
+                                      mergeBudget: vocabSize - 2 - 257)
         return try Tokenizer(scheme: .gaplab, vocabSize: vocabSize, merges: merges)
     }
 
