@@ -33,7 +33,9 @@ struct CSVSource: DatasetSource {
     func readTable() throws -> (entries: [Entry], problems: [(String, String)]) {
         let data: Data
         do { data = try Data(contentsOf: table) } catch { throw DataError.unreadable(table.path, error.localizedDescription) }
-        guard let text = String(data: data, encoding: .utf8) else { throw DataError.invalid("\(table.path): not UTF-8 text") }
+        guard var text = String(data: data, encoding: .utf8) else { throw DataError.invalid("\(table.path): not UTF-8 text") }
+        // Spreadsheet exports often start with a byte-order mark, which would otherwise stick to the first column name.
+        if text.hasPrefix("\u{FEFF}") { text.removeFirst() }
         let parsed = try CSVTable.parse(text, separator: separator, source: table.path)
         func column(_ key: String) throws -> Int {
             guard let i = parsed.header.firstIndex(of: key) else {

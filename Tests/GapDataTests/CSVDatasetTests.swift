@@ -126,6 +126,15 @@ final class CSVDatasetTests: XCTestCase {
         XCTAssertNotEqual(c.report.cacheKey, a.report.cacheKey)
     }
 
+    func testByteOrderMarkAndSemicolons() throws {
+        try write("bom.csv", "\u{FEFF}filepath;title\nimg/0.png;first\nimg/1.jpg;second\nimg/2.png;third\n")
+        var c = config("bom.csv", options: "?sep=semicolon")
+        c.valSize = 0
+        c.testSize = 0
+        let data = try loadDataset(c, imageSize: 8, contextLength: 16, vocabSize: 300, cacheDirectory: nil)
+        XCTAssertEqual(Set(data.train.captions), ["first", "second", "third"])
+    }
+
     func testSeparatorNames() throws {
         XCTAssertEqual(try CSVTable.separator("\\t"), "\t")
         XCTAssertEqual(try CSVTable.separator("comma"), ",")
