@@ -19,6 +19,15 @@ public struct LabelAxis: Codable, Equatable, Sendable {
         templates.map { $0.replacingOccurrences(of: "{}", with: classNames[classIndex]) }
     }
 
+    /// Token rows of every prompt, class-major: [classNames.count × templates.count × contextLength], ready for
+    /// the text tower; zero-shot averages the normalised embeddings over each class's templates.
+    public func promptTokens(_ tokenizer: Tokenizer, contextLength: Int) -> [Int32] {
+        var rows: [Int32] = []
+        rows.reserveCapacity(classNames.count * templates.count * contextLength)
+        for c in classNames.indices { for prompt in prompts(forClass: c) { rows += tokenizer.encode(prompt, contextLength: contextLength) } }
+        return rows
+    }
+
     /// The same axis restricted to the given images, in that order.
     public func subset(_ images: [Int]) -> LabelAxis {
         LabelAxis(name: name, classNames: classNames, labels: images.map { labels[$0] }, templates: templates)

@@ -41,6 +41,11 @@ final class DatasetLoaderTests: XCTestCase {
         XCTAssertEqual(Array(rows[0..<32]), data.tokenizer.encode(data.train.captions[5], contextLength: 32))
         XCTAssertEqual(Array(rows[64..<96]), data.tokenizer.encode(data.train.captions[7], contextLength: 32))
         XCTAssertEqual(data.tokenizer.vocabSize, 512)
+        let colour = data.train.labelAxis(named: "colour")!
+        let prompts = colour.promptTokens(data.tokenizer, contextLength: 32)
+        XCTAssertEqual(prompts.count, 8 * colour.templates.count * 32)
+        XCTAssertEqual(Array(prompts[32..<64]), data.tokenizer.encode(colour.prompts(forClass: 0)[1], contextLength: 32))
+        XCTAssertEqual(data.tokenizer.decode(Array(prompts[0..<32])), "the red shape.")
         var rng = SplitMix64(seed: 9)
         let picked = data.train.sampleCaptions(forImages: 0..<60, rng: &rng)
         XCTAssertEqual(picked.map { data.train.captionImage[$0] }, Array(0..<60))
