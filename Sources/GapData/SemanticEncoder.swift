@@ -34,7 +34,8 @@ public struct CaptionEmbeddings: Sendable {
         return CaptionEmbeddings(vectors: v, dim: d, encoder: encoder.details)
     }
 
-    public func embed(_ encoder: SemanticEncoder, captions: [String]) throws -> CaptionEmbeddings {
+    /// `captions` embedded by an encoder already built, rows in the given order.
+    public static func embed(_ encoder: SemanticEncoder, captions: [String]) throws -> CaptionEmbeddings {
         let (v, d) = try encoder.embed(captions: captions)
         return CaptionEmbeddings(vectors: v, dim: d, encoder: encoder.details)
     }

@@ -10,7 +10,7 @@ final class SemanticEncoderTests: XCTestCase {
         // Fitted on the training captions plus the relation probes, so their bigrams are features.
         let encoder = TFIDFEncoder(fittedOn: split.captions + Array(probe[3...4]))
         XCTAssertNoThrow(try makeSemanticEncoder(named: "tfidf", training: split, cacheDirectory: nil))
-        let embeddings = try CaptionEmbeddings(vectors: [0], dim: 1, encoder: "").embed(encoder, captions: probe)
+        let embeddings = try CaptionEmbeddings.embed(encoder, captions: probe)
         for r in 0..<5 {
             let norm = (0..<embeddings.dim).map { embeddings.vectors[r * embeddings.dim + $0] }.reduce(0) { $0 + $1 * $1 }
             XCTAssertEqual(norm, 1, accuracy: 1e-4)
