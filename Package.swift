@@ -25,6 +25,7 @@ let package = Package(
         .systemLibrary(name: "CPNG", pkgConfig: "libpng", providers: [.apt(["libpng-dev"])]),
         .systemLibrary(name: "CJPEG", pkgConfig: "libjpeg", providers: [.apt(["libjpeg-dev"])]),
         .systemLibrary(name: "CZlib", pkgConfig: "zlib", providers: [.apt(["zlib1g-dev"])]),
+        .systemLibrary(name: "CTurboJPEG", pkgConfig: "libturbojpeg", providers: [.apt(["libturbojpeg0-dev"])]),
 
         // Experiment files, run configurations, validation, plans and run identity.
         .target(name: "GapSpec", dependencies: [.product(name: "Crypto", package: "swift-crypto")]),
@@ -36,8 +37,8 @@ let package = Package(
         // Numeric kernels over flat Float32 buffers (forward and backward per layer).
         .target(name: "GapEngine", dependencies: ["CBLAS"], swiftSettings: fastMath),
         // Datasets, image decoding, tokenizer, caption semantics.
-        .target(name: "GapData", dependencies: ["GapSpec", "GapEngine", "CPNG", "CJPEG", "CZlib",
-                                                .product(name: "Crypto", package: "swift-crypto")], swiftSettings: fastMath),
+        .target(name: "GapData", dependencies: ["GapSpec", "GapEngine", "CPNG", "CJPEG", "CZlib", "CTurboJPEG",
+                                                .product(name: "Crypto", package: "swift-crypto")], exclude: ["README.md"], swiftSettings: fastMath),
         // CLIP / SharedCLIP towers with any sharing depth, initialisation, safetensors checkpoints.
         .target(name: "GapModel", dependencies: ["GapSpec", "GapEngine"], swiftSettings: fastMath),
         // Contrastive losses (InfoNCE, IMSep, CyCLIP) with their gradients.

@@ -1,1 +1,0 @@
-// GapData: see Package.swift for what this stage owns.
