@@ -20,6 +20,9 @@ func flattenedParams(_ config: JSONValue) -> [String: ParamValue] {
     return out
 }
 
+/// The checkout this executable was built from: runs record its git commit and dirty flag.
+let sourceRoot = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent().deletingLastPathComponent()
+
 /// Plans an experiment into the store and runs it with cooperating workers; shared by `run` and `train`.
 struct SweepOptions: ParsableArguments {
     @Option(help: "Parallel worker processes on this machine (default: cores ÷ threads).")
@@ -52,8 +55,9 @@ struct SweepOptions: ParsableArguments {
         }
         let outcome = try storage.planRuns(specs)
         print("\(plan.name): \(plan.runs.count) runs (\(outcome.inserted.count) new, \(outcome.existing.count) already in the store)")
+        fflush(stdout)
         if retryFailed { try storage.requeueRuns(experiment: plan.name, statuses: [.failed, .killed]) }
-        let code = CodeVersion.current()
+        let code = CodeVersion.current(directory: sourceRoot)
         if rerunOtherCode { try storage.requeueCompletedRuns(experiment: plan.name, madeByOtherThan: code.description) }
         let cores = ProcessInfo.processInfo.activeProcessorCount
         let workerCount = max(1, workers ?? cores / max(threads, 1))

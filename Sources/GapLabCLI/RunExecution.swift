@@ -29,12 +29,22 @@ struct RunExecution {
 
     var checkpointURL: URL { artifacts.appendingPathComponent("checkpoint.safetensors") }
 
+    /// Keys whose better direction has been recorded in this process.
+    final class DirectionsRecorded { var keys: Set<String> = [] }
+    let directionsRecorded = DirectionsRecorded()
+
     func log(_ points: [MetricPoint]) throws {
         if !points.isEmpty { try storage.logMetrics(runID: runID, points) }
     }
 
-    func points(_ metrics: [String: Double], prefix: String, step: Int, epoch: Double) -> [MetricPoint] {
-        metrics.keys.sorted().map { MetricPoint(key: "\(prefix)/\($0)", step: step, value: metrics[$0]!, epoch: epoch) }
+    /// Evaluation metrics under `prefix/`, with each key's better direction recorded once for summaries.
+    func points(_ metrics: [String: Double], prefix: String, step: Int, epoch: Double) throws -> [MetricPoint] {
+        for key in metrics.keys where !directionsRecorded.keys.contains("\(prefix)/\(key)") {
+            let direction: GapStore.MetricDirection = EvaluationReport.direction(of: key) == .higherIsBetter ? .max : .min
+            try storage.setMetricDirection(direction, forKey: "\(prefix)/\(key)")
+            directionsRecorded.keys.insert("\(prefix)/\(key)")
+        }
+        return metrics.keys.sorted().map { MetricPoint(key: "\(prefix)/\($0)", step: step, value: metrics[$0]!, epoch: epoch) }
     }
 
     func addArtifact(_ url: URL) throws {
@@ -80,14 +90,14 @@ struct RunExecution {
         let input = try SplitEmbedding.input(model: model, split: split, tokenizer: data.tokenizer, probeTrain: config.eval.linearProbe ? data.train : nil)
         let pictures = artifacts.appendingPathComponent("pictures")
         let report = try Evaluation.run(input, config: config.eval, seed: UInt64(config.seed), pictureFolder: pictures, runName: runID)
-        try log(points(report.metrics, prefix: config.eval.split, step: final, epoch: Double(trainer.epoch)))
+        try log(try points(report.metrics, prefix: config.eval.split, step: final, epoch: Double(trainer.epoch)))
         if config.eval.pictures, let files = try? FileManager.default.contentsOfDirectory(at: pictures, includingPropertiesForKeys: nil) {
             for file in files.sorted(by: { $0.path < $1.path }) { try addArtifact(file) }
         }
         for extra in data.extraSplits {
             let extraInput = try SplitEmbedding.input(model: model, split: extra, tokenizer: data.tokenizer)
             let extraReport = try Evaluation.run(extraInput, config: config.eval, seed: UInt64(config.seed), cheap: true)
-            try log(points(extraReport.metrics, prefix: extra.name, step: final, epoch: Double(trainer.epoch)))
+            try log(try points(extraReport.metrics, prefix: extra.name, step: final, epoch: Double(trainer.epoch)))
         }
         if config.finetune.epochs > 0 {
             try finetune(model, tokenizer: data.tokenizer, pretrainSteps: final)
@@ -120,7 +130,7 @@ struct RunExecution {
             if config.eval.everyEpoch {
                 let input = try SplitEmbedding.input(model: trainer.model, split: data.val, tokenizer: data.tokenizer)
                 let report = try Evaluation.run(input, config: config.eval, seed: UInt64(config.seed), cheap: true)
-                try log(points(report.metrics, prefix: "val", step: trainer.step, epoch: Double(trainer.epoch)))
+                try log(try points(report.metrics, prefix: "val", step: trainer.step, epoch: Double(trainer.epoch)))
             }
             try trainer.saveCheckpoint(to: checkpointURL.path)
             try addArtifact(checkpointURL)
@@ -139,7 +149,7 @@ struct RunExecution {
         evalConfig.posthocShift = []
         let before = try SplitEmbedding.input(model: model, split: downstream.test, tokenizer: tokenizer,
                                               probeTrain: config.eval.linearProbe ? downstream.train : nil)
-        try log(points(try Evaluation.run(before, config: evalConfig, seed: UInt64(config.seed)).metrics,
+        try log(try points(try Evaluation.run(before, config: evalConfig, seed: UInt64(config.seed)).metrics,
                        prefix: "zeroshot", step: pretrainSteps, epoch: 0))
 
         var train = config.train
@@ -162,7 +172,7 @@ struct RunExecution {
         }
         let after = try SplitEmbedding.input(model: model, split: downstream.test, tokenizer: tokenizer,
                                              probeTrain: config.eval.linearProbe ? downstream.train : nil)
-        try log(points(try Evaluation.run(after, config: evalConfig, seed: UInt64(config.seed)).metrics,
+        try log(try points(try Evaluation.run(after, config: evalConfig, seed: UInt64(config.seed)).metrics,
                        prefix: "finetuned", step: pretrainSteps + trainer.step, epoch: Double(f.epochs)))
     }
 }
