@@ -1,7 +1,6 @@
-import Foundation
-
 /// Exact GELU, x·Φ(x) = ½x(1 + erf(x/√2)), as torch.nn.GELU() (open_clip without quick_gelu).
-/// Vectorised with VectorMath's exp and erf (absolute error ≤ 1e-7·max(1, |x|) against the exact function).
+/// Vectorised with VectorMath's exp and erf: forward and backward (for dout = 1) within 2e-7·max(1, |x|) of the
+/// exact functions (measured 1.2e-7 and 1.6e-7 over every fifth float in [-30, 30]).
 public func geluForward(out: UnsafeMutablePointer<Float>, inp: UnsafePointer<Float>, count: Int) {
     parallelChunks(count, minimumPerChunk: 16384) { _, range in
         let x = inp + range.lowerBound, y = out + range.lowerBound
