@@ -35,6 +35,11 @@ private func gelu(_ x: VectorMath.Vector) -> VectorMath.Vector {
 @inline(__always)
 private func geluDerivative(_ x: VectorMath.Vector) -> VectorMath.Vector {
     let cdf = 0.5 * (1 + VectorMath.erf(x * 0.70710678118654752))
-    let pdf = VectorMath.exp(-0.5 * x * x) * 0.39894228040143268
+    // For |x| > 13.2, φ(x) < 1.6e-38 is taken as 0: no subnormal arithmetic (slow), and the exponent stays where
+    // exp needs no range handling.
+    let exponent = -0.5 * x * x
+    let negligible = exponent .< -87
+    let pdf = (VectorMath.expWithinNormalRange(exponent.replacing(with: -87, where: negligible)) * 0.39894228040143268)
+        .replacing(with: 0, where: negligible)
     return cdf + x * pdf
 }
