@@ -1,11 +1,13 @@
-import Foundation
-
 /// Exact GELU, x·Φ(x) = ½x(1 + erf(x/√2)), as torch.nn.GELU() (open_clip without quick_gelu).
+/// Vectorised with VectorMath's exp and erf: forward and backward (for dout = 1) within 2e-7·max(1, |x|) of the
+/// exact functions (measured 1.2e-7 and 1.6e-7 over every fifth float in [-30, 30]).
 public func geluForward(out: UnsafeMutablePointer<Float>, inp: UnsafePointer<Float>, count: Int) {
     parallelChunks(count, minimumPerChunk: 16384) { _, range in
-        for i in range {
-            let x = inp[i]
-            out[i] = 0.5 * x * (1 + erf(x * 0.70710678118654752))
+        let x = inp + range.lowerBound, y = out + range.lowerBound
+        VectorMath.forEachVector(range.count) { i in
+            VectorMath.store(gelu(VectorMath.load(x + i)), y + i)
+        } tail: { i, n in
+            VectorMath.storePartial(gelu(VectorMath.loadPartial(x + i, n)), y + i, n)
         }
     }
 }
@@ -13,11 +15,31 @@ public func geluForward(out: UnsafeMutablePointer<Float>, inp: UnsafePointer<Flo
 /// dinp = dout · (Φ(x) + x·φ(x)); overwrites dinp (it may alias dout).
 public func geluBackward(dinp: UnsafeMutablePointer<Float>, inp: UnsafePointer<Float>, dout: UnsafePointer<Float>, count: Int) {
     parallelChunks(count, minimumPerChunk: 16384) { _, range in
-        for i in range {
-            let x = inp[i]
-            let cdf = 0.5 * (1 + erf(x * 0.70710678118654752))
-            let pdf = exp(-0.5 * x * x) * 0.39894228040143268
-            dinp[i] = dout[i] * (cdf + x * pdf)
+        let x = inp + range.lowerBound, dy = dout + range.lowerBound, dx = dinp + range.lowerBound
+        VectorMath.forEachVector(range.count) { i in
+            // Both loads happen before the store, so dinp aliasing dout is safe.
+            VectorMath.store(geluDerivative(VectorMath.load(x + i)) * VectorMath.load(dy + i), dx + i)
+        } tail: { i, n in
+            let g = geluDerivative(VectorMath.loadPartial(x + i, n)) * VectorMath.loadPartial(dy + i, n)
+            VectorMath.storePartial(g, dx + i, n)
         }
     }
+}
+
+@inline(__always)
+private func gelu(_ x: VectorMath.Vector) -> VectorMath.Vector {
+    (0.5 * x) * (1 + VectorMath.erf(x * 0.70710678118654752))
+}
+
+/// Φ(x) + x·φ(x), with φ(x) = e^(−x²/2)/√(2π).
+@inline(__always)
+private func geluDerivative(_ x: VectorMath.Vector) -> VectorMath.Vector {
+    let cdf = 0.5 * (1 + VectorMath.erf(x * 0.70710678118654752))
+    // For |x| > 13.2, φ(x) < 1.6e-38 is taken as 0: no subnormal arithmetic (slow), and the exponent stays where
+    // exp needs no range handling.
+    let exponent = -0.5 * x * x
+    let negligible = exponent .< -87
+    let pdf = (VectorMath.expWithinNormalRange(exponent.replacing(with: -87, where: negligible)) * 0.39894228040143268)
+        .replacing(with: 0, where: negligible)
+    return cdf + x * pdf
 }
