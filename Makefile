@@ -18,9 +18,22 @@ deps:
 build: deps
 	$(RELEASE)
 
-test: deps
+# The tests that read real datasets skip without them; `make test` installs them so that they run.
+test: deps data
 	$(SWIFT) build --build-tests
 	$(SWIFT) test --skip-build
+
+# The main job on the embedded default: the quickstart experiment (generated scenes, SQLite store in .gaplab/).
+demo: build
+	$(BIN) run Experiments/quickstart.json
+	$(BIN) ls --experiment quickstart --columns metrics.test/alignment,metrics.test/centroid_gap,metrics.test/i2t_r1,metrics.test/t2i_r1
+
+# Engine vs PyTorch (when torch and open_clip are installed), the store's overhead, data loading, retrieval.
+bench: build
+	python3 Benchmarks/compare.py --gaplab $(BIN)
+	$(BIN) bench --threads 2 --steps 5 --eval-pairs 10000 | tail -1
+	$(BIN) bench-store --store $$(mktemp -d)/bench.sqlite
+	$(BIN) data info scenes --bench --no-cache
 
 clean:
 	rm -rf .build

@@ -57,7 +57,7 @@ let package = Package(
             .product(name: "ArgumentParser", package: "swift-argument-parser"),
         ]),
 
-        .testTarget(name: "GapEngineTests", dependencies: ["GapEngine"]),
+        .testTarget(name: "GapEngineTests", dependencies: ["GapEngine"], exclude: ["vector_math_fit.py"]),
         .testTarget(name: "GapModelTests", dependencies: ["GapModel", "GapLoss", "GapOptim", "GapSpec", "GapTrain", "GapEngine"]),
         .testTarget(name: "GapLossTests", dependencies: ["GapLoss", "GapOptim"]),
         .testTarget(name: "GapSpecTests", dependencies: ["GapSpec"]),

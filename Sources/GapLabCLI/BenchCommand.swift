@@ -1,6 +1,7 @@
 import ArgumentParser
 import Foundation
 import GapEngine
+import GapEval
 import GapLoss
 import GapModel
 import GapSpec
@@ -105,6 +106,8 @@ struct BenchCommand: ParsableCommand {
     var steps: Int = 20
     @Option(help: "Image–caption pairs embedded for the inference figure.")
     var inferencePairs: Int = 1024
+    @Option(help: "Pairs for the retrieval timing (embedding excluded); 0 skips it.")
+    var evalPairs: Int = 0
     @Option(help: "Output: table or json.")
     var format: String = "table"
 
@@ -143,6 +146,7 @@ struct BenchCommand: ParsableCommand {
         clip.encodeTexts(tokens.pointer, count: n, into: out.pointer)
         let inferenceRate = Double(n) / (Double(DispatchTime.now().uptimeNanoseconds - t0) / 1e9)
 
+        let retrievalSeconds = evalPairs > 0 ? try benchmarkRetrieval(n: evalPairs, d: config.embedDim) : .nan
         let flops = trainingFLOPsPerSample(config)
         let gflops = measureSGEMM(size: 512)
         let mfu = trainingRate * flops / 1e9 / gflops
@@ -153,7 +157,7 @@ struct BenchCommand: ParsableCommand {
             "timed_steps": stepTimes.count, "inference_pairs_per_s": inferenceRate,
             "train_flops_per_sample": flops, "sgemm_gflops": gflops, "mfu": mfu,
             "peak_rss_mib": peakResidentMiB(), "cpu": cpuModel(), "blas": EngineThreads.blasConfiguration,
-            "parameters": clip.parameterCount,
+            "parameters": clip.parameterCount, "retrieval_pairs": evalPairs, "retrieval_seconds": retrievalSeconds,
         ]
         if format == "json" {
             let data = try JSONSerialization.data(withJSONObject: result, options: [.sortedKeys])
@@ -167,6 +171,7 @@ struct BenchCommand: ParsableCommand {
             print(String(format: "model      %.3f GFLOP per training sample (matrix products, forward + backward)", flops / 1e9))
             print(String(format: "sgemm      %8.1f GFLOP/s (512×512×512) → MFU %.1f%%", gflops, 100 * mfu))
             print(String(format: "peak RSS   %8.1f MiB", peakResidentMiB()))
+            if evalPairs > 0 { print(String(format: "retrieval  %8.3f s for %d×%d pairs, both directions, R@1/5/10 and ranks (embedding excluded)", retrievalSeconds, evalPairs, evalPairs)) }
         }
     }
 }

@@ -134,6 +134,13 @@ struct RunExecution {
             }
             try trainer.saveCheckpoint(to: checkpointURL.path)
             try addArtifact(checkpointURL)
+            // Fault injection for the resume tests: die right after a given epoch's checkpoint.
+            if let crash = ProcessInfo.processInfo.environment["GAPLAB_CRASH_AFTER_EPOCH"].flatMap(Int.init), crash == trainer.epoch,
+               !FileManager.default.fileExists(atPath: artifacts.appendingPathComponent("crashed-once").path) {
+                _ = FileManager.default.createFile(atPath: artifacts.appendingPathComponent("crashed-once").path, contents: nil)
+                FileHandle.standardError.write(Data("injected crash after epoch \(crash)\n".utf8))
+                exit(3)
+            }
         }
     }
 
