@@ -4,8 +4,15 @@ import PackageDescription
 // Modules follow the flow of data: spec → store → runner → (data, engine, model, loss, optim) → train → eval → report.
 // Each depends only on stages before it; the `gaplab` executable wires them together.
 
+// Release builds of the numeric modules vectorise for AVX2 + FMA on x86-64 (every x86-64 CPU since 2013);
+// element-wise kernels (GELU, softmax, LayerNorm) are about twice as fast as with the SSE2 baseline.
+#if arch(x86_64)
+let releaseFlags = ["-Ounchecked", "-wmo", "-target-cpu", "haswell"]
+#else
+let releaseFlags = ["-Ounchecked", "-wmo"]
+#endif
 let fastMath: [SwiftSetting] = [
-    .unsafeFlags(["-Ounchecked", "-wmo"], .when(configuration: .release)),
+    .unsafeFlags(releaseFlags, .when(configuration: .release)),
 ]
 
 let package = Package(
