@@ -122,12 +122,17 @@ struct TrainRunCommand: ParsableCommand {
     func run() throws {
         ParentWatch.exitWhenRunnerDies()
         threadOptions.apply()
-        let storage = try SQLiteStorage(path: store, create: false)
+        let started = Date()
+        let storage = MeasuredStorage(try SQLiteStorage(path: store, create: false))
         guard let record = try storage.run(id: runID) else { throw StoreError.runNotFound(runID) }
         let config = try RunConfigResolver.resolve(try JSONParser.parse(record.configJSON, file: "run \(runID)").value)
         let context = ChildContext.fromEnvironment()
         let artifacts = context?.artifactDirectory ?? storage.artifactDirectory(runID: runID)
         let cache = URL(fileURLWithPath: store).deletingLastPathComponent().appendingPathComponent("cache")
         try RunExecution(storage: storage, runID: runID, config: config, artifacts: artifacts, cacheDirectory: cache).execute()
+        // The store's share of the run's wall time (the tracking overhead), in the run's log.
+        let wall = Date().timeIntervalSince(started), tracking = storage.spent
+        print(String(format: "tracking: %d store calls, %.3f s of %.3f s (%.2f%%)", tracking.calls, tracking.seconds, wall,
+                     100 * tracking.seconds / max(wall, 1e-9)))
     }
 }
