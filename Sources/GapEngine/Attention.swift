@@ -41,12 +41,10 @@ public func attentionForward(out: UnsafeMutablePointer<Float>, probs: UnsafeMuta
                 let valid = s.causal ? i + 1 : T
                 var mx = -Float.infinity
                 for j in 0..<valid where row[j] > mx { mx = row[j] }
+                for j in 0..<valid { row[j] -= mx }
+                VectorMath.exp(out: row, inp: row, count: valid)
                 var sum: Float = 0
-                for j in 0..<valid {
-                    let e = exp(row[j] - mx)
-                    row[j] = e
-                    sum += e
-                }
+                for j in 0..<valid { sum += row[j] }
                 let inv = 1 / sum
                 for j in 0..<valid { row[j] *= inv }
                 for j in valid..<T { row[j] = 0 }

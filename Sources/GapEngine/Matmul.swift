@@ -1,4 +1,5 @@
 import CBLAS
+import Foundation
 
 /// Row-major C[m,n] = alpha·op(A)·op(B) + beta·C through OpenBLAS. `lda/ldb/ldc` are row strides, so
 /// column slices (one attention head inside a packed q|k|v row) need no copy.
@@ -50,10 +51,22 @@ public func projectionBackward(dinp: UnsafeMutablePointer<Float>, dprojection: U
     sgemm(transA: true, m: inDim, n: outDim, k: rows, a: inp, lda: inDim, b: dout, ldb: outDim, beta: 1, c: dprojection, ldc: outDim)
 }
 
-/// acc[j] += Σ_r x[r, j], summed in row order so the result does not depend on threads.
+/// acc[j] += Σ_r x[r, j] (bias gradients), as one matrix–vector product xᵀ·1.
 public func columnSums(_ x: UnsafePointer<Float>, rows: Int, cols: Int, accumulateInto acc: UnsafeMutablePointer<Float>) {
-    for r in 0..<rows {
-        let row = x + r * cols
-        for j in 0..<cols { acc[j] += row[j] }
+    cblas_sgemv(CblasRowMajor, CblasTrans, Int32(rows), Int32(cols), 1, x, Int32(cols), Ones.pointer(count: rows), 1, 1, acc, 1)
+}
+
+/// A shared vector of ones, grown when a longer one is needed (only while shapes first appear).
+enum Ones {
+    nonisolated(unsafe) private static var buffer = FloatBuffer(count: 0)
+    private static let lock = NSLock()
+
+    static func pointer(count: Int) -> UnsafePointer<Float> {
+        lock.lock()
+        defer { lock.unlock() }
+        if buffer.count < count {
+            buffer = FloatBuffer([Float](repeating: 1, count: count))
+        }
+        return UnsafePointer(buffer.pointer)
     }
 }
