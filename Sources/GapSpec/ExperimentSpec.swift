@@ -324,7 +324,8 @@ public struct ExperimentSpec: Sendable {
                     if SchemaCheck.resolve(dotted: path, at: axisPath, source: source).isFailure { break }  // one unknown-key issue per axis
                 }
             }
-            if let duplicate = firstDuplicate(items) {
+            // A zip list may repeat a value (its tuples with the other lists still differ); a grid axis may not.
+            if section == "grid", let duplicate = firstDuplicate(items) {
                 issues.append(source.issue(at: axisPath, "value \(duplicate.compactString) appears twice"))
                 valid = false
             }

@@ -286,3 +286,16 @@ final class ExperimentPlannerTests: XCTestCase {
         XCTAssertEqual(json["runs"]?.arrayValue?[1]["config"], p.runs[1].configJSON)
     }
 }
+
+final class ZipRepeatsTests: XCTestCase {
+    /// Zipped lists may repeat a value as long as the tuples differ; a grid axis may not repeat one.
+    func testZipListsMayRepeatValuesButGridAxesMayNot() throws {
+        let zip = #"{"name": "z", "zip": {"train.lr": [0.001, 0.002, 0.001], "train.learn_logit_scale": [true, true, false]}}"#
+        let plan = try ExperimentPlanner.plan(text: zip, file: "z.json")
+        XCTAssertEqual(plan.runs.count, 3)
+        let grid = #"{"name": "g", "grid": {"train.lr": [0.001, 0.001]}}"#
+        XCTAssertThrowsError(try ExperimentPlanner.plan(text: grid, file: "g.json")) { error in
+            XCTAssertTrue("\(error)".contains("appears twice"), "\(error)")
+        }
+    }
+}
