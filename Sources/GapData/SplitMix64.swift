@@ -1,4 +1,5 @@
 import Foundation
+import GapEngine
 
 /// A small seeded generator (Steele, Lea & Flood's SplitMix64). GapData never uses the system generator, so
 /// every generated image, split and augmentation is a pure function of its seed on every platform.
@@ -18,13 +19,7 @@ public struct SplitMix64: RandomNumberGenerator, Sendable {
         _ = next()
     }
 
-    public mutating func next() -> UInt64 {
-        state &+= 0x9E37_79B9_7F4A_7C15
-        var z = state
-        z = (z ^ (z >> 30)) &* 0xBF58_476D_1CE4_E5B9
-        z = (z ^ (z >> 27)) &* 0x94D0_49BB_1331_11EB
-        return z ^ (z >> 31)
-    }
+    public mutating func next() -> UInt64 { splitMix64Next(&state) }
 
     /// Uniform in [0, 1) with 53 random bits.
     public mutating func nextDouble() -> Double {

@@ -14,13 +14,7 @@ public struct SeededRandom: RandomNumberGenerator {
         self.init(seed: seed ^ h)
     }
 
-    public mutating func next() -> UInt64 {
-        state &+= 0x9E37_79B9_7F4A_7C15
-        var z = state
-        z = (z ^ (z >> 30)) &* 0xBF58_476D_1CE4_E5B9
-        z = (z ^ (z >> 27)) &* 0x94D0_49BB_1331_11EB
-        return z ^ (z >> 31)
-    }
+    public mutating func next() -> UInt64 { splitMix64Next(&state) }
 
     /// Uniform in [0, 1) with 53 random bits.
     public mutating func nextUnit() -> Double { Double(next() >> 11) * 0x1.0p-53 }
@@ -34,4 +28,15 @@ public struct SeededRandom: RandomNumberGenerator {
         let v = nextUnit()
         return (-2 * log(u)).squareRoot() * cos(2 * Double.pi * v)
     }
+}
+
+/// One step of SplitMix64 (Steele, Lea & Flood): advances `state` and returns the mixed output. Every seeded
+/// generator in GapLab is built on it.
+@inlinable
+public func splitMix64Next(_ state: inout UInt64) -> UInt64 {
+    state &+= 0x9E37_79B9_7F4A_7C15
+    var z = state
+    z = (z ^ (z >> 30)) &* 0xBF58_476D_1CE4_E5B9
+    z = (z ^ (z >> 27)) &* 0x94D0_49BB_1331_11EB
+    return z ^ (z >> 31)
 }

@@ -1,4 +1,5 @@
 import Foundation
+import GapEngine
 
 /// SplitMix64: a small generator whose output is fixed by the seed on every platform and Swift version,
 /// unlike the standard library's shuffles, whose algorithms are not promised to stay the same.
@@ -9,13 +10,7 @@ public struct SeededGenerator: RandomNumberGenerator, Sendable {
         state = seed
     }
 
-    public mutating func next() -> UInt64 {
-        state &+= 0x9E37_79B9_7F4A_7C15
-        var z = state
-        z = (z ^ (z >> 30)) &* 0xBF58_476D_1CE4_E5B9
-        z = (z ^ (z >> 27)) &* 0x94D0_49BB_1331_11EB
-        return z ^ (z >> 31)
-    }
+    public mutating func next() -> UInt64 { splitMix64Next(&state) }
 
     /// Uniform in [0, 1) with 53 random bits.
     public mutating func nextUnit() -> Double {

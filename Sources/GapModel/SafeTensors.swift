@@ -1,4 +1,5 @@
 import Foundation
+import GapSpec
 
 /// The safetensors format: an 8-byte little-endian header length, a JSON header mapping names to
 /// {dtype, shape, data_offsets}, optional "__metadata__" of strings, then the raw little-endian data.
@@ -179,18 +180,4 @@ public struct SafeTensorsWriter {
     }
 }
 
-func jsonString(_ s: String) -> String {
-    var out = "\""
-    for scalar in s.unicodeScalars {
-        switch scalar {
-        case "\"": out += "\\\""
-        case "\\": out += "\\\\"
-        case "\n": out += "\\n"
-        case "\r": out += "\\r"
-        case "\t": out += "\\t"
-        default:
-            if scalar.value < 0x20 { out += String(format: "\\u%04x", scalar.value) } else { out.unicodeScalars.append(scalar) }
-        }
-    }
-    return out + "\""
-}
+func jsonString(_ s: String) -> String { JSONValue.string(s).compactString }
