@@ -9,16 +9,16 @@ struct ReportCommand: ParsableCommand {
         commandName: "report",
         abstract: "Write an experiment's report: tables over seeds with statistics, figures, CSV, LaTeX and JSON.",
         discussion: """
-            Reads the experiment's runs from the store and writes DIR/README.md with a provenance header (the newest
-            run's end, code commits, store, the commands that reproduce it, total compute time), the main comparison
-            (mean ± std [95% t-interval] (n/planned) per variant, baseline = first variant planned), Δ vs baseline
-            with Welch's or the paired t-test and Holm's correction, the Table-5 layout when runs were fine-tuned,
-            one ablation table per swept parameter, and figures (SVG with a PNG beside each). Runs that are pending,
-            failed or missing are counted as such (n=2/3 with a footnote), never averaged away.
-            The same store gives byte-identical files.
+            Reads the experiment's runs from the store and writes DIR/README.md with a provenance header (the newest \
+            run's end, code commits, store, the commands that reproduce it, total compute time), the main comparison \
+            (mean ± std [95% t-interval] (n/planned) per variant; the baseline is the first variant planned), Δ vs \
+            baseline with the paired t-test (same seeds) or Welch's test and Holm's correction, the Table-5 layout when \
+            runs were fine-tuned, one ablation table per swept parameter, and figures (SVG with a PNG beside each). \
+            Runs that are pending, failed or missing are counted as such (n=2/3 with a footnote), never averaged away. \
+            Each metric is the run's final value unless --best names it. The same store gives byte-identical files.
 
-            Files: README.md and figures/ (md); runs_long.csv (one row per run × metric) and table_*.csv (csv);
-            table_*.tex (tex); summary.json (json).
+            Files: README.md and figures/ (md); runs_long.csv, one row per run × metric, and table_*.csv in the \
+            paper layout (csv); table_*.tex, one tabular per table (tex); summary.json (json).
 
             Examples:
               gaplab report quickstart
@@ -31,7 +31,7 @@ struct ReportCommand: ParsableCommand {
     @Option(name: .long, help: "Output folder (default: Reports/<experiment>).")
     var out: String?
 
-    @Option(name: .long, help: "Comma-separated output formats among md, csv, tex, json (default: all four).")
+    @Option(name: .long, help: "Comma-separated output formats among md, csv, tex, json.")
     var format: String = "md,csv,tex,json"
 
     @Option(name: .long, help: ArgumentHelp("Reduce this metric key by its best value over steps instead of its final value (repeatable).",

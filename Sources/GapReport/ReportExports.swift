@@ -30,13 +30,14 @@ enum ReportExports {
         let arms: [[String: Any]] = data.arms.map { arm in
             var metrics = [String: Any]()
             for key in keys {
-                let values = tables.values(arm, key)
-                let s = values.isEmpty ? nil : SampleSummary(values.map(\.value))
+                let runs = arm.runs.compactMap { run in run.value(key, tables.reduction(for: key)).map { (run, $0) } }
+                let values = runs.map(\.1)
+                let s = values.isEmpty ? nil : SampleSummary(values)
                 metrics[key] = [
                     "reduction": tables.reduction(for: key).name, "n": values.count, "expected": data.expectedCount(arm),
                     "mean": number(s?.mean), "std": number(s?.std),
                     "ci95": s?.interval.map { [$0.lowerBound, $0.upperBound] } ?? NSNull(),
-                    "values_by_seed": Dictionary(uniqueKeysWithValues: values.map { (String($0.seed), $0.value) }),
+                    "values": runs.map { ["run_id": $0.0.record.runID, "seed": $0.0.record.seed, "value": $0.1] as [String: Any] },
                 ] as [String: Any]
             }
             var axisValues = [String: Any]()
