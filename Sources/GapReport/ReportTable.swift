@@ -17,6 +17,8 @@ public enum TableCell: Equatable, Sendable {
     /// A p-value, shown as `<0.0001` below that.
     case pValue(Double?)
     case stat(StatCell)
+    /// A difference to the baseline with its Holm-adjusted p-value; the baseline row has neither.
+    case delta(Double?, adjustedP: Double?)
 }
 
 /// One table of the report, independent of the output format.

@@ -40,7 +40,22 @@ public struct TableBuilder {
 
     public func mainTable() -> ReportTable {
         let columns = MetricCatalog.mainColumns(present: presentKeys)
-        return statTable(id: "main", title: "Main comparison", arms: data.arms, columns: columns, leading: [])
+        var table = statTable(id: "main", title: "Main comparison", arms: data.arms, columns: columns, leading: [])
+        guard let baseline = data.baseline, data.arms.count > 1 else { return table }
+        // Δ columns for the key metrics, with the Holm-adjusted p of the Δ table below.
+        let comparisons = comparisons()
+        let deltaKeys = MetricCatalog.keyMetrics.filter { key in comparisons.contains { $0.metric == key } }
+        table.header += deltaKeys.map { "Δ \(MetricCatalog.label($0)) (p Holm)" }
+        for (index, arm) in data.arms.enumerated() {
+            table.rows[index] += deltaKeys.map { key in
+                guard let c = comparisons.first(where: { $0.variant == arm.variant && $0.metric == key }) else { return .delta(nil, adjustedP: nil) }
+                return .delta(c.difference, adjustedP: c.adjustedP)
+            }
+        }
+        if !deltaKeys.isEmpty {
+            table.notes.append("Δ columns: difference of means to the baseline (\(baseline.variant)) with the Holm-adjusted p of the next table.")
+        }
+        return table
     }
 
     /// Δ = mean(arm) − mean(baseline) on the key metrics, with Welch's test (or the paired test when both arms

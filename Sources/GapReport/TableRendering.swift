@@ -12,6 +12,11 @@ public enum TableRendering {
         return text
     }
 
+    static func deltaText(_ difference: Double?, _ p: Double?) -> String {
+        guard let difference else { return "–" }
+        return NumberText.signed(difference, 3) + " (p=\(NumberText.p(p)))"
+    }
+
     private static func row(_ cells: [String]) -> String { "| " + cells.joined(separator: " | ") + " |" }
 
     private static func escapeMarkdown(_ text: String) -> String { text.replacingOccurrences(of: "|", with: "\\|") }
@@ -21,6 +26,7 @@ public enum TableRendering {
         case .text(let text): return escapeMarkdown(text)
         case .number(let value, let digits): return NumberText.fixed(value, digits)
         case .pValue(let value): return NumberText.p(value)
+        case .delta(let difference, let p): return deltaText(difference, p)
         case .stat(let stat):
             guard let s = stat.summary else { return "– (n=0/\(stat.expected))†" }
             var text = stat.bold ? "**\(NumberText.fixed(s.mean, 3))**" : NumberText.fixed(s.mean, 3)
@@ -41,6 +47,8 @@ public enum TableRendering {
         for (index, name) in table.header.enumerated() {
             if index < first.count, case .stat = first[index] {
                 header += ["mean", "std", "n", "expected", "ci95_low", "ci95_high"].map { "\(name) \($0)" }
+            } else if index < first.count, case .delta = first[index] {
+                header += ["\(name) difference", "\(name) p_holm"]
             } else {
                 header.append(name)
             }
@@ -53,6 +61,7 @@ public enum TableRendering {
                 case .text(let text): fields.append(text == "–" ? "" : text)
                 case .number(let value, _): fields.append(NumberText.raw(value))
                 case .pValue(let value): fields.append(NumberText.raw(value))
+                case .delta(let difference, let p): fields += [NumberText.raw(difference), NumberText.raw(p)]
                 case .stat(let stat):
                     let s = stat.summary
                     fields += [NumberText.raw(s?.mean), NumberText.raw(s?.std), String(s?.n ?? 0), String(stat.expected),
@@ -90,6 +99,9 @@ public enum TableRendering {
         case .text(let text): return escapeLatex(text)
         case .number(let value, let digits): return "$\(NumberText.fixed(value, digits))$"
         case .pValue(let value): return "$\(NumberText.p(value))$"
+        case .delta(let difference, let p):
+            guard let difference else { return "--" }
+            return "$\(NumberText.signed(difference, 3))$ ($p=\(NumberText.p(p))$)"
         case .stat(let stat):
             guard let s = stat.summary else { return "-- (0/\(stat.expected))$^\\dagger$" }
             let mean = stat.bold ? "\\mathbf{\(NumberText.fixed(s.mean, 3))}" : NumberText.fixed(s.mean, 3)

@@ -114,6 +114,11 @@ final class ReportTests: XCTestCase {
         XCTAssertEqual(clip, "0.720 ± 0.020 [0.670, 0.770] (n=3/3)")
         XCTAssertTrue(table.notes.contains("† align: seed 2 failed."), "\(table.notes)")
         XCTAssertFalse(table.notes.contains { $0.hasPrefix("† clip") })
+        // Δ columns carry the Holm-adjusted p of the comparisons (SciPy-based values in the test above).
+        XCTAssertEqual(table.header.suffix(4), ["Δ alignment (p Holm)", "Δ centroid gap (p Holm)", "Δ i2t R@1 (p Holm)", "Δ t2i R@1 (p Holm)"])
+        XCTAssertEqual(TableRendering.markdownCell(align[align.count - 4]), "+0.225 (p=0.0316)")
+        XCTAssertEqual(TableRendering.markdownCell(table.rows[1][table.rows[1].count - 3]), "-0.283 (p=0.0068)")
+        XCTAssertEqual(TableRendering.markdownCell(table.rows[0][table.rows[0].count - 4]), "–")
         // Lower centroid gap is better: align's 0.090 is bold.
         XCTAssertTrue(TableRendering.markdownCell(align[2]).hasPrefix("**0.090**"))
     }
