@@ -21,9 +21,13 @@ public struct FigureBuilder {
 
     var data: ExperimentData { tables.data }
 
+    /// Histories drawn as learning curves, when logged: the loss and temperature during training and the
+    /// per-epoch validation geometry and retrieval.
+    public static let curveKeys = ["train/loss", "train/logit_scale", "val/alignment", "val/centroid_gap", "val/i2t_r1"]
+
     public func figures() throws -> [ReportFigure] {
         var figures = axisFigures()
-        for key in ["train/loss", "val/alignment"] {
+        for key in Self.curveKeys {
             if let figure = try learningCurve(key) { figures.append(figure) }
         }
         if let cdf = cosineCDF() { figures.append(cdf) }

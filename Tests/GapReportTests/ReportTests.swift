@@ -123,6 +123,21 @@ final class ReportTests: XCTestCase {
         XCTAssertTrue(TableRendering.markdownCell(align[2]).hasPrefix("**0.090**"))
     }
 
+    func testPendingAndUnplannedRunsAreCountedAsMissing() throws {
+        let spec = RunSpec(runID: "late-seed0", experiment: FakeExperiment.name, variant: "late", shortName: "l", seed: 0,
+                           configHash: "hash-late", configJSON: "{}", params: ["seed": .int(0), "model.sharing.depth": .int(4)])
+        try storage.planRuns([spec])
+        let tables = try builder()
+        XCTAssertEqual(tables.data.arms.map(\.variant), ["clip", "shared", "align", "late"])
+        let table = tables.mainTable()
+        let late = try XCTUnwrap(table.rows.last)
+        XCTAssertEqual(TableRendering.markdownCell(late[1]), "– (n=0/3)†")
+        XCTAssertTrue(table.notes.contains("† late: seed 0 pending; seed 1 not planned; seed 2 not planned."), "\(table.notes)")
+        // No values, so no test: the comparison family (and Holm's factor) is unchanged.
+        XCTAssertFalse(tables.comparisons().contains { $0.variant == "late" })
+        XCTAssertEqual(tables.comparisons().count, 8)
+    }
+
     func testTable5AndAblationsExist() throws {
         let tables = try builder()
         let table5 = try XCTUnwrap(tables.table5())
@@ -160,6 +175,7 @@ final class ReportTests: XCTestCase {
         XCTAssertTrue(text.contains("gaplab run Experiments/fake.json train.epochs=2 --store store.sqlite"))
         XCTAssertTrue(text.contains("- Code: `abc123`"))
         XCTAssertTrue(text.contains("![PCA](figures/embeddings_pca_align.png)"))
+        XCTAssertFalse(text.contains("curve_train_logit_scale"), "not logged by the fixture")
         for figure in ["alignment_vs_model_sharing_depth", "centroid_gap_vs_model_sharing_depth", "curve_train_loss",
                        "curve_val_alignment", "paired_cosine_cdf"] {
             XCTAssertTrue(text.contains("](figures/\(figure).svg)"), figure)
