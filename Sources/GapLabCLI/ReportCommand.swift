@@ -38,6 +38,9 @@ struct ReportCommand: ParsableCommand {
                                            valueName: "KEY"))
     var best: [String] = []
 
+    @Option(name: .long, help: ArgumentHelp("Variant the others are compared with (default: the first variant planned).", valueName: "VARIANT"))
+    var baseline: String?
+
     @Option(name: .long, help: "Experiment file shown in the reproduce command (default: the one on the runs' recorded command line).")
     var definition: String?
 
@@ -53,7 +56,8 @@ struct ReportCommand: ParsableCommand {
         let storeText = storeOptions.store ?? ProcessInfo.processInfo.environment[StoreLocation.environmentVariable]
             .flatMap { $0.isEmpty ? nil : $0 } ?? StoreLocation.defaultRelativePath
         let options = ReportOptions(outputDirectory: outURL.standardizedFileURL, formats: formats, storeDescription: storeText,
-                                    outputDescription: outText, bestKeys: Set(best), definitionFile: definition)
+                                    outputDescription: outText, bestKeys: Set(best), definitionFile: definition,
+                                    baseline: baseline)
         do {
             let files = try ReportWriter(storage: storage, options: options).write(experiment: experiment)
             print("Wrote \(files.count) files to \(outText)")

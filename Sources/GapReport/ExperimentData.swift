@@ -73,7 +73,8 @@ public struct ExperimentData: Sendable {
     /// Parameter prefixes that describe the machine or the loaded data rather than the experiment's design.
     public static let nonAxisPrefixes = ["data_info.", "runtime."]
 
-    public static func load(from storage: Storage, experiment name: String) throws -> ExperimentData {
+    /// Loads the experiment's runs; `baseline` names the variant to compare against (default: the first planned).
+    public static func load(from storage: Storage, experiment name: String, baseline: String? = nil) throws -> ExperimentData {
         guard let experiment = try storage.experiments().first(where: { $0.name == name }) else {
             let known = try storage.experiments().map(\.name).sorted()
             throw ReportError.unknownExperiment(name, known: known)
@@ -98,6 +99,10 @@ public struct ExperimentData: Sendable {
         for run in runs {
             if grouped[run.record.variant] == nil { order.append(run.record.variant) }
             grouped[run.record.variant, default: []].append(run)
+        }
+        if let baseline {
+            guard let index = order.firstIndex(of: baseline) else { throw ReportError.unknownVariant(baseline, known: order) }
+            order.insert(order.remove(at: index), at: 0)
         }
 
         let keys = Set(runs.flatMap { $0.params.keys })
@@ -140,6 +145,7 @@ public struct ExperimentData: Sendable {
 public enum ReportError: Error, CustomStringConvertible, Equatable {
     case unknownExperiment(String, known: [String])
     case noRuns(String)
+    case unknownVariant(String, known: [String])
     case unknownFormat(String)
     case io(path: String, reason: String)
 
@@ -149,6 +155,8 @@ public enum ReportError: Error, CustomStringConvertible, Equatable {
             return "no experiment named \"\(name)\" in the store; known: \(known.isEmpty ? "none" : known.joined(separator: ", "))"
         case .noRuns(let name):
             return "experiment \"\(name)\" has no runs in the store; plan them with `gaplab run`"
+        case .unknownVariant(let name, let known):
+            return "no variant named \"\(name)\" among the experiment's runs; known: \(known.joined(separator: ", "))"
         case .unknownFormat(let text):
             return "unknown report format \"\(text)\"; expected a comma-separated list of md, csv, tex, json"
         case .io(let path, let reason):

@@ -14,6 +14,7 @@ public struct ReportHeader: Sendable {
     /// Sum of the recorded run durations.
     public var computeSeconds: Double
     public var statusCounts: [(status: String, count: Int)]
+    public var baselineChosen: Bool
 
     public init(data: ExperimentData, options: ReportOptions) {
         let runs = data.allRuns
@@ -30,6 +31,7 @@ public struct ReportHeader: Sendable {
         }
         self.commits = commits.sorted()
         store = options.storeDescription
+        baselineChosen = options.baseline != nil
         computeSeconds = runs.compactMap(\.duration).reduce(0, +)
         statusCounts = RunStatus.allCases.compactMap { status in
             let count = runs.filter { $0.record.status == status }.count
@@ -42,6 +44,7 @@ public struct ReportHeader: Sendable {
         var report = "gaplab report \(Self.quote(data.experiment.name)) --store \(Self.quote(options.storeDescription)) --out \(Self.quote(options.outputDescription))"
         let formats = ReportFormat.allCases.filter(options.formats.contains)
         if formats.count < ReportFormat.allCases.count { report += " --format " + formats.map(\.rawValue).joined(separator: ",") }
+        if let baseline = options.baseline { report += " --baseline \(Self.quote(baseline))" }
         for key in options.bestKeys.sorted() { report += " --best \(Self.quote(key))" }
         reproduceCommands = [run, report]
     }

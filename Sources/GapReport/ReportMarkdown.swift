@@ -11,7 +11,8 @@ enum ReportMarkdown {
         text += "- Code: " + (header.commits.isEmpty ? "not recorded" : header.commits.map { "`\($0)`" }.joined(separator: ", ")) + "\n"
         text += "- Store: `\(header.store)`\n"
         text += "- Compute: \(header.computeText) (sum of run durations)\n"
-        text += "- Baseline: \(data.baseline?.variant ?? "–") (first variant planned)\n"
+        let baselineOrigin = header.baselineChosen ? "chosen with --baseline" : "first variant planned"
+        text += "- Baseline: \(data.baseline?.variant ?? "–") (\(baselineOrigin))\n"
         if !data.axes.isEmpty { text += "- Swept parameters: " + data.axes.map { "`\($0.key)`" }.joined(separator: ", ") + "\n" }
         text += "\nReproduce:\n\n```sh\n" + header.reproduceCommands.joined(separator: "\n") + "\n```\n"
 

@@ -28,9 +28,13 @@ public struct ReportOptions: Sendable {
     public var bestKeys: Set<String>
     /// The experiment file to show in the reproduce command; nil derives it from the runs' recorded command line.
     public var definitionFile: String?
+    /// The variant the others are compared with; nil means the first variant planned.
+    public var baseline: String?
 
     public init(outputDirectory: URL, formats: Set<ReportFormat> = Set(ReportFormat.allCases), storeDescription: String,
-                outputDescription: String? = nil, bestKeys: Set<String> = [], definitionFile: String? = nil) {
+                outputDescription: String? = nil, bestKeys: Set<String> = [], definitionFile: String? = nil,
+                baseline: String? = nil) {
+        self.baseline = baseline
         self.outputDirectory = outputDirectory
         self.formats = formats
         self.storeDescription = storeDescription
@@ -54,7 +58,7 @@ public struct ReportWriter {
     /// Returns the files written, relative to the output folder, sorted.
     @discardableResult
     public func write(experiment name: String) throws -> [String] {
-        let data = try ExperimentData.load(from: storage, experiment: name)
+        let data = try ExperimentData.load(from: storage, experiment: name, baseline: options.baseline)
         let tables = TableBuilder(data: data, bestKeys: options.bestKeys)
         let header = ReportHeader(data: data, options: options)
         var allTables = [tables.mainTable()]

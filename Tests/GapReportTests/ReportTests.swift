@@ -242,6 +242,19 @@ final class ReportTests: XCTestCase {
         }
     }
 
+    func testBaselineCanBeChosen() throws {
+        let data = try ExperimentData.load(from: storage, experiment: FakeExperiment.name, baseline: "shared")
+        XCTAssertEqual(data.arms.map(\.variant), ["shared", "clip", "align"])
+        let comparisons = TableBuilder(data: data).comparisons()
+        XCTAssertEqual(comparisons.first?.variant, "clip")
+        // Same seeds as shared → paired; the difference changes sign with the roles.
+        XCTAssertEqual(comparisons[0].test?.kind, .paired)
+        XCTAssertEqual(comparisons[0].test!.t, -11.547005383792529, accuracy: 1e-9)
+        XCTAssertThrowsError(try ExperimentData.load(from: storage, experiment: FakeExperiment.name, baseline: "nope")) { error in
+            XCTAssertEqual(error as? ReportError, .unknownVariant("nope", known: ["clip", "shared", "align"]))
+        }
+    }
+
     func testBestReductionIsStated() throws {
         var tables = try builder()
         tables.bestKeys = ["test/alignment"]
