@@ -15,7 +15,7 @@ struct ReportCommand: ParsableCommand {
             baseline with the paired t-test (same seeds) or Welch's test and Holm's correction, the Table-5 layout when \
             runs were fine-tuned, one ablation table per swept parameter, and figures (SVG with a PNG beside each). \
             Runs that are pending, failed or missing are counted as such (n=2/3 with a footnote), never averaged away. \
-            Each metric is the run's final value unless --best names it. The same store gives byte-identical files.
+            Each metric is the run's final value unless --reduce says otherwise. The same store gives byte-identical files.
 
             Files: README.md and figures/ (md); runs_long.csv, one row per run × metric, and table_*.csv in the \
             paper layout (csv); table_*.tex, one tabular per table (tex); summary.json (json).
@@ -34,9 +34,9 @@ struct ReportCommand: ParsableCommand {
     @Option(name: .long, help: "Comma-separated output formats among md, csv, tex, json.")
     var format: String = "md,csv,tex,json"
 
-    @Option(name: .long, help: ArgumentHelp("Reduce this metric key by its best value over steps instead of its final value (repeatable).",
-                                           valueName: "KEY"))
-    var best: [String] = []
+    @Option(name: .long, help: ArgumentHelp("How one metric's history becomes one number per run: KEY=final (the default), KEY=best (best over all steps, by the metric's direction) or KEY=STEP (last logged value at or before that step); the key is added to the main table; repeatable.",
+                                           valueName: "KEY=RULE"))
+    var reduce: [String] = []
 
     @Option(name: .long, help: ArgumentHelp("Variant the others are compared with (default: the first variant planned).", valueName: "VARIANT"))
     var baseline: String?
@@ -47,6 +47,13 @@ struct ReportCommand: ParsableCommand {
     @OptionGroup var storeOptions: StoreOptions
 
     func run() throws {
+        var reductions = [String: Reduction]()
+        for text in reduce {
+            do {
+                let rule = try Reduction.parseRule(text)
+                reductions[rule.key] = rule.reduction
+            } catch { throw ValidationError("--reduce: \(error)") }
+        }
         let formats: Set<ReportFormat>
         do { formats = try ReportFormat.parseList(format) } catch { throw ValidationError("--format: \(error)") }
         let outText = out ?? "Reports/\(experiment)"
@@ -56,7 +63,7 @@ struct ReportCommand: ParsableCommand {
         let storeText = storeOptions.store ?? ProcessInfo.processInfo.environment[StoreLocation.environmentVariable]
             .flatMap { $0.isEmpty ? nil : $0 } ?? StoreLocation.defaultRelativePath
         let options = ReportOptions(outputDirectory: outURL.standardizedFileURL, formats: formats, storeDescription: storeText,
-                                    outputDescription: outText, bestKeys: Set(best), definitionFile: definition,
+                                    outputDescription: outText, reductions: reductions, definitionFile: definition,
                                     baseline: baseline)
         do {
             let files = try ReportWriter(storage: storage, options: options).write(experiment: experiment)

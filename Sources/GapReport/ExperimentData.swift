@@ -7,8 +7,29 @@ public enum Reduction: Equatable, Sendable {
     case final
     /// The best value over all steps, by the metric's direction.
     case best
+    /// The value at the last logged step at or before this step.
+    case atStep(Int)
 
-    public var name: String { self == .final ? "final" : "best" }
+    public var name: String {
+        switch self {
+        case .final: return "final"
+        case .best: return "best"
+        case .atStep(let step): return "at step \(step)"
+        }
+    }
+
+    /// Parses `KEY=final`, `KEY=best` or `KEY=STEP` (a command-line rule for one metric key).
+    public static func parseRule(_ text: String) throws -> (key: String, reduction: Reduction) {
+        guard let equals = text.lastIndex(of: "="), equals != text.startIndex else { throw ReportError.invalidReduction(text) }
+        let key = String(text[..<equals]), rule = String(text[text.index(after: equals)...])
+        switch rule {
+        case "final": return (key, .final)
+        case "best": return (key, .best)
+        default:
+            guard let step = Int(rule), step >= 0 else { throw ReportError.invalidReduction(text) }
+            return (key, .atStep(step))
+        }
+    }
 }
 
 /// One run of the experiment with everything the report reads about it.
@@ -18,6 +39,8 @@ public struct ReportRun: Sendable {
     public var summaries: [String: MetricSummary]
     /// Environment of the latest attempt (e.g. `git_commit`, `command_line`).
     public var environment: [String: String]
+    /// Full histories, loaded only for the keys reduced at a step.
+    public var histories: [String: [MetricPoint]] = [:]
 
     public var isCompleted: Bool { record.status == .completed }
     /// Wall-clock seconds between start and end of the recorded attempt, when both are known.
@@ -29,8 +52,20 @@ public struct ReportRun: Sendable {
     /// The run's number for `key` under `reduction`; only completed runs count, so a crashed run's partial
     /// history never enters a mean.
     public func value(_ key: String, _ reduction: Reduction) -> Double? {
-        guard isCompleted, let summary = summaries[key] else { return nil }
-        let value = reduction == .final ? summary.finalValue : summary.bestValue
+        isCompleted ? recordedValue(key, reduction) : nil
+    }
+
+    /// The reduced value whatever the run's status (for the long-form export, which lists every run).
+    public func recordedValue(_ key: String, _ reduction: Reduction) -> Double? {
+        guard let summary = summaries[key] else { return nil }
+        let value: Double
+        switch reduction {
+        case .final: value = summary.finalValue
+        case .best: value = summary.bestValue
+        case .atStep(let step):
+            guard let point = histories[key]?.filter({ $0.step <= step }).max(by: { $0.step < $1.step }) else { return nil }
+            value = point.value
+        }
         return value.isFinite ? value : nil
     }
 }
@@ -74,7 +109,9 @@ public struct ExperimentData: Sendable {
     public static let nonAxisPrefixes = ["data_info.", "runtime."]
 
     /// Loads the experiment's runs; `baseline` names the variant to compare against (default: the first planned).
-    public static func load(from storage: Storage, experiment name: String, baseline: String? = nil) throws -> ExperimentData {
+    /// `historyKeys` are the metrics whose full history is needed (those reduced at a step).
+    public static func load(from storage: Storage, experiment name: String, baseline: String? = nil,
+                            historyKeys: Set<String> = []) throws -> ExperimentData {
         guard let experiment = try storage.experiments().first(where: { $0.name == name }) else {
             let known = try storage.experiments().map(\.name).sorted()
             throw ReportError.unknownExperiment(name, known: known)
@@ -90,8 +127,11 @@ public struct ExperimentData: Sendable {
             }
             var byKey = [String: MetricSummary]()
             for summary in summaries[record.runID] ?? [] { byKey[summary.key] = summary }
-            runs.append(ReportRun(record: record, params: try storage.params(runID: record.runID),
-                                  summaries: byKey, environment: environment))
+            var run = ReportRun(record: record, params: try storage.params(runID: record.runID), summaries: byKey, environment: environment)
+            for key in historyKeys.sorted() where byKey[key] != nil {
+                run.histories[key] = try storage.metrics(runID: record.runID, key: key)
+            }
+            runs.append(run)
         }
 
         // Arms in plan order: the first planned run of a variant places it.
@@ -147,6 +187,7 @@ public enum ReportError: Error, CustomStringConvertible, Equatable {
     case noRuns(String)
     case unknownVariant(String, known: [String])
     case unknownFormat(String)
+    case invalidReduction(String)
     case io(path: String, reason: String)
 
     public var description: String {
@@ -157,6 +198,8 @@ public enum ReportError: Error, CustomStringConvertible, Equatable {
             return "experiment \"\(name)\" has no runs in the store; plan them with `gaplab run`"
         case .unknownVariant(let name, let known):
             return "no variant named \"\(name)\" among the experiment's runs; known: \(known.joined(separator: ", "))"
+        case .invalidReduction(let text):
+            return "invalid reduction rule \"\(text)\"; expected KEY=final, KEY=best or KEY=STEP (a step number ≥ 0)"
         case .unknownFormat(let text):
             return "unknown report format \"\(text)\"; expected a comma-separated list of md, csv, tex, json"
         case .io(let path, let reason):

@@ -14,7 +14,7 @@ enum ReportExports {
                     let s = run.summaries[key]!
                     let reduction = tables.reduction(for: key)
                     lines.append(TableRendering.csvLine(base + [
-                        key, reduction.name, NumberText.raw(reduction == .final ? s.finalValue : s.bestValue),
+                        key, reduction.name, NumberText.raw(run.recordedValue(key, reduction)),
                         String(s.finalStep), NumberText.raw(s.finalValue), String(s.bestStep), NumberText.raw(s.bestValue),
                     ]))
                 }
@@ -26,7 +26,7 @@ enum ReportExports {
     /// End-of-run metrics (not the `train/` and `val/` histories) per arm, the comparisons and the provenance.
     static func json(_ data: ExperimentData, _ tables: TableBuilder, _ header: ReportHeader) throws -> String {
         func number(_ value: Double?) -> Any { value.flatMap { $0.isFinite ? $0 : nil } ?? NSNull() }
-        let keys = tables.presentKeys.filter { !$0.hasPrefix("train/") && !$0.hasPrefix("val/") }.sorted()
+        let keys = tables.presentKeys.filter { (!$0.hasPrefix("train/") && !$0.hasPrefix("val/")) || tables.reductions[$0] != nil }.sorted()
         let arms: [[String: Any]] = data.arms.map { arm in
             var metrics = [String: Any]()
             for key in keys {

@@ -45,7 +45,15 @@ public struct ReportHeader: Sendable {
         let formats = ReportFormat.allCases.filter(options.formats.contains)
         if formats.count < ReportFormat.allCases.count { report += " --format " + formats.map(\.rawValue).joined(separator: ",") }
         if let baseline = options.baseline { report += " --baseline \(Self.quote(baseline))" }
-        for key in options.bestKeys.sorted() { report += " --best \(Self.quote(key))" }
+        for key in options.reductions.keys.sorted() {
+            let rule: String
+            switch options.reductions[key]! {
+            case .final: rule = "final"
+            case .best: rule = "best"
+            case .atStep(let step): rule = String(step)
+            }
+            report += " --reduce \(Self.quote("\(key)=\(rule)"))"
+        }
         reproduceCommands = [run, report]
     }
 

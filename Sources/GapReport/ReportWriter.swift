@@ -24,22 +24,22 @@ public struct ReportOptions: Sendable {
     public var storeDescription: String
     /// The output folder as the user named it, for the reproduce command.
     public var outputDescription: String
-    /// Metric keys reduced by their best value instead of their final one.
-    public var bestKeys: Set<String>
+    /// How metric keys are reduced to one number per run; keys not listed use their final value.
+    public var reductions: [String: Reduction]
     /// The experiment file to show in the reproduce command; nil derives it from the runs' recorded command line.
     public var definitionFile: String?
     /// The variant the others are compared with; nil means the first variant planned.
     public var baseline: String?
 
     public init(outputDirectory: URL, formats: Set<ReportFormat> = Set(ReportFormat.allCases), storeDescription: String,
-                outputDescription: String? = nil, bestKeys: Set<String> = [], definitionFile: String? = nil,
+                outputDescription: String? = nil, reductions: [String: Reduction] = [:], definitionFile: String? = nil,
                 baseline: String? = nil) {
         self.baseline = baseline
         self.outputDirectory = outputDirectory
         self.formats = formats
         self.storeDescription = storeDescription
         self.outputDescription = outputDescription ?? outputDirectory.path
-        self.bestKeys = bestKeys
+        self.reductions = reductions
         self.definitionFile = definitionFile
     }
 }
@@ -58,8 +58,12 @@ public struct ReportWriter {
     /// Returns the files written, relative to the output folder, sorted.
     @discardableResult
     public func write(experiment name: String) throws -> [String] {
-        let data = try ExperimentData.load(from: storage, experiment: name, baseline: options.baseline)
-        let tables = TableBuilder(data: data, bestKeys: options.bestKeys)
+        let stepKeys = Set(options.reductions.compactMap { key, reduction -> String? in
+            if case .atStep = reduction { return key }
+            return nil
+        })
+        let data = try ExperimentData.load(from: storage, experiment: name, baseline: options.baseline, historyKeys: stepKeys)
+        let tables = TableBuilder(data: data, reductions: options.reductions)
         let header = ReportHeader(data: data, options: options)
         var allTables = [tables.mainTable()]
         if let delta = tables.comparisonTable() { allTables.append(delta) }

@@ -14,15 +14,15 @@ public struct Comparison: Equatable, Sendable {
 /// Builds the report's tables from the loaded experiment.
 public struct TableBuilder {
     public var data: ExperimentData
-    /// Keys reduced by their best value instead of their final one.
-    public var bestKeys: Set<String>
+    /// How each metric is reduced to one number per run; keys not listed use their final value.
+    public var reductions: [String: Reduction]
 
-    public init(data: ExperimentData, bestKeys: Set<String> = []) {
+    public init(data: ExperimentData, reductions: [String: Reduction] = [:]) {
         self.data = data
-        self.bestKeys = bestKeys
+        self.reductions = reductions
     }
 
-    public func reduction(for key: String) -> Reduction { bestKeys.contains(key) ? .best : .final }
+    public func reduction(for key: String) -> Reduction { reductions[key] ?? .final }
 
     /// Values of `key` for the arm's completed runs, in seed order, with their seeds.
     public func values(_ arm: Arm, _ key: String) -> [(seed: Int, value: Double)] {
@@ -39,7 +39,9 @@ public struct TableBuilder {
     // MARK: Tables
 
     public func mainTable() -> ReportTable {
-        let columns = MetricCatalog.mainColumns(present: presentKeys)
+        var columns = MetricCatalog.mainColumns(present: presentKeys)
+        // A metric given an explicit reduction rule is one the reader asked for: show it too.
+        columns += reductions.keys.sorted().filter { presentKeys.contains($0) && !columns.contains($0) }
         var table = statTable(id: "main", title: "Main comparison", arms: data.arms, columns: columns, leading: [])
         guard let baseline = data.baseline, data.arms.count > 1 else { return table }
         // Δ columns for the key metrics, with the Holm-adjusted p of the Δ table below.
@@ -163,9 +165,17 @@ public struct TableBuilder {
     }
 
     func reductionNote(_ columns: [String]) -> String {
-        let best = columns.filter { bestKeys.contains($0) }
+        let other = columns.filter { reduction(for: $0) != .final }
         var text = "Each run contributes the final value (last logged step) of each metric"
-        if !best.isEmpty { text += ", except the best value over all steps for " + best.map { "`\($0)`" }.joined(separator: ", ") }
+        if !other.isEmpty {
+            text += ", except " + other.map { key -> String in
+                switch reduction(for: key) {
+                case .best: return "the best value over all steps for `\(key)`"
+                case .atStep(let step): return "the value at the last logged step ≤ \(step) for `\(key)`"
+                case .final: return ""
+                }
+            }.joined(separator: ", ")
+        }
         return text + "; only completed runs count."
     }
 

@@ -255,10 +255,26 @@ final class ReportTests: XCTestCase {
         }
     }
 
-    func testBestReductionIsStated() throws {
+    func testReductionRulesAreAppliedAndStated() throws {
         var tables = try builder()
-        tables.bestKeys = ["test/alignment"]
+        tables.reductions = ["test/alignment": .best]
         let table = tables.mainTable()
         XCTAssertTrue(table.notes[0].contains("except the best value over all steps for `test/alignment`"), table.notes[0])
+
+        // val/alignment is 0.5 + seed/100 at step 5 and 0.6 + seed/100 at step 10 in every run.
+        let data = try ExperimentData.load(from: storage, experiment: FakeExperiment.name, historyKeys: ["val/alignment"])
+        let atStep = TableBuilder(data: data, reductions: ["val/alignment": .atStep(7)])
+        XCTAssertEqual(atStep.summary(data.arms[0], "val/alignment")!.mean, 0.51, accuracy: 1e-12)
+        XCTAssertEqual(atStep.summary(data.arms[2], "val/alignment")!.mean, 0.505, accuracy: 1e-12)
+        XCTAssertEqual(TableBuilder(data: data).summary(data.arms[0], "val/alignment")!.mean, 0.61, accuracy: 1e-12)
+        XCTAssertNil(TableBuilder(data: data, reductions: ["val/alignment": .atStep(4)]).summary(data.arms[0], "val/alignment"))
+        XCTAssertTrue(atStep.mainTable().header.contains("val alignment"))
+        XCTAssertTrue(atStep.reductionNote(["val/alignment"]).contains("the value at the last logged step ≤ 7 for `val/alignment`"))
+
+        XCTAssertEqual(try Reduction.parseRule("val/alignment=best").reduction, .best)
+        XCTAssertEqual(try Reduction.parseRule("a=b=12").key, "a=b")
+        XCTAssertEqual(try Reduction.parseRule("val/alignment=12").reduction, .atStep(12))
+        XCTAssertThrowsError(try Reduction.parseRule("val/alignment=soon"))
+        XCTAssertThrowsError(try Reduction.parseRule("=best"))
     }
 }
