@@ -18,7 +18,8 @@ struct ReportCommand: ParsableCommand {
             Each metric is the run's final value unless --reduce says otherwise. The same store gives byte-identical files.
 
             Files: README.md and figures/ (md); runs_long.csv, one row per run × metric, and table_*.csv in the \
-            paper layout (csv); table_*.tex, one tabular per table (tex); summary.json (json).
+            paper layout (csv); table_*.tex, one tabular per table (tex); summary.json (json). Files that an earlier \
+            report wrote into DIR and this one does not are removed (DIR/.report-files lists them); other files are kept.
 
             Examples:
               gaplab report quickstart

@@ -122,7 +122,28 @@ public struct ReportWriter {
             try put("README.md", ReportMarkdown.document(header: header, tables: allTables, figures: figureSections,
                                                        pictureTable: pictureTable, data: data))
         }
+        try removeStaleFiles(keeping: written)
         return written.sorted()
+    }
+
+    /// The list of files the last report wrote into its folder.
+    public static let manifestName = ".report-files"
+
+    /// Deletes what an earlier report wrote and this one did not (e.g. the table of an axis no longer swept),
+    /// so a regenerated folder never mixes two reports; files the report never wrote are left alone.
+    private func removeStaleFiles(keeping written: [String]) throws {
+        let manifest = options.outputDirectory.appendingPathComponent(Self.manifestName)
+        if let previous = try? String(contentsOf: manifest, encoding: .utf8) {
+            let keep = Set(written)
+            for line in previous.split(separator: "\n").map(String.init) where !keep.contains(line) && !line.contains("..") {
+                try? FileManager.default.removeItem(at: options.outputDirectory.appendingPathComponent(line))
+            }
+        }
+        do {
+            try Data((written.sorted().joined(separator: "\n") + "\n").utf8).write(to: manifest)
+        } catch {
+            throw ReportError.io(path: manifest.path, reason: "cannot write: \(error.localizedDescription)")
+        }
     }
 
     private func createFolder(_ url: URL) throws {

@@ -232,6 +232,21 @@ final class ReportTests: XCTestCase {
         }
     }
 
+    func testRegeneratingRemovesOnlyWhatTheLastReportWrote() throws {
+        let out = folder.appendingPathComponent("report")
+        try ReportWriter(storage: storage, options: ReportOptions(outputDirectory: out, storeDescription: "s")).write(experiment: FakeExperiment.name)
+        let notes = out.appendingPathComponent("notes.txt")
+        try Data("kept".utf8).write(to: notes)
+        let written = try ReportWriter(storage: storage, options: ReportOptions(outputDirectory: out, formats: [.md], storeDescription: "s"))
+            .write(experiment: FakeExperiment.name)
+        XCTAssertFalse(FileManager.default.fileExists(atPath: out.appendingPathComponent("table_main.csv").path))
+        XCTAssertFalse(FileManager.default.fileExists(atPath: out.appendingPathComponent("summary.json").path))
+        XCTAssertTrue(FileManager.default.fileExists(atPath: out.appendingPathComponent("README.md").path))
+        XCTAssertTrue(FileManager.default.fileExists(atPath: notes.path))
+        let manifest = try String(contentsOf: out.appendingPathComponent(ReportWriter.manifestName), encoding: .utf8)
+        XCTAssertEqual(manifest, written.joined(separator: "\n") + "\n")
+    }
+
     func testUnknownExperimentAndFormatAreClearErrors() throws {
         XCTAssertThrowsError(try ExperimentData.load(from: storage, experiment: "nope")) { error in
             XCTAssertEqual(error as? ReportError, .unknownExperiment("nope", known: ["fake"]))
