@@ -91,15 +91,19 @@ public struct ExperimentData: Sendable {
     public var experiment: ExperimentRecord
     public var arms: [Arm]
     public var axes: [SweptAxis]
-    /// Every seed planned for any arm; an arm lacking one of them is incomplete.
+    /// Every seed planned for any arm.
     public var seeds: [Int]
     public var directions: [String: GapStore.MetricDirection]
 
     public var baseline: Arm? { arms.first }
     public var allRuns: [ReportRun] { arms.flatMap(\.runs) }
 
-    /// How many runs each arm should contribute to a mean.
-    public func expectedCount(_ arm: Arm) -> Int { max(seeds.count, arm.runs.count) }
+    /// How many runs each arm should contribute to a mean: as many as the arm with the most seeds, so an arm
+    /// whose seeds were not all planned (or whose runs are pending or failed) shows as incomplete, while designs
+    /// that give each arm its own seeds still count as complete.
+    public func expectedCount(_ arm: Arm) -> Int {
+        max(arm.runs.count, arms.map { Set($0.runs.map(\.record.seed)).count }.max() ?? 0)
+    }
 
     public func direction(of key: String) -> GapStore.MetricDirection {
         directions[key] ?? GapStore.MetricDirection.defaultDirection(forKey: key)

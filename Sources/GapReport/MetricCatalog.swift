@@ -2,7 +2,7 @@ import Foundation
 
 /// Which metric keys the tables show and the names they are shown under.
 public enum MetricCatalog {
-    /// Keys compared against the baseline with a significance test.
+    /// Keys compared against the baseline with a significance test and shown in the ablation tables.
     public static let keyMetrics = ["test/alignment", "test/centroid_gap", "test/i2t_r1", "test/t2i_r1"]
 
     /// Main-table columns among the keys present: geometry first, then retrieval, zero-shot and probes per label axis.

@@ -36,17 +36,33 @@ public struct TableBuilder {
 
     public var presentKeys: Set<String> { Set(data.allRuns.filter(\.isCompleted).flatMap { $0.summaries.keys }) }
 
+    /// Most columns a table gets when the runs log none of the known metrics.
+    public static let fallbackColumnLimit = 12
+
+    /// Columns of the main table: the known geometry and downstream metrics, or, for runs that log none of them,
+    /// every logged key in order (up to `fallbackColumnLimit`).
+    public var mainKeys: [String] {
+        let known = MetricCatalog.mainColumns(present: presentKeys)
+        return known.isEmpty ? Array(presentKeys.sorted().prefix(Self.fallbackColumnLimit)) : known
+    }
+
+    /// Metrics compared against the baseline and shown in the ablation tables.
+    public var keyColumns: [String] {
+        let known = MetricCatalog.keyMetrics.filter(presentKeys.contains)
+        return known.isEmpty ? mainKeys : known
+    }
+
     // MARK: Tables
 
     public func mainTable() -> ReportTable {
-        var columns = MetricCatalog.mainColumns(present: presentKeys)
+        var columns = mainKeys
         // A metric given an explicit reduction rule is one the reader asked for: show it too.
         columns += reductions.keys.sorted().filter { presentKeys.contains($0) && !columns.contains($0) }
         var table = statTable(id: "main", title: "Main comparison", arms: data.arms, columns: columns, leading: [])
         guard let baseline = data.baseline, data.arms.count > 1 else { return table }
         // Δ columns for the key metrics, with the Holm-adjusted p of the Δ table below.
         let comparisons = comparisons()
-        let deltaKeys = MetricCatalog.keyMetrics.filter { key in comparisons.contains { $0.metric == key } }
+        let deltaKeys = keyColumns.filter { key in comparisons.contains { $0.metric == key } }
         table.header += deltaKeys.map { "Δ \(MetricCatalog.label($0)) (p Holm)" }
         for (index, arm) in data.arms.enumerated() {
             table.rows[index] += deltaKeys.map { key in
@@ -64,10 +80,10 @@ public struct TableBuilder {
     /// have the same seeds) and Holm's correction across all rows.
     public func comparisons() -> [Comparison] {
         guard let baseline = data.baseline else { return [] }
-        let present = presentKeys
+        let keys = keyColumns
         var result = [Comparison]()
         for arm in data.arms.dropFirst() {
-            for key in MetricCatalog.keyMetrics where present.contains(key) {
+            for key in keys {
                 let a = values(arm, key), b = values(baseline, key)
                 guard !a.isEmpty, !b.isEmpty else { continue }
                 let difference = Statistics.mean(a.map(\.value)) - Statistics.mean(b.map(\.value))
@@ -115,8 +131,7 @@ public struct TableBuilder {
 
     /// One table per swept axis: arms ordered by the axis value, the other axes beside it.
     public func ablationTables() -> [ReportTable] {
-        let present = presentKeys
-        let columns = MetricCatalog.keyMetrics.filter(present.contains)
+        let columns = keyColumns
         return data.axes.map { axis in
             let others = data.axes.filter { $0.key != axis.key }
             let ordered = data.arms.enumerated().sorted { lhs, rhs in
@@ -158,8 +173,8 @@ public struct TableBuilder {
             rows.append(row)
         }
         var notes = [reductionNote(columns)]
-        notes.append("Cells: mean ± sample std [95% t-interval of the mean] (n = runs with a value / runs planned); best mean in bold"
-                     + " (direction per metric: " + columns.map { "\(MetricCatalog.label($0)) \(data.direction(of: $0) == .max ? "↑" : "↓")" }.joined(separator: ", ") + ").")
+        if !columns.isEmpty { notes.append("Cells: mean ± sample std [95% t-interval of the mean] (n = runs with a value / runs planned); best mean in bold"
+                     + " (direction per metric: " + columns.map { "\(MetricCatalog.label($0)) \(data.direction(of: $0) == .max ? "↑" : "↓")" }.joined(separator: ", ") + ").") }
         for arm in incompleteArms { notes.append("† " + missingNote(arm, columns)) }
         return ReportTable(id: id, title: title, header: ["variant"] + leading + columns.map(MetricCatalog.label), rows: rows, notes: notes)
     }
@@ -183,8 +198,12 @@ public struct TableBuilder {
     func missingNote(_ arm: Arm, _ columns: [String]) -> String {
         var parts = [String]()
         let bySeed = Dictionary(grouping: arm.runs, by: { $0.record.seed })
+        let lacksSeeds = bySeed.count < data.expectedCount(arm)
         for seed in data.seeds {
-            guard let runs = bySeed[seed] else { parts.append("seed \(seed) not planned"); continue }
+            guard let runs = bySeed[seed] else {
+                if lacksSeeds { parts.append("seed \(seed) not planned") }
+                continue
+            }
             for run in runs where !run.isCompleted { parts.append("seed \(seed) \(run.record.status.rawValue)") }
             for run in runs where run.isCompleted {
                 let lacking = columns.filter { run.value($0, reduction(for: $0)) == nil }
