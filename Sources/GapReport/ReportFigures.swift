@@ -42,20 +42,26 @@ public struct FigureBuilder {
         for axis in data.axes where axis.isNumeric {
             let others = data.axes.filter { $0.key != axis.key }
             for key in ["test/alignment", "test/centroid_gap"] where present.contains(key) {
-                var groups = [(name: String, arms: [Arm])]()
+                var groups = [(setting: [String], arms: [Arm])]()
                 for arm in data.arms where (arm.axisValues[axis.key] ?? nil)?.numericValue != nil {
-                    let name = others.isEmpty ? "all arms"
-                        : others.map { "\($0.key)=\(TableBuilder.describe(arm.axisValues[$0.key] ?? nil))" }.joined(separator: ", ")
-                    if let index = groups.firstIndex(where: { $0.name == name }) { groups[index].arms.append(arm) } else { groups.append((name, [arm])) }
+                    let setting = others.map { TableBuilder.describe(arm.axisValues[$0.key] ?? nil) }
+                    if let index = groups.firstIndex(where: { $0.setting == setting }) { groups[index].arms.append(arm) } else { groups.append((setting, [arm])) }
+                }
+                // Legends stay short: a lone arm is named by its variant, a curve by the other axes that tell curves apart.
+                let distinguishing = others.indices.filter { i in Set(groups.map { $0.setting[i] }).count > 1 }
+                let names = groups.map { group -> String in
+                    if groups.allSatisfy({ $0.arms.count == 1 }) { return group.arms[0].variant }
+                    if distinguishing.isEmpty { return "all arms" }
+                    return distinguishing.map { "\(others[$0].key.split(separator: ".").last!)=\(group.setting[$0])" }.joined(separator: ", ")
                 }
                 var series = [PlotSeries]()
-                for group in groups {
+                for (group, name) in zip(groups, names) {
                     let points = group.arms.compactMap { arm -> (Double, SampleSummary)? in
                         guard let x = (arm.axisValues[axis.key] ?? nil)?.numericValue, let s = tables.summary(arm, key) else { return nil }
                         return (x, s)
                     }.sorted { $0.0 < $1.0 }
                     guard !points.isEmpty else { continue }
-                    series.append(PlotSeries(name: group.name, x: points.map(\.0), y: points.map(\.1.mean),
+                    series.append(PlotSeries(name: name, x: points.map(\.0), y: points.map(\.1.mean),
                                              yError: points.map { $0.1.n >= 2 ? $0.1.std : .nan }))
                 }
                 guard !series.isEmpty else { continue }
