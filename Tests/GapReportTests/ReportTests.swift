@@ -232,6 +232,30 @@ final class ReportTests: XCTestCase {
         }
     }
 
+    func testFiguresCarryMeansAndSpreadOverSeeds() throws {
+        let figures = FigureBuilder(tables: try builder(), storage: storage)
+        let depth = try XCTUnwrap(figures.axisFigures().first { $0.name == "alignment_vs_model_sharing_depth" })
+        // clip and shared share IMSep weight 0, so they form one curve over depth; align (0.5) is its own.
+        XCTAssertEqual(depth.plot.series.map(\.name), ["imsep_weight=0", "imsep_weight=0.5"])
+        XCTAssertEqual(depth.plot.series[0].x, [0, 2])
+        XCTAssertEqual(depth.plot.series[0].y[1], 0.92, accuracy: 1e-12)
+        XCTAssertEqual(depth.plot.series[0].yError![0], 0.02, accuracy: 1e-12)
+        XCTAssertEqual(depth.plot.series[1].yError![0], independentMeanAndStd([0.93, 0.96]).1, accuracy: 1e-12)
+
+        // train/loss is 5 + seed/100 at step 0 and 3 + seed/100 at step 10; failed runs are left out.
+        let curve = try XCTUnwrap(try figures.learningCurve("train/loss"))
+        XCTAssertEqual(curve.plot.series.map(\.name), ["clip", "shared", "align"])
+        XCTAssertEqual(curve.plot.series[0].x, [0, 10])
+        XCTAssertEqual(curve.plot.series[0].y[0], 5.01, accuracy: 1e-12)
+        XCTAssertEqual(curve.plot.series[0].bandUpper![0] - curve.plot.series[0].y[0], 0.01, accuracy: 1e-12)
+        XCTAssertEqual(curve.plot.series[2].y[1], 3.005, accuracy: 1e-12)
+
+        let cdf = try XCTUnwrap(figures.cosineCDF())
+        for (x, expected) in zip(cdf.plot.series[0].x, [0.11, 0.51, 0.91]) { XCTAssertEqual(x, expected, accuracy: 1e-12) }
+        XCTAssertEqual(cdf.plot.series[0].x.count, 3)
+        XCTAssertEqual(cdf.plot.series[0].y, [0, 0.5, 1])
+    }
+
     func testRegeneratingRemovesOnlyWhatTheLastReportWrote() throws {
         let out = folder.appendingPathComponent("report")
         try ReportWriter(storage: storage, options: ReportOptions(outputDirectory: out, storeDescription: "s")).write(experiment: FakeExperiment.name)
