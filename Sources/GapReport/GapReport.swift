@@ -1,1 +1,0 @@
-// GapReport: see Package.swift for what this stage owns.
