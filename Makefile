@@ -26,6 +26,7 @@ test: deps data
 # The main job on the embedded default: the quickstart experiment (generated scenes, SQLite store in .gaplab/).
 demo: build
 	$(BIN) run Experiments/quickstart.json
+	$(BIN) report quickstart --out .gaplab/reports/quickstart
 	$(BIN) ls --experiment quickstart --columns metrics.test/alignment,metrics.test/centroid_gap,metrics.test/i2t_r1,metrics.test/t2i_r1
 
 # Engine vs PyTorch (when torch and open_clip are installed), the store's overhead, data loading, retrieval.
