@@ -119,6 +119,26 @@ final class EndToEndTrainingTests: XCTestCase {
         XCTAssertEqual(try crashedStore.integrityCheck(), "ok")
     }
 
+    /// Table 5's protocol: zero-shot retrieval on a downstream split, fine-tuning, the same metrics again; and the
+    /// post-hoc shift arm evaluated at the end of pre-training.
+    func testFineTuningStageAndPosthocShiftAreLogged() throws {
+        let file = try writeExperiment()
+        let store = try storeIn("finetune")
+        let launched = try run(file, store: store,
+                               extra: ["train.epochs=1", "eval.every_epoch=false", "eval.posthoc_shift=[0.5]",
+                                       #"finetune={"epochs": 1, "batch_size": 32, "lr": 0.001, "warmup": 1, "data": {"dataset": "scenes", "train_size": 64, "val_size": 16, "test_size": 32, "split_seed": 1}}"#],
+                               name: "finetune")
+        XCTAssertEqual(launched.process.terminationStatus, 0, launched.stderr + launched.stdout)
+        let storage = try SQLiteStorage(path: store, create: false)
+        let runID = try XCTUnwrap(try storage.runs(experiment: "tiny", status: .completed).first?.runID)
+        let keys = Set(try storage.metrics(runID: runID, key: nil).map(\.key))
+        for key in ["zeroshot/i2t_r1", "zeroshot/t2i_r10", "finetuned/i2t_r1", "finetuned/t2i_r10", "finetuned/alignment",
+                    "finetune/loss", "test/shift_0.5/alignment", "test/shift_0.5/centroid_gap"] {
+            XCTAssertTrue(keys.contains(key), "missing \(key) in \(keys.sorted())")
+        }
+        XCTAssertFalse(keys.contains("val/alignment"), "eval.every_epoch=false skips per-epoch evaluation")
+    }
+
     func testBadExperimentFileFailsBeforeAnythingRuns() throws {
         let path = directory.appendingPathComponent("bad.json").path
         try #"{"base": {"model": {"sharing": {"depth": 3}}, "train": {"epochz": 2}}}"#.write(toFile: path, atomically: true, encoding: .utf8)
