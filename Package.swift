@@ -69,7 +69,7 @@ let package = Package(
         .testTarget(name: "GapLossTests", dependencies: ["GapLoss", "GapOptim"]),
         .testTarget(name: "GapSpecTests", dependencies: ["GapSpec"]),
         .testTarget(name: "GapStoreTests", dependencies: ["GapStore", "GapSpec"]),
-        .testTarget(name: "GapRunnerTests", dependencies: ["GapRunner", "GapStore", "GapSpec"]),
+        .testTarget(name: "GapRunnerTests", dependencies: ["GapRunner", "GapStore", "GapSpec", "GapModel"]),
         .testTarget(name: "GapDataTests", dependencies: ["GapData", "GapSpec"]),
         .testTarget(name: "GapEvalTests", dependencies: ["GapEval", "GapEngine"]),
         .testTarget(name: "GapReportTests", dependencies: ["GapReport", "GapStore", "GapSpec"]),

@@ -162,3 +162,23 @@ final class PyTorchParityTests: XCTestCase {
         }
     }
 }
+
+/// A non-finite loss or gradient stops training with an error naming the step, never a silent NaN run.
+final class NonFiniteStopTests: XCTestCase {
+    func testNaNWeightStopsTrainingNamingTheStep() throws {
+        let file = try SafeTensorsFile(path: PyTorchParityTests.fixtures.appendingPathComponent("reference_two_tower.safetensors").path)
+        let config = try JSONDecoder().decode(ModelConfig.self, from: Data(file.metadata["config"]!.utf8))
+        let batch = try FixtureBatch(file)
+        let model = CLIPModel(config: config, maxBatch: batch.imageCount)
+        try model.loadWeights(from: file, prefix: "param.")
+        var train = TrainConfig()
+        train.epochs = 3
+        train.batchSize = batch.imageCount
+        let trainer = try Trainer(model: model, train: train, loss: LossSettings(), imageCount: batch.imageCount, seed: 0)
+        try trainer.runEpoch(batch) { _ in }
+        model.pointer("visual.proj")[0] = .nan
+        XCTAssertThrowsError(try trainer.runEpoch(batch) { _ in }) { error in
+            XCTAssertEqual("\(error)", "training stopped at step 1: the loss (nan) is not finite")
+        }
+    }
+}
