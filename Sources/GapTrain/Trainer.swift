@@ -1,3 +1,4 @@
+import Dispatch
 import Foundation
 import GapEngine
 import GapLoss
@@ -43,8 +44,10 @@ public final class Trainer {
     /// Epochs completed.
     public private(set) var epoch = 0
 
-    private let pixels, imageGrad, textGrad, distances: FloatBuffer
-    private let tokens: Int32Buffer
+    private let pixelSlots: [FloatBuffer]
+    private let tokenSlots: [Int32Buffer]
+    private let imageGrad, textGrad, distances: FloatBuffer
+    private let prefetchQueue = DispatchQueue(label: "gaplab.trainer.prefetch")
     private let logitScaleOffset: Int
 
     public init(model: CLIPModel, train: TrainConfig, loss settings: LossSettings, imageCount: Int, seed: UInt64) throws {
@@ -65,8 +68,8 @@ public final class Trainer {
             .map { ParameterSegment(name: $0.name, offset: $0.offset, count: $0.count, decay: openCLIPDecays(name: $0.name, ndim: $0.shape.count)) }
         optimizer = try AdamW(parameterCount: model.parameterCount, segments: segments, beta1: train.beta1, beta2: train.beta2,
                               eps: train.eps, weightDecay: train.wd)
-        pixels = FloatBuffer(count: B * 3 * c.vision.imageSize * c.vision.imageSize)
-        tokens = Int32Buffer(count: B * c.text.contextLength)
+        pixelSlots = (0..<2).map { _ in FloatBuffer(count: B * 3 * c.vision.imageSize * c.vision.imageSize) }
+        tokenSlots = (0..<2).map { _ in Int32Buffer(count: B * c.text.contextLength) }
         imageGrad = FloatBuffer(count: B * c.embedDim)
         textGrad = FloatBuffer(count: B * c.embedDim)
         distances = FloatBuffer(count: B * B)
@@ -84,19 +87,43 @@ public final class Trainer {
     }
 
     /// Runs the next epoch; `onStep` sees every step's record (the caller decides what to log).
+    /// The next batch is written on a background queue while the current one trains (two buffer slots), so the
+    /// step never waits on data; batches are pure functions of (seed, epoch, batch index), so this changes no number.
     public func runEpoch(_ source: PairBatchSource, onStep: (StepRecord) throws -> Void) throws {
         let B = train.batchSize
         let order = order(epoch: epoch, imageCount: source.imageCount)
-        for batchIndex in 0..<stepsPerEpoch {
+        let epoch = self.epoch
+        let captions = CaptionSlots()
+        let ready = [DispatchSemaphore(value: 0), DispatchSemaphore(value: 0)]
+        func write(_ batchIndex: Int) {
+            let slot = batchIndex % 2
             let images = order[(batchIndex * B)..<((batchIndex + 1) * B)]
-            let captions = source.writeBatch(images: images, seed: seed, epoch: epoch, batchIndex: batchIndex, augment: true,
-                                             pixels: pixels.pointer, tokens: tokens.pointer)
-            if loss.settings.needsSemanticDistance {
-                source.writeSemanticDistances(captions: captions, into: distances.pointer)
-            }
-            try onStep(try trainStep(batch: B))
+            captions[slot] = source.writeBatch(images: images, seed: seed, epoch: epoch, batchIndex: batchIndex, augment: true,
+                                               pixels: pixelSlots[slot].pointer, tokens: tokenSlots[slot].pointer)
+            ready[slot].signal()
         }
-        epoch += 1
+        write(0)
+        var failure: Error?
+        for batchIndex in 0..<stepsPerEpoch {
+            let slot = batchIndex % 2
+            ready[slot].wait()
+            if batchIndex + 1 < stepsPerEpoch {
+                prefetchQueue.async { write(batchIndex + 1) }
+            }
+            do {
+                if loss.settings.needsSemanticDistance {
+                    source.writeSemanticDistances(captions: captions[slot], into: distances.pointer)
+                }
+                try onStep(try trainStep(batch: B, slot: slot))
+            } catch {
+                failure = error
+                // Let the batch already being written finish before leaving: it writes into our buffers.
+                if batchIndex + 1 < stepsPerEpoch { ready[(batchIndex + 1) % 2].wait() }
+                break
+            }
+        }
+        if let failure { throw failure }
+        self.epoch += 1
     }
 
     func restorePosition(step: Int, epoch: Int) {
@@ -105,9 +132,9 @@ public final class Trainer {
     }
 
     /// One optimiser step on the batch already in the trainer's buffers.
-    func trainStep(batch B: Int) throws -> StepRecord {
+    func trainStep(batch B: Int, slot: Int) throws -> StepRecord {
         let E = model.config.embedDim
-        let (v, t) = model.forward(images: pixels.pointer, tokens: tokens.pointer, batch: B)
+        let (v, t) = model.forward(images: pixelSlots[slot].pointer, tokens: tokenSlots[slot].pointer, batch: B)
         let result = loss.forwardBackward(image: v, text: t, count: B, dim: E, logitScale: model.logitScale,
                                           semanticDistance: loss.settings.needsSemanticDistance ? UnsafePointer(distances.pointer) : nil,
                                           imageGrad: imageGrad.pointer, textGrad: textGrad.pointer)
@@ -129,5 +156,17 @@ public final class Trainer {
         let record = StepRecord(step: step, epoch: epoch, lr: lr, loss: result, logitScale: model.logitScale, gradNorm: norm)
         step += 1
         return record
+    }
+}
+
+/// The captions drawn for the two batch slots. Separate stored properties, so the prefetch queue writing one slot
+/// and the training step reading the other never touch the same storage.
+final class CaptionSlots {
+    private var even: [Int] = []
+    private var odd: [Int] = []
+
+    subscript(slot: Int) -> [Int] {
+        get { slot == 0 ? even : odd }
+        set { if slot == 0 { even = newValue } else { odd = newValue } }
     }
 }
