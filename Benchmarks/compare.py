@@ -34,7 +34,9 @@ def main():
     args = ap.parse_args()
 
     try:
+        sys.path.insert(0, os.path.join(HERE, "..", "Tests", "Fixtures"))
         import torch  # noqa: F401
+        import openclip_import  # noqa: F401
         import open_clip  # noqa: F401
         have_torch = True
     except Exception as error:  # an incomplete torch install raises more than ImportError

@@ -3,11 +3,40 @@ import Foundation
 
 /// Row-major C[m,n] = alpha·op(A)·op(B) + beta·C through OpenBLAS. `lda/ldb/ldc` are row strides, so
 /// column slices (one attention head inside a packed q|k|v row) need no copy.
+///
+/// OpenBLAS itself runs single-threaded (see `EngineThreads`); a large product is split here into one
+/// OpenBLAS call per engine thread, along the rows of C when it is tall and along its columns otherwise.
+/// The split depends only on the shape and the thread count, so results are reproducible.
 @inline(__always)
 public func sgemm(transA: Bool = false, transB: Bool = false, m: Int, n: Int, k: Int,
                   alpha: Float = 1, a: UnsafePointer<Float>, lda: Int,
                   b: UnsafePointer<Float>, ldb: Int,
                   beta: Float = 0, c: UnsafeMutablePointer<Float>, ldc: Int) {
+    _ = EngineThreads.singleThreadedBLAS
+    let threads = EngineThreads.count
+    guard threads > 1, m * n * k >= 1 << 18 else {
+        blasSGEMM(transA, transB, m, n, k, alpha, a, lda, b, ldb, beta, c, ldc)
+        return
+    }
+    if m >= n {
+        parallelChunks(m, minimumPerChunk: 16) { _, rows in
+            // Row i of op(A) starts at a + i·lda, or at column i (a + i) when A is stored transposed.
+            let aRows = transA ? a + rows.lowerBound : a + rows.lowerBound * lda
+            blasSGEMM(transA, transB, rows.count, n, k, alpha, aRows, lda, b, ldb, beta, c + rows.lowerBound * ldc, ldc)
+        }
+    } else {
+        parallelChunks(n, minimumPerChunk: 16) { _, cols in
+            // Column j of op(B) starts at b + j, or at row j (b + j·ldb) when B is stored transposed.
+            let bCols = transB ? b + cols.lowerBound * ldb : b + cols.lowerBound
+            blasSGEMM(transA, transB, m, cols.count, k, alpha, a, lda, bCols, ldb, beta, c + cols.lowerBound, ldc)
+        }
+    }
+}
+
+@inline(__always)
+func blasSGEMM(_ transA: Bool, _ transB: Bool, _ m: Int, _ n: Int, _ k: Int, _ alpha: Float,
+               _ a: UnsafePointer<Float>, _ lda: Int, _ b: UnsafePointer<Float>, _ ldb: Int,
+               _ beta: Float, _ c: UnsafeMutablePointer<Float>, _ ldc: Int) {
     cblas_sgemm(CblasRowMajor, transA ? CblasTrans : CblasNoTrans, transB ? CblasTrans : CblasNoTrans,
                 Int32(m), Int32(n), Int32(k), alpha, a, Int32(lda), b, Int32(ldb), beta, c, Int32(ldc))
 }

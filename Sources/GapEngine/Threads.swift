@@ -6,10 +6,15 @@ import Dispatch
 public enum EngineThreads {
     nonisolated(unsafe) public private(set) static var count = 1
 
+    /// OpenBLAS's own pool stays at one thread: its workers spin between calls and would compete with the
+    /// engine's element-wise threads on a small machine; `sgemm` splits large products across engine threads.
     public static func set(_ n: Int) {
         count = max(1, n)
-        openblas_set_num_threads(Int32(count))
+        _ = singleThreadedBLAS
     }
+
+    /// Done once, before the first product, whether or not `set` was called.
+    static let singleThreadedBLAS: Void = openblas_set_num_threads(1)
 
     /// OpenBLAS's build description, e.g. "OpenBLAS 0.3.21 DYNAMIC_ARCH NO_AFFINITY Haswell MAX_THREADS=64".
     public static var blasConfiguration: String {

@@ -150,15 +150,16 @@ struct BenchCommand: ParsableCommand {
         let flops = trainingFLOPsPerSample(config)
         let gflops = measureSGEMM(size: 512)
         let mfu = trainingRate * flops / 1e9 / gflops
-        let result: [String: Any] = [
+        var result: [String: Any] = [
             "engine": "gaplab", "threads": EngineThreads.count, "batch": batch,
             "train_samples_per_s": trainingRate, "train_step_s_median": stepSeconds,
             "train_step_s_min": stepTimes.min() ?? .nan, "train_step_s_max": stepTimes.max() ?? .nan,
             "timed_steps": stepTimes.count, "inference_pairs_per_s": inferenceRate,
             "train_flops_per_sample": flops, "sgemm_gflops": gflops, "mfu": mfu,
             "peak_rss_mib": peakResidentMiB(), "cpu": cpuModel(), "blas": EngineThreads.blasConfiguration,
-            "parameters": clip.parameterCount, "retrieval_pairs": evalPairs, "retrieval_seconds": retrievalSeconds,
+            "parameters": clip.parameterCount,
         ]
+        if evalPairs > 0 { result["retrieval_pairs"] = evalPairs; result["retrieval_seconds"] = retrievalSeconds }
         if format == "json" {
             let data = try JSONSerialization.data(withJSONObject: result, options: [.sortedKeys])
             print(String(decoding: data, as: UTF8.self))

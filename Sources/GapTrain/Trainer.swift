@@ -103,12 +103,14 @@ public final class Trainer {
             ready[slot].signal()
         }
         write(0)
+        // The slots and the source are only touched by the one write in flight and the step using the other slot.
+        let writeNext = UncheckedSendable(write)
         var failure: Error?
         for batchIndex in 0..<stepsPerEpoch {
             let slot = batchIndex % 2
             ready[slot].wait()
             if batchIndex + 1 < stepsPerEpoch {
-                prefetchQueue.async { write(batchIndex + 1) }
+                prefetchQueue.async { writeNext.value(batchIndex + 1) }
             }
             do {
                 if loss.settings.needsSemanticDistance {
@@ -169,4 +171,10 @@ final class CaptionSlots {
         get { slot == 0 ? even : odd }
         set { if slot == 0 { even = newValue } else { odd = newValue } }
     }
+}
+
+/// Hands a value to another queue when its thread safety is guaranteed by the caller's protocol, not by its type.
+struct UncheckedSendable<Value>: @unchecked Sendable {
+    let value: Value
+    init(_ value: Value) { self.value = value }
 }

@@ -177,3 +177,28 @@ final class KernelGradientTests: XCTestCase {
         checkGradient("pos", values: pos.pointer, count: pos.count, analytic: dpos.array, loss: loss)
     }
 }
+
+/// Large products split across engine threads (rows of C when tall, columns otherwise) equal the single call.
+final class SplitProductTests: XCTestCase {
+    func testSplitProductsMatchOneCall() {
+        defer { EngineThreads.set(1) }
+        for (transA, transB, m, n, k) in [(false, true, 300, 90, 40), (true, false, 70, 260, 50), (false, false, 40, 300, 64), (true, true, 257, 129, 33)] {
+            let a = randomBuffer(m * k, seed: 31), b = randomBuffer(k * n, seed: 32)
+            let lda = transA ? m : k, ldb = transB ? k : n
+            let one = FloatBuffer(count: m * n), split = FloatBuffer(count: m * n)
+            EngineThreads.set(1)
+            sgemm(transA: transA, transB: transB, m: m, n: n, k: k, a: a.pointer, lda: lda, b: b.pointer, ldb: ldb, c: one.pointer, ldc: n)
+            EngineThreads.set(2)
+            sgemm(transA: transA, transB: transB, m: m, n: n, k: k, a: a.pointer, lda: lda, b: b.pointer, ldb: ldb, c: split.pointer, ldc: n)
+            for i in 0..<(m * n) { XCTAssertEqual(one[i], split[i], accuracy: 1e-4, "\(transA) \(transB) \(m)×\(n)×\(k) [\(i)]") }
+            // Reference from the definition.
+            var ref = 0.0
+            for p in 0..<k {
+                let av = transA ? a[p * lda + 7] : a[7 * lda + p]
+                let bv = transB ? b[5 * ldb + p] : b[p * ldb + 5]
+                ref += Double(av) * Double(bv)
+            }
+            XCTAssertEqual(Double(split[7 * n + 5]), ref, accuracy: 1e-3)
+        }
+    }
+}
