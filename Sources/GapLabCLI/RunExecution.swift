@@ -64,6 +64,11 @@ struct RunExecution {
             "data_info.test_images": .int(data.test.imageCount), "data_info.skipped_files": .int(data.report.skippedCount),
             "data_info.tokenizer": .string(data.report.tokenizer),
         ]
+        // The split is recorded by a digest of each split's members, so two runs can be checked to share it.
+        for (split, digest) in data.report.splitDigests { info["data_info.split_digest.\(split)"] = .string(digest) }
+        if !data.report.skippedExamples.isEmpty {
+            info["data_info.skipped_examples"] = .string(data.report.skippedExamples.joined(separator: "; "))
+        }
         let settings = LossSettings(config.loss)
         var captionEmbeddings: CaptionEmbeddings?
         if try ResolvedLossSettings(settings).needsSemanticDistance {

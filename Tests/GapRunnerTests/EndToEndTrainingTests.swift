@@ -79,6 +79,9 @@ final class EndToEndTrainingTests: XCTestCase {
         XCTAssertTrue(artifacts.contains("checkpoint.safetensors"))
         XCTAssertTrue(artifacts.contains("embeddings_pca.svg"))
         XCTAssertEqual(try cleanStore.integrityCheck(), "ok")
+        let params = try cleanStore.params(runID: runID)
+        XCTAssertNotNil(params["data_info.split_digest.train"], "the split is recorded with the run")
+        XCTAssertEqual(params["data_info.train_images"], .int(128))
 
         // The standalone evaluation of the run's checkpoint reproduces its end-of-run metrics.
         let modelPath = directory.appendingPathComponent("model.json").path
