@@ -70,7 +70,8 @@ public struct ReportRun: Sendable {
     }
 }
 
-/// All runs of one variant, in seed order.
+/// All runs of one configuration (one variant with one combination of swept values), in seed order; `variant`
+/// holds the arm's label, the planner's short name.
 public struct Arm: Sendable {
     public var variant: String
     public var shortName: String
@@ -138,14 +139,26 @@ public struct ExperimentData: Sendable {
             runs.append(run)
         }
 
-        // Arms in plan order: the first planned run of a variant places it.
-        var order = [String](), grouped = [String: [ReportRun]]()
+        // An arm is one configuration over its seeds (runs sharing a config hash), labelled by the planner's short
+        // name (the variant and the swept values that set it apart); arms keep plan order.
+        // A variant planned with a single configuration keeps its name as the label.
+        var order = [String](), grouped = [String: [ReportRun]](), labels = [String: String]()
+        var configsOfVariant = [String: Set<String>]()
+        for run in runs { configsOfVariant[run.record.variant, default: []].insert(run.record.configHash) }
         for run in runs {
-            if grouped[run.record.variant] == nil { order.append(run.record.variant) }
-            grouped[run.record.variant, default: []].append(run)
+            let key = run.record.configHash
+            if grouped[key] == nil {
+                order.append(key)
+                let single = configsOfVariant[run.record.variant]?.count == 1
+                var label = single || run.record.shortName.isEmpty ? run.record.variant : run.record.shortName
+                if labels.values.contains(label) { label += " [\(key.prefix(8))]" }
+                labels[key] = label
+            }
+            grouped[key, default: []].append(run)
         }
         if let baseline {
-            guard let index = order.firstIndex(of: baseline) else { throw ReportError.unknownVariant(baseline, known: order) }
+            let index = order.firstIndex { labels[$0] == baseline } ?? order.firstIndex { grouped[$0]?.first?.record.variant == baseline }
+            guard let index else { throw ReportError.unknownVariant(baseline, known: order.map { labels[$0]! }) }
             order.insert(order.remove(at: index), at: 0)
         }
 
@@ -164,11 +177,11 @@ public struct ExperimentData: Sendable {
             axes.append(SweptAxis(key: key, isNumeric: numeric))
         }
 
-        let arms = order.map { variant -> Arm in
-            let armRuns = grouped[variant]!.sorted { ($0.record.seed, $0.record.sequence) < ($1.record.seed, $1.record.sequence) }
+        let arms = order.map { key -> Arm in
+            let armRuns = grouped[key]!.sorted { ($0.record.seed, $0.record.sequence) < ($1.record.seed, $1.record.sequence) }
             var axisValues = [String: ParamValue?]()
             for axis in axes { axisValues[axis.key] = armRuns.first?.params[axis.key] }
-            return Arm(variant: variant, shortName: armRuns[0].record.shortName, runs: armRuns, axisValues: axisValues)
+            return Arm(variant: labels[key]!, shortName: armRuns[0].record.shortName, runs: armRuns, axisValues: axisValues)
         }
 
         let metricKeys = Set(runs.flatMap { $0.summaries.keys })

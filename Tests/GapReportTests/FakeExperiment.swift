@@ -34,7 +34,7 @@ struct FakeExperiment {
         for variant in variants {
             for seed in seeds {
                 specs.append(RunSpec(runID: runID(variant, seed), experiment: name, variant: variant, shortName: String(variant.prefix(1)),
-                                     seed: seed, configHash: "hash-\(variant)-\(seed)", configJSON: "{}",
+                                     seed: seed, configHash: "hash-\(variant)", configJSON: "{}",
                                      params: ["seed": .int(seed), "model.sharing.depth": .int(depth[variant]!),
                                               "loss.imsep_weight": .double(imsep[variant]!), "train.epochs": .int(2),
                                               "runtime.threads": .int(seed + 1)]))
