@@ -113,7 +113,11 @@ public final class SQLiteStorage: Storage {
                     VALUES (?, ?, ?, ?, ?, ?, ?, ?, 'pending', ?)
                     """, arguments: [spec.runID, nextSequence, spec.experiment, spec.variant, spec.shortName,
                                      spec.seed, spec.configHash, spec.configJSON, now])
-                if db.changesCount == 0 {
+                let inserted = db.changesCount > 0
+                try db.execute(sql: """
+                    INSERT OR IGNORE INTO experiment_runs (experiment, run_id, variant, short_name) VALUES (?, ?, ?, ?)
+                    """, arguments: [spec.experiment, spec.runID, spec.variant, spec.shortName])
+                if !inserted {
                     outcome.existing.append(spec.runID)
                     continue
                 }
@@ -152,7 +156,7 @@ public final class SQLiteStorage: Storage {
             var arguments = StatementArguments(wanted.map(\.rawValue))
             var filter = "status IN (\(placeholders))"
             if let experiment {
-                filter += " AND experiment = ?"
+                filter += " AND run_id IN (SELECT run_id FROM experiment_runs WHERE experiment = ?)"
                 arguments += [experiment]
             }
             let ids = try String.fetchAll(db, sql: "SELECT run_id FROM runs WHERE \(filter) ORDER BY seq", arguments: arguments)
@@ -170,7 +174,7 @@ public final class SQLiteStorage: Storage {
             var arguments: StatementArguments = [codeVersion]
             var filter = "status = 'completed' AND (code_version IS NULL OR code_version != ?)"
             if let experiment {
-                filter += " AND experiment = ?"
+                filter += " AND run_id IN (SELECT run_id FROM experiment_runs WHERE experiment = ?)"
                 arguments += [experiment]
             }
             let ids = try String.fetchAll(db, sql: "SELECT run_id FROM runs WHERE \(filter) ORDER BY seq", arguments: arguments)
@@ -200,7 +204,7 @@ public final class SQLiteStorage: Storage {
             var arguments: StatementArguments = []
             var filter = "status IN ('pending', 'stale')"
             if let experiment {
-                filter += " AND experiment = ?"
+                filter += " AND run_id IN (SELECT run_id FROM experiment_runs WHERE experiment = ?)"
                 arguments += [experiment]
             }
             // Stale runs first: they were already under way and have checkpoints to resume from.
@@ -380,17 +384,28 @@ public final class SQLiteStorage: Storage {
         try read { db in
             var conditions: [String] = []
             var arguments: StatementArguments = []
-            if let experiment {
-                conditions.append("experiment = ?")
-                arguments += [experiment]
-            }
             if let status {
                 conditions.append("status = ?")
                 arguments += [status.rawValue]
             }
-            let whereClause = conditions.isEmpty ? "" : "WHERE " + conditions.joined(separator: " AND ")
-            return try Row.fetchAll(db, sql: "SELECT * FROM runs \(whereClause) ORDER BY seq", arguments: arguments)
-                .map(Self.runRecord)
+            guard let experiment else {
+                let whereClause = conditions.isEmpty ? "" : "WHERE " + conditions.joined(separator: " AND ")
+                return try Row.fetchAll(db, sql: "SELECT * FROM runs \(whereClause) ORDER BY seq", arguments: arguments)
+                    .map(Self.runRecord)
+            }
+            // Within an experiment a run carries that experiment's variant and short name.
+            let whereClause = (["m.experiment = ?"] + conditions.map { "runs." + $0 }).joined(separator: " AND ")
+            return try Row.fetchAll(db, sql: """
+                SELECT runs.*, m.variant AS member_variant, m.short_name AS member_short_name
+                FROM runs JOIN experiment_runs m ON m.run_id = runs.run_id
+                WHERE \(whereClause) ORDER BY runs.seq
+                """, arguments: [experiment] + arguments).map { row in
+                var record = Self.runRecord(row)
+                record.experiment = experiment
+                record.variant = row["member_variant"]
+                record.shortName = row["member_short_name"]
+                return record
+            }
         }
     }
 
@@ -565,7 +580,7 @@ public final class SQLiteStorage: Storage {
             var sql = "SELECT status, COUNT(*) AS n FROM runs"
             var arguments: StatementArguments = []
             if let experiment {
-                sql += " WHERE experiment = ?"
+                sql += " WHERE run_id IN (SELECT run_id FROM experiment_runs WHERE experiment = ?)"
                 arguments += [experiment]
             }
             sql += " GROUP BY status"

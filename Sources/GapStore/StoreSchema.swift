@@ -90,6 +90,22 @@ enum StoreSchema {
                 ) WITHOUT ROWID;
                 """)
         }
+        // An experiment's runs: a run belongs to every experiment that planned its configuration and seed, so a
+        // configuration two experiments share runs once and is reported in both.
+        migrator.registerMigration("v2-experiment-runs") { db in
+            try db.execute(sql: """
+                CREATE TABLE experiment_runs (
+                    experiment TEXT NOT NULL,
+                    run_id TEXT NOT NULL REFERENCES runs(run_id) ON DELETE CASCADE,
+                    variant TEXT NOT NULL,
+                    short_name TEXT NOT NULL,
+                    PRIMARY KEY (experiment, run_id)
+                );
+                CREATE INDEX experiment_runs_by_run ON experiment_runs(run_id);
+                INSERT INTO experiment_runs (experiment, run_id, variant, short_name)
+                    SELECT experiment, run_id, variant, short_name FROM runs;
+                """)
+        }
         return migrator
     }
 }

@@ -21,6 +21,7 @@ final class SQLiteStorageTests: XCTestCase {
     private func open() throws -> Storage { try SQLiteStorage(location: location) }
 
     func testPlanningIsIdempotent() throws { try StorageConformance.planningIsIdempotent(open) }
+    func testSharedRunsBelongToEveryExperiment() throws { try StorageConformance.sharedRunsBelongToEveryExperimentThatPlannedThem(open) }
     func testParamsKeepTheirTypes() throws { try StorageConformance.paramsKeepTheirTypes(open) }
     func testExperimentsRoundTrip() throws { try StorageConformance.experimentsRoundTrip(open) }
     func testClaimsFollowPlanOrderAndHonourLeases() throws { try StorageConformance.claimsFollowPlanOrderAndHonourLeases(open) }
@@ -92,6 +93,7 @@ final class MeasuredStorageTests: XCTestCase {
     }
 
     func testPlanningIsIdempotent() throws { try StorageConformance.planningIsIdempotent(open) }
+    func testSharedRunsBelongToEveryExperiment() throws { try StorageConformance.sharedRunsBelongToEveryExperimentThatPlannedThem(open) }
     func testParamsKeepTheirTypes() throws { try StorageConformance.paramsKeepTheirTypes(open) }
     func testExperimentsRoundTrip() throws { try StorageConformance.experimentsRoundTrip(open) }
     func testClaimsFollowPlanOrderAndHonourLeases() throws { try StorageConformance.claimsFollowPlanOrderAndHonourLeases(open) }

@@ -39,6 +39,28 @@ enum StorageConformance {
         XCTAssertNil(try store.run(id: "run-0007"), "a rejected plan writes nothing")
     }
 
+    /// A configuration two experiments plan is one run, listed, counted and claimable in both, each with its own
+    /// variant and short name; completed once, it is never run again for the second experiment.
+    static func sharedRunsBelongToEveryExperimentThatPlannedThem(_ open: @escaping Open) throws {
+        let store = try open()
+        try store.planRuns([spec(0, experiment: "first", variant: "clip"), spec(1, experiment: "first", variant: "clip")])
+        var again = spec(1, experiment: "second", variant: "baseline")
+        again.shortName = "baseline"
+        let outcome = try store.planRuns([again, spec(2, experiment: "second", variant: "other")])
+        XCTAssertEqual(outcome.existing, ["run-0001"])
+        XCTAssertEqual(try store.runs(experiment: "second", status: nil).map(\.runID), ["run-0001", "run-0002"])
+        XCTAssertEqual(try store.runs(experiment: "second", status: nil).first?.variant, "baseline")
+        XCTAssertEqual(try store.runs(experiment: "second", status: nil).first?.experiment, "second")
+        XCTAssertEqual(try store.runs(experiment: "first", status: nil).last?.variant, "clip")
+        XCTAssertEqual(try store.statusCounts(experiment: "second")[.pending], 2)
+        let claim = try XCTUnwrap(try store.claimNextRun(experiment: "second", worker: "w", leaseSeconds: 60, codeVersion: "v"))
+        XCTAssertEqual(claim.runID, "run-0001")
+        try store.finishRun(runID: claim.runID, worker: "w", attempt: claim.attempt, outcome: RunOutcome(status: .completed, exitStatus: 0, errorTail: nil))
+        XCTAssertEqual(try store.runs(experiment: "first", status: .completed).map(\.runID), ["run-0001"])
+        let next = try XCTUnwrap(try store.claimNextRun(experiment: "second", worker: "w", leaseSeconds: 60, codeVersion: "v"))
+        XCTAssertEqual(next.runID, "run-0002", "the shared run is done for both")
+    }
+
     static func paramsKeepTheirTypes(_ open: @escaping Open) throws {
         let store = try open()
         let params: [String: ParamValue] = ["a.int": .int(-3), "a.big": .int(Int.max), "b.double": .double(0.1),
