@@ -4,6 +4,7 @@ import GapEngine
 import GapEval
 import GapLoss
 import GapModel
+import GapRunner
 import GapSpec
 import GapTrain
 
@@ -52,12 +53,6 @@ func peakResidentMiB() -> Double {
           let line = status.split(separator: "\n").first(where: { $0.hasPrefix("VmHWM:") }),
           let kb = Double(line.split(separator: " ").dropFirst().first { !$0.isEmpty } ?? "") else { return .nan }
     return kb / 1024
-}
-
-func cpuModel() -> String {
-    guard let info = try? String(contentsOfFile: "/proc/cpuinfo", encoding: .utf8),
-          let line = info.split(separator: "\n").first(where: { $0.hasPrefix("model name") }) else { return "unknown" }
-    return line.split(separator: ":", maxSplits: 1).last.map { $0.trimmingCharacters(in: .whitespaces) } ?? "unknown"
 }
 
 func median(_ xs: [Double]) -> Double {
@@ -156,7 +151,7 @@ struct BenchCommand: ParsableCommand {
             "train_step_s_min": stepTimes.min() ?? .nan, "train_step_s_max": stepTimes.max() ?? .nan,
             "timed_steps": stepTimes.count, "inference_pairs_per_s": inferenceRate,
             "train_flops_per_sample": flops, "sgemm_gflops": gflops, "mfu": mfu,
-            "peak_rss_mib": peakResidentMiB(), "cpu": cpuModel(), "blas": EngineThreads.blasConfiguration,
+            "peak_rss_mib": peakResidentMiB(), "cpu": RunEnvironment.cpuModel, "blas": EngineThreads.blasConfiguration,
             "parameters": clip.parameterCount,
         ]
         if evalPairs > 0 { result["retrieval_pairs"] = evalPairs; result["retrieval_seconds"] = retrievalSeconds }
@@ -164,7 +159,7 @@ struct BenchCommand: ParsableCommand {
             let data = try JSONSerialization.data(withJSONObject: result, options: [.sortedKeys])
             print(String(decoding: data, as: UTF8.self))
         } else {
-            print("GapLab engine benchmark — \(cpuModel()); \(EngineThreads.blasConfiguration)")
+            print("GapLab engine benchmark — \(RunEnvironment.cpuModel); \(EngineThreads.blasConfiguration)")
             print("threads \(EngineThreads.count), batch \(batch), \(clip.parameterCount) parameters, \(stepTimes.count) timed steps after \(warmupSteps) warm-up")
             print(String(format: "training   %8.1f samples/s (step median %.4f s, min %.4f, max %.4f)", trainingRate, stepSeconds,
                          stepTimes.min() ?? .nan, stepTimes.max() ?? .nan))
