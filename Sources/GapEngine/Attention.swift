@@ -20,48 +20,64 @@ public struct AttentionShape {
     public var scale: Float { 1 / Float(headDim).squareRoot() }
     /// Floats of the saved attention probabilities: batch × heads × tokens × tokens.
     public var probabilityCount: Int { batch * heads * tokens * tokens }
+    /// Score rows padded to whole vectors.
+    var paddedTokens: Int { (tokens + 7) / 8 * 8 }
+    /// Scratch floats one thread needs: a tokens × paddedTokens score (or score-gradient) panel and a
+    /// head_dim × paddedTokens transposed K (or V).
+    var scratchPerThread: Int { (tokens + headDim) * paddedTokens }
 }
+
+/// Scratch floats `attentionForward` and `attentionBackward` need for `shape` with up to `threads` engine threads.
+public func attentionScratchCount(_ shape: AttentionShape, threads: Int) -> Int {
+    shape.scratchPerThread * max(threads, 1)
+}
+
+// The products inside one head are small (tokens × head_dim, e.g. 65 × 32): called through sgemm, each of the
+// batch × heads of them paid OpenBLAS's packing and dispatch, and attention took a seventh of a training step.
+// Here they are one register-blocked kernel, `broadcastProduct`, over the head's rows in place.
 
 /// Multi-head self-attention core (torch's MultiheadAttention between in_proj and out_proj).
 /// qkv: [B, T, 3C] with columns q | k | v, head h at columns h·hd ..< (h+1)·hd of each.
 /// out: [B, T, C]. probs: [B, H, T, T] softmax(scale·QKᵀ + mask), saved for backward.
 public func attentionForward(out: UnsafeMutablePointer<Float>, probs: UnsafeMutablePointer<Float>,
-                             qkv: UnsafePointer<Float>, shape s: AttentionShape) {
-    let T = s.tokens, C = s.width, hd = s.headDim, C3 = 3 * C
-    parallelChunks(s.batch * s.heads) { _, range in
+                             qkv: UnsafePointer<Float>, scratch: UnsafeMutableBufferPointer<Float>,
+                             shape s: AttentionShape) {
+    let T = s.tokens, C = s.width, hd = s.headDim, C3 = 3 * C, Tp = s.paddedTokens
+    precondition(scratch.count >= attentionScratchCount(s, threads: EngineThreads.count), "attention scratch too small")
+    let causal = s.causal
+    parallelChunks(s.batch * s.heads) { chunk, range in
+        let scores = scratch.baseAddress! + chunk * s.scratchPerThread
+        let kt = scores + T * Tp
         for bh in range {
             let b = bh / s.heads, h = bh % s.heads
             let q = qkv + b * T * C3 + h * hd
             let k = q + C
             let v = q + 2 * C
             let p = probs + bh * T * T
-            sgemm(transB: true, m: T, n: T, k: hd, alpha: s.scale, a: q, lda: C3, b: k, ldb: C3, c: p, ldc: T)
+            transpose(kt, k, rows: T, cols: hd, ld: C3, paddedRows: Tp)
+            // scores = scale · Q Kᵀ, rows padded to Tp columns.
+            broadcastProduct(out: scores, ldo: Tp, a: q, aRowStride: C3, aColStride: 1, b: kt, ldb: Tp,
+                             rows: T, n: Tp, scale: s.scale) { _ in 0..<hd }
             for i in 0..<T {
-                let row = p + i * T
-                let valid = s.causal ? i + 1 : T
-                var mx = -Float.infinity
-                for j in 0..<valid where row[j] > mx { mx = row[j] }
-                for j in 0..<valid { row[j] -= mx }
-                VectorMath.exp(out: row, inp: row, count: valid)
-                var sum: Float = 0
-                for j in 0..<valid { sum += row[j] }
-                let inv = 1 / sum
-                for j in 0..<valid { row[j] *= inv }
-                for j in valid..<T { row[j] = 0 }
+                softmaxRow(out: p + i * T, scores: scores + i * Tp, valid: causal ? i + 1 : T, count: T)
             }
-            sgemm(m: T, n: hd, k: T, a: p, lda: T, b: v, ldb: C3, c: out + b * T * C + h * hd, ldc: C)
+            // out = P V; masked probabilities are 0, so causal rows stop at their diagonal.
+            broadcastProduct(out: out + b * T * C + h * hd, ldo: C, a: p, aRowStride: T, aColStride: 1, b: v, ldb: C3,
+                             rows: T, n: hd, scale: 1) { i in 0..<(causal ? min(i + 1, T) : T) }
         }
     }
 }
 
-/// Backward of `attentionForward`. dqkv is overwritten. `scratch` holds T×T floats per thread chunk
-/// (`attentionScratchCount`).
+/// Backward of `attentionForward`. dqkv is overwritten.
 public func attentionBackward(dqkv: UnsafeMutablePointer<Float>, dout: UnsafePointer<Float>,
                               qkv: UnsafePointer<Float>, probs: UnsafePointer<Float>,
-                              scratch: UnsafeMutablePointer<Float>, shape s: AttentionShape) {
-    let T = s.tokens, C = s.width, hd = s.headDim, C3 = 3 * C
+                              scratch: UnsafeMutableBufferPointer<Float>, shape s: AttentionShape) {
+    let T = s.tokens, C = s.width, hd = s.headDim, C3 = 3 * C, Tp = s.paddedTokens
+    precondition(scratch.count >= attentionScratchCount(s, threads: EngineThreads.count), "attention scratch too small")
+    let causal = s.causal
     parallelChunks(s.batch * s.heads) { chunk, range in
-        let dp = scratch + chunk * T * T
+        let dp = scratch.baseAddress! + chunk * s.scratchPerThread
+        let vt = dp + T * Tp
         for bh in range {
             let b = bh / s.heads, h = bh % s.heads
             let q = qkv + b * T * C3 + h * hd
@@ -70,22 +86,141 @@ public func attentionBackward(dqkv: UnsafeMutablePointer<Float>, dout: UnsafePoi
             let dk = dq + C, dv = dq + 2 * C
             let p = probs + bh * T * T
             let dO = dout + b * T * C + h * hd
-            // dP = dO Vᵀ ; dV = Pᵀ dO
-            sgemm(transB: true, m: T, n: T, k: hd, a: dO, lda: C, b: v, ldb: C3, c: dp, ldc: T)
-            sgemm(transA: true, m: T, n: hd, k: T, a: p, lda: T, b: dO, ldb: C, c: dv, ldc: C3)
+            // dP = dO Vᵀ
+            transpose(vt, v, rows: T, cols: hd, ld: C3, paddedRows: Tp)
+            broadcastProduct(out: dp, ldo: Tp, a: dO, aRowStride: C, aColStride: 1, b: vt, ldb: Tp,
+                             rows: T, n: Tp, scale: 1) { _ in 0..<hd }
+            // dV = Pᵀ dO: row j gathers the rows i that attend to it (i ≥ j when causal).
+            broadcastProduct(out: dv, ldo: C3, a: p, aRowStride: 1, aColStride: T, b: dO, ldb: C,
+                             rows: T, n: hd, scale: 1) { j in (causal ? j : 0)..<T }
             // dS = P ⊙ (dP − rowsum(dP ⊙ P)), times the scale of S = scale·QKᵀ.
-            for i in 0..<T {
-                let pr = p + i * T, dr = dp + i * T
-                var dot: Float = 0
-                for j in 0..<T { dot += pr[j] * dr[j] }
-                for j in 0..<T { dr[j] = pr[j] * (dr[j] - dot) * s.scale }
-            }
+            for i in 0..<T { softmaxBackwardRow(dp: dp + i * Tp, p: p + i * T, count: T, scale: s.scale) }
             // dQ = dS K ; dK = dSᵀ Q
-            sgemm(m: T, n: hd, k: T, a: dp, lda: T, b: k, ldb: C3, c: dq, ldc: C3)
-            sgemm(transA: true, m: T, n: hd, k: T, a: dp, lda: T, b: q, ldb: C3, c: dk, ldc: C3)
+            broadcastProduct(out: dq, ldo: C3, a: dp, aRowStride: Tp, aColStride: 1, b: k, ldb: C3,
+                             rows: T, n: hd, scale: 1) { i in 0..<(causal ? min(i + 1, T) : T) }
+            broadcastProduct(out: dk, ldo: C3, a: dp, aRowStride: 1, aColStride: Tp, b: q, ldb: C3,
+                             rows: T, n: hd, scale: 1) { j in (causal ? j : 0)..<T }
         }
     }
 }
 
-/// Scratch floats `attentionBackward` needs for a given shape and the current thread count.
-public func attentionScratchCount(tokens: Int, threads: Int) -> Int { tokens * tokens * max(threads, 1) }
+/// out[c·paddedRows + r] = x[r·ld + c] for r < rows, and 0 for rows ≤ r < paddedRows.
+@inline(__always)
+func transpose(_ out: UnsafeMutablePointer<Float>, _ x: UnsafePointer<Float>, rows: Int, cols: Int, ld: Int, paddedRows: Int) {
+    for c in 0..<cols {
+        let o = out + c * paddedRows
+        for r in 0..<rows { o[r] = x[r * ld + c] }
+        for r in rows..<paddedRows { o[r] = 0 }
+    }
+}
+
+/// out[0..<count] = softmax of scores[0..<valid], then zeros (masked positions). Vectorised: rows are as short
+/// as the sequence, and scalar max and sum loops cost as much as the products around them.
+@inline(__always)
+func softmaxRow(out: UnsafeMutablePointer<Float>, scores: UnsafePointer<Float>, valid: Int, count: Int) {
+    typealias V = SIMD8<Float>
+    let w = V.scalarCount, full = valid / w * w, rest = valid - full
+    var mxv = V(repeating: -.infinity)
+    // A compare and blend per vector; `pointwiseMax` handles NaN lane by lane in scalar code.
+    for j in stride(from: 0, to: full, by: w) {
+        let x = VectorMath.load(scores + j)
+        mxv = mxv.replacing(with: x, where: x .> mxv)
+    }
+    for t in 0..<rest where scores[full + t] > mxv[t] { mxv[t] = scores[full + t] }
+    let mx = V(repeating: mxv.max())
+    var sumv = V()
+    for j in stride(from: 0, to: full, by: w) {
+        let e = VectorMath.exp(VectorMath.load(scores + j) - mx)
+        VectorMath.store(e, out + j)
+        sumv += e
+    }
+    if rest > 0 {
+        // Zero-padded lanes would add e^(0 − max) to the sum: mask them out.
+        var e = VectorMath.exp(VectorMath.loadPartial(scores + full, rest) - mx)
+        for t in rest..<w { e[t] = 0 }
+        VectorMath.storePartial(e, out + full, rest)
+        sumv += e
+    }
+    let inv = V(repeating: 1 / sumv.sum())
+    for j in stride(from: 0, to: full, by: w) { VectorMath.store(VectorMath.load(out + j) * inv, out + j) }
+    if rest > 0 { VectorMath.storePartial(VectorMath.loadPartial(out + full, rest) * inv, out + full, rest) }
+    for j in valid..<count { out[j] = 0 }
+}
+
+/// dS row: ds[j] = p[j] · (dp[j] − Σ_k p[k]·dp[k]) · scale for j < count, in place over dp.
+@inline(__always)
+func softmaxBackwardRow(dp: UnsafeMutablePointer<Float>, p: UnsafePointer<Float>, count: Int, scale: Float) {
+    typealias V = SIMD8<Float>
+    let w = V.scalarCount, full = count / w * w, rest = count - full
+    var dotv = V()
+    for j in stride(from: 0, to: full, by: w) { dotv.addProduct(VectorMath.load(p + j), VectorMath.load(dp + j)) }
+    if rest > 0 { dotv.addProduct(VectorMath.loadPartial(p + full, rest), VectorMath.loadPartial(dp + full, rest)) }
+    let dot = V(repeating: dotv.sum()), sc = V(repeating: scale)
+    for j in stride(from: 0, to: full, by: w) {
+        VectorMath.store(VectorMath.load(p + j) * (VectorMath.load(dp + j) - dot) * sc, dp + j)
+    }
+    if rest > 0 {
+        let r = VectorMath.loadPartial(p + full, rest) * (VectorMath.loadPartial(dp + full, rest) - dot) * sc
+        VectorMath.storePartial(r, dp + full, rest)
+    }
+}
+
+/// out[r, c] = scale · Σ_{k ∈ terms(r)} A[r, k] · B[k, c] for r < rows, c < n, where A[r, k] is at
+/// a + r·aRowStride + k·aColStride (so A may be read transposed) and B[k, c] at b + k·ldb + c.
+///
+/// Two rows of out at a time over 32 columns (eight vector accumulators): each loaded vector of B serves both
+/// rows and each broadcast element of A four vectors. A pair of rows sums over the union of its two term ranges;
+/// the callers' A is zero outside each row's own range, so the union changes nothing.
+@inline(__always)
+func broadcastProduct(out: UnsafeMutablePointer<Float>, ldo: Int, a: UnsafePointer<Float>, aRowStride: Int, aColStride: Int,
+                      b: UnsafePointer<Float>, ldb: Int, rows: Int, n: Int, scale: Float, terms: (Int) -> Range<Int>) {
+    typealias V = SIMD8<Float>
+    let w = V.scalarCount
+    var r = 0
+    while r < rows {
+        let pair = r + 1 < rows
+        let r1 = pair ? r + 1 : r
+        let t0 = terms(r), t1 = terms(r1)
+        let lo = min(t0.lowerBound, t1.lowerBound), hi = max(t0.upperBound, t1.upperBound)
+        let a0 = a + r * aRowStride, a1 = a + r1 * aRowStride
+        let o0 = out + r * ldo, o1 = out + r1 * ldo
+        var c = 0
+        while c + 4 * w <= n {
+            var x0 = V(), x1 = V(), x2 = V(), x3 = V(), y0 = V(), y1 = V(), y2 = V(), y3 = V()
+            for k in lo..<hi {
+                let bk = b + k * ldb + c
+                let v0 = VectorMath.load(bk), v1 = VectorMath.load(bk + w)
+                let v2 = VectorMath.load(bk + 2 * w), v3 = VectorMath.load(bk + 3 * w)
+                let s0 = V(repeating: a0[k * aColStride]), s1 = V(repeating: a1[k * aColStride])
+                x0.addProduct(s0, v0); x1.addProduct(s0, v1); x2.addProduct(s0, v2); x3.addProduct(s0, v3)
+                y0.addProduct(s1, v0); y1.addProduct(s1, v1); y2.addProduct(s1, v2); y3.addProduct(s1, v3)
+            }
+            if pair {
+                VectorMath.store(scale * y0, o1 + c); VectorMath.store(scale * y1, o1 + c + w)
+                VectorMath.store(scale * y2, o1 + c + 2 * w); VectorMath.store(scale * y3, o1 + c + 3 * w)
+            }
+            VectorMath.store(scale * x0, o0 + c); VectorMath.store(scale * x1, o0 + c + w)
+            VectorMath.store(scale * x2, o0 + c + 2 * w); VectorMath.store(scale * x3, o0 + c + 3 * w)
+            c += 4 * w
+        }
+        while c < n {
+            let width = min(w, n - c)
+            var x = V(), y = V()
+            for k in lo..<hi {
+                let bk = b + k * ldb + c
+                let v = width == w ? VectorMath.load(bk) : VectorMath.loadPartial(bk, width)
+                x.addProduct(V(repeating: a0[k * aColStride]), v)
+                y.addProduct(V(repeating: a1[k * aColStride]), v)
+            }
+            if width == w {
+                if pair { VectorMath.store(scale * y, o1 + c) }
+                VectorMath.store(scale * x, o0 + c)
+            } else {
+                if pair { VectorMath.storePartial(scale * y, o1 + c, width) }
+                VectorMath.storePartial(scale * x, o0 + c, width)
+            }
+            c += width
+        }
+        r += 2
+    }
+}

@@ -24,6 +24,8 @@ public final class FloatBuffer {
 
     public func zero() { pointer.update(repeating: 0, count: count) }
 
+    public var mutableBuffer: UnsafeMutableBufferPointer<Float> { UnsafeMutableBufferPointer(start: pointer, count: count) }
+
     public var array: [Float] { Array(UnsafeBufferPointer(start: pointer, count: count)) }
 }
 

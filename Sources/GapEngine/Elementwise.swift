@@ -57,3 +57,11 @@ public func l2NormalizeBackward(dinp: UnsafeMutablePointer<Float>, dout: UnsafeP
         for i in 0..<dim { dx[i] = (dy[i] - y[i] * dot) * inv }
     }
 }
+
+/// x[i] *= factor[i] (the GELU backward, with the derivative saved by `geluForwardWithDerivative`).
+public func multiplyElementwise(_ x: UnsafeMutablePointer<Float>, by factor: UnsafePointer<Float>, count: Int) {
+    parallelChunks(count, minimumPerChunk: 16384) { _, range in
+        let a = x + range.lowerBound, f = factor + range.lowerBound
+        for i in 0..<range.count { a[i] *= f[i] }
+    }
+}

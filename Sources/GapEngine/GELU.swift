@@ -12,6 +12,25 @@ public func geluForward(out: UnsafeMutablePointer<Float>, inp: UnsafePointer<Flo
     }
 }
 
+/// Training forward: out = GELU(x) and derivative = GELU′(x) = Φ(x) + x·φ(x), sharing one erf, so the backward
+/// pass is a product (`multiplyElementwise`) instead of a second erf and exp per element. `derivative` may alias
+/// `inp` (the pre-activation is needed for nothing else). Same values as `geluForward` and `geluBackward`.
+public func geluForwardWithDerivative(out: UnsafeMutablePointer<Float>, derivative: UnsafeMutablePointer<Float>,
+                                      inp: UnsafePointer<Float>, count: Int) {
+    parallelChunks(count, minimumPerChunk: 16384) { _, range in
+        let x = inp + range.lowerBound, y = out + range.lowerBound, d = derivative + range.lowerBound
+        VectorMath.forEachVector(range.count) { i in
+            let (value, slope) = geluAndDerivative(VectorMath.load(x + i))
+            VectorMath.store(value, y + i)
+            VectorMath.store(slope, d + i)
+        } tail: { i, n in
+            let (value, slope) = geluAndDerivative(VectorMath.loadPartial(x + i, n))
+            VectorMath.storePartial(value, y + i, n)
+            VectorMath.storePartial(slope, d + i, n)
+        }
+    }
+}
+
 /// dinp = dout · (Φ(x) + x·φ(x)); overwrites dinp (it may alias dout).
 public func geluBackward(dinp: UnsafeMutablePointer<Float>, inp: UnsafePointer<Float>, dout: UnsafePointer<Float>, count: Int) {
     parallelChunks(count, minimumPerChunk: 16384) { _, range in
@@ -31,10 +50,21 @@ private func gelu(_ x: VectorMath.Vector) -> VectorMath.Vector {
     (0.5 * x) * (1 + VectorMath.erf(x * 0.70710678118654752))
 }
 
+@inline(__always)
+private func geluAndDerivative(_ x: VectorMath.Vector) -> (VectorMath.Vector, VectorMath.Vector) {
+    let cdf = 0.5 * (1 + VectorMath.erf(x * 0.70710678118654752))
+    // x·cdf equals `gelu`'s (½x)(1 + erf): halving is exact either side of the product.
+    return (x * cdf, derivative(x, cdf: cdf))
+}
+
 /// Φ(x) + x·φ(x), with φ(x) = e^(−x²/2)/√(2π).
 @inline(__always)
 private func geluDerivative(_ x: VectorMath.Vector) -> VectorMath.Vector {
-    let cdf = 0.5 * (1 + VectorMath.erf(x * 0.70710678118654752))
+    derivative(x, cdf: 0.5 * (1 + VectorMath.erf(x * 0.70710678118654752)))
+}
+
+@inline(__always)
+private func derivative(_ x: VectorMath.Vector, cdf: VectorMath.Vector) -> VectorMath.Vector {
     // For |x| > 13.2, φ(x) < 1.6e-38 is taken as 0: no subnormal arithmetic (slow), and the exponent stays where
     // exp needs no range handling.
     let exponent = -0.5 * x * x

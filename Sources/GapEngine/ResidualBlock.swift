@@ -26,11 +26,18 @@ public struct BlockTensors {
 /// Activations one block saves in its forward pass for its backward pass, sized for a maximum batch.
 public final class BlockCache {
     public let maxRows: Int
+    /// Whether the last forward pass was a training one: `fcOut` then holds GELU′ of the pre-activation (all the
+    /// backward pass needs of it) instead of the pre-activation.
+    var holdsGELUDerivative = false
     let ln1, ln1Mean, ln1Rstd, qkv, probs, att, residualMid, ln2, ln2Mean, ln2Rstd, fcOut, gelu: FloatBuffer
+    let attentionScratch: FloatBuffer
 
-    public init(maxBatch: Int, tokens: Int, width: Int, heads: Int, mlpWidth: Int) {
+    /// `threads`: the most engine threads the block will run with (sizes the attention scratch).
+    public init(maxBatch: Int, tokens: Int, width: Int, heads: Int, mlpWidth: Int, threads: Int) {
         let rows = maxBatch * tokens
         maxRows = rows
+        attentionScratch = FloatBuffer(count: attentionScratchCount(
+            AttentionShape(batch: maxBatch, tokens: tokens, width: width, heads: heads, causal: false), threads: threads))
         ln1 = FloatBuffer(count: rows * width)
         ln1Mean = FloatBuffer(count: rows)
         ln1Rstd = FloatBuffer(count: rows)
@@ -50,28 +57,31 @@ public final class BlockCache {
 public final class BlockGradScratch {
     let dln, datt, dqkv, dfc, attention: FloatBuffer
 
-    public init(maxBatch: Int, tokens: Int, width: Int, mlpWidth: Int, threads: Int) {
+    public init(maxBatch: Int, tokens: Int, width: Int, heads: Int, mlpWidth: Int, threads: Int) {
         let rows = maxBatch * tokens
         dln = FloatBuffer(count: rows * width)
         datt = FloatBuffer(count: rows * width)
         dqkv = FloatBuffer(count: rows * 3 * width)
         dfc = FloatBuffer(count: rows * mlpWidth)
-        attention = FloatBuffer(count: attentionScratchCount(tokens: tokens, threads: threads))
+        attention = FloatBuffer(count: attentionScratchCount(
+            AttentionShape(batch: maxBatch, tokens: tokens, width: width, heads: heads, causal: false), threads: threads))
     }
 }
 
 /// x_out = x_mid + mlp(ln_2(x_mid)), x_mid = x + out_proj(attn(ln_1(x))). `inp` is kept by the caller
-/// (it is the previous block's output) for the backward pass.
+/// (it is the previous block's output) for the backward pass. With `training` false (embedding only) the
+/// backward pass may not follow; GELU′ is then not computed.
 public func residualBlockForward(out: UnsafeMutablePointer<Float>, inp: UnsafePointer<Float>,
                                  weights w: BlockTensors, cache: BlockCache,
-                                 shape: AttentionShape, mlpWidth: Int) {
+                                 shape: AttentionShape, mlpWidth: Int, training: Bool = true) {
     let rows = shape.batch * shape.tokens, C = shape.width, M = mlpWidth
     precondition(rows <= cache.maxRows, "batch larger than the block cache")
     layerNormForward(out: cache.ln1.pointer, mean: cache.ln1Mean.pointer, rstd: cache.ln1Rstd.pointer, inp: inp,
                      weight: w.ln1Weight, bias: w.ln1Bias, rows: rows, dim: C)
     linearForward(out: cache.qkv.pointer, inp: cache.ln1.pointer, weight: w.inProjWeight, bias: w.inProjBias,
                   rows: rows, inDim: C, outDim: 3 * C)
-    attentionForward(out: cache.att.pointer, probs: cache.probs.pointer, qkv: cache.qkv.pointer, shape: shape)
+    attentionForward(out: cache.att.pointer, probs: cache.probs.pointer, qkv: cache.qkv.pointer,
+                     scratch: cache.attentionScratch.mutableBuffer, shape: shape)
     // residualMid = inp + out_proj(att)
     (cache.residualMid.pointer).update(from: inp, count: rows * C)
     sgemm(transB: true, m: rows, n: C, k: C, a: cache.att.pointer, lda: C, b: w.outProjWeight, ldb: C,
@@ -81,7 +91,13 @@ public func residualBlockForward(out: UnsafeMutablePointer<Float>, inp: UnsafePo
                      inp: cache.residualMid.pointer, weight: w.ln2Weight, bias: w.ln2Bias, rows: rows, dim: C)
     linearForward(out: cache.fcOut.pointer, inp: cache.ln2.pointer, weight: w.fcWeight, bias: w.fcBias,
                   rows: rows, inDim: C, outDim: M)
-    geluForward(out: cache.gelu.pointer, inp: cache.fcOut.pointer, count: rows * M)
+    if training {
+        geluForwardWithDerivative(out: cache.gelu.pointer, derivative: cache.fcOut.pointer, inp: cache.fcOut.pointer,
+                                  count: rows * M)
+    } else {
+        geluForward(out: cache.gelu.pointer, inp: cache.fcOut.pointer, count: rows * M)
+    }
+    cache.holdsGELUDerivative = training
     out.update(from: cache.residualMid.pointer, count: rows * C)
     sgemm(transB: true, m: rows, n: C, k: M, a: cache.gelu.pointer, lda: M, b: w.projWeight, ldb: M,
           beta: 1, c: out, ldc: C)
@@ -94,10 +110,11 @@ public func residualBlockBackward(dresidual: UnsafeMutablePointer<Float>, inp: U
                                   weights w: BlockTensors, grads g: BlockTensors, cache: BlockCache,
                                   scratch: BlockGradScratch, shape: AttentionShape, mlpWidth: Int) {
     let rows = shape.batch * shape.tokens, C = shape.width, M = mlpWidth
+    precondition(cache.holdsGELUDerivative, "backward pass after a forward pass without training: true")
     // MLP branch: out = mid + gelu(fc(ln2(mid))) · projᵀ + b
     linearBackward(dinp: scratch.dfc.pointer, dweight: g.projWeight, dbias: g.projBias, dout: dresidual,
                    inp: cache.gelu.pointer, weight: w.projWeight, rows: rows, inDim: M, outDim: C)
-    geluBackward(dinp: scratch.dfc.pointer, inp: cache.fcOut.pointer, dout: scratch.dfc.pointer, count: rows * M)
+    multiplyElementwise(scratch.dfc.pointer, by: cache.fcOut.pointer, count: rows * M)
     linearBackward(dinp: scratch.dln.pointer, dweight: g.fcWeight, dbias: g.fcBias, dout: scratch.dfc.pointer,
                    inp: cache.ln2.pointer, weight: w.fcWeight, rows: rows, inDim: C, outDim: M)
     layerNormBackward(dinp: dresidual, dweight: g.ln2Weight, dbias: g.ln2Bias, dout: scratch.dln.pointer,
@@ -107,7 +124,7 @@ public func residualBlockBackward(dresidual: UnsafeMutablePointer<Float>, inp: U
     linearBackward(dinp: scratch.datt.pointer, dweight: g.outProjWeight, dbias: g.outProjBias, dout: dresidual,
                    inp: cache.att.pointer, weight: w.outProjWeight, rows: rows, inDim: C, outDim: C)
     attentionBackward(dqkv: scratch.dqkv.pointer, dout: scratch.datt.pointer, qkv: cache.qkv.pointer,
-                      probs: cache.probs.pointer, scratch: scratch.attention.pointer, shape: shape)
+                      probs: cache.probs.pointer, scratch: scratch.attention.mutableBuffer, shape: shape)
     linearBackward(dinp: scratch.dln.pointer, dweight: g.inProjWeight, dbias: g.inProjBias, dout: scratch.dqkv.pointer,
                    inp: cache.ln1.pointer, weight: w.inProjWeight, rows: rows, inDim: C, outDim: 3 * C)
     layerNormBackward(dinp: dresidual, dweight: g.ln1Weight, dbias: g.ln1Bias, dout: scratch.dln.pointer,

@@ -71,7 +71,7 @@ public final class CLIPModel {
     public func forward(images: UnsafePointer<Float>, tokens: UnsafePointer<Int32>, batch: Int)
         -> (image: UnsafeMutablePointer<Float>, text: UnsafeMutablePointer<Float>) {
         reserve(batch: batch)
-        return (vision.forward(images: images, batch: batch), text.forward(tokens: tokens, batch: batch))
+        return (vision.forward(images: images, batch: batch, training: true), text.forward(tokens: tokens, batch: batch, training: true))
     }
 
     /// Backward from gradients of the loss with respect to the normalised embeddings of the last `forward`.
@@ -87,7 +87,7 @@ public final class CLIPModel {
         var start = 0
         while start < count {
             let n = min(maxBatch, count - start)
-            let e = vision.forward(images: images + start * per, batch: n)
+            let e = vision.forward(images: images + start * per, batch: n, training: false)
             (out + start * E).update(from: e, count: n * E)
             start += n
         }
@@ -99,7 +99,7 @@ public final class CLIPModel {
         var start = 0
         while start < count {
             let n = min(maxBatch, count - start)
-            let e = text.forward(tokens: tokens + start * ctx, batch: n)
+            let e = text.forward(tokens: tokens + start * ctx, batch: n, training: false)
             (out + start * E).update(from: e, count: n * E)
             start += n
         }

@@ -35,7 +35,7 @@ final class VisionTower {
         dpatchEmbeds = FloatBuffer(count: maxBatch * v.patchCount * v.width)
     }
 
-    func forward(images: UnsafePointer<Float>, batch: Int) -> UnsafeMutablePointer<Float> {
+    func forward(images: UnsafePointer<Float>, batch: Int, training: Bool) -> UnsafeMutablePointer<Float> {
         self.batch = batch
         let v = config, patchLen = 3 * v.patchSize * v.patchSize
         im2patches(out: patches.pointer, images: images, batch: batch, channels: 3, imageSize: v.imageSize, patchSize: v.patchSize)
@@ -45,7 +45,7 @@ final class VisionTower {
                             positional: positional, batch: batch, patches: v.patchCount, width: v.width)
         layerNormForward(out: stack.input, mean: lnPreMean.pointer, rstd: lnPreRstd.pointer, inp: tokens.pointer,
                          weight: lnPreWeight, bias: lnPreBias, rows: batch * v.tokens, dim: v.width)
-        stack.forward(batch: batch)
+        stack.forward(batch: batch, training: training)
         return head.forward(from: stack.output, positions: nil, batch: batch, tokens: v.tokens)
     }
 
@@ -88,14 +88,14 @@ final class TextTower {
         endPositions = Int32Buffer(count: maxBatch)
     }
 
-    func forward(tokens: UnsafePointer<Int32>, batch: Int) -> UnsafeMutablePointer<Float> {
+    func forward(tokens: UnsafePointer<Int32>, batch: Int, training: Bool) -> UnsafeMutablePointer<Float> {
         self.batch = batch
         let t = config
         ids.pointer.update(from: tokens, count: batch * t.contextLength)
         endOfTextPositions(ids: ids.pointer, batch: batch, context: t.contextLength, into: endPositions.pointer)
         textTokensForward(out: stack.input, ids: ids.pointer, tokenEmbedding: tokenEmbedding, positional: positional,
                           batch: batch, context: t.contextLength, width: t.width)
-        stack.forward(batch: batch)
+        stack.forward(batch: batch, training: training)
         return head.forward(from: stack.output, positions: endPositions.pointer, batch: batch, tokens: t.contextLength)
     }
 

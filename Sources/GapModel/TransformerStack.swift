@@ -18,10 +18,13 @@ final class TransformerStack {
          maxBatch: Int, tokens: Int, width: Int, heads: Int, mlpWidth: Int, causal: Bool) {
         weights = blockNames.map { blockTensors(w, layout, $0) }
         grads = blockNames.map { blockTensors(g, layout, $0) }
-        caches = blockNames.map { _ in BlockCache(maxBatch: maxBatch, tokens: tokens, width: width, heads: heads, mlpWidth: mlpWidth) }
-        residuals = (0...blockNames.count).map { _ in FloatBuffer(count: maxBatch * tokens * width) }
         let threads = max(EngineThreads.count, ProcessInfo.processInfo.activeProcessorCount)
-        scratch = BlockGradScratch(maxBatch: maxBatch, tokens: tokens, width: width, mlpWidth: mlpWidth, threads: threads)
+        caches = blockNames.map { _ in
+            BlockCache(maxBatch: maxBatch, tokens: tokens, width: width, heads: heads, mlpWidth: mlpWidth, threads: threads)
+        }
+        residuals = (0...blockNames.count).map { _ in FloatBuffer(count: maxBatch * tokens * width) }
+        scratch = BlockGradScratch(maxBatch: maxBatch, tokens: tokens, width: width, heads: heads, mlpWidth: mlpWidth,
+                                   threads: threads)
         dresidual = FloatBuffer(count: maxBatch * tokens * width)
         self.tokens = tokens
         self.width = width
@@ -37,10 +40,10 @@ final class TransformerStack {
         AttentionShape(batch: batch, tokens: tokens, width: width, heads: heads, causal: causal)
     }
 
-    func forward(batch: Int) {
+    func forward(batch: Int, training: Bool) {
         for i in weights.indices {
             residualBlockForward(out: residuals[i + 1].pointer, inp: residuals[i].pointer, weights: weights[i],
-                                 cache: caches[i], shape: shape(batch), mlpWidth: mlpWidth)
+                                 cache: caches[i], shape: shape(batch), mlpWidth: mlpWidth, training: training)
         }
     }
 

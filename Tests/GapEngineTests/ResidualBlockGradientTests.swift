@@ -16,8 +16,8 @@ final class ResidualBlockGradientTests: XCTestCase {
                          fcWeight: b[8].pointer, fcBias: b[9].pointer, projWeight: b[10].pointer, projBias: b[11].pointer)
         }
         let x = randomBuffer(B * T * C, seed: 99), r = randomBuffer(B * T * C, seed: 98), y = FloatBuffer(count: B * T * C)
-        let cache = BlockCache(maxBatch: B, tokens: T, width: C, heads: H, mlpWidth: M)
-        let scratch = BlockGradScratch(maxBatch: B, tokens: T, width: C, mlpWidth: M, threads: 4)
+        let cache = BlockCache(maxBatch: B, tokens: T, width: C, heads: H, mlpWidth: M, threads: 4)
+        let scratch = BlockGradScratch(maxBatch: B, tokens: T, width: C, heads: H, mlpWidth: M, threads: 4)
         func loss() -> Double {
             residualBlockForward(out: y.pointer, inp: x.pointer, weights: tensors(params), cache: cache, shape: shape, mlpWidth: M)
             return dot(y.pointer, r.pointer, y.count)

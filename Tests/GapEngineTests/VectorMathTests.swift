@@ -172,6 +172,25 @@ final class VectorMathTests: XCTestCase {
         XCTAssertEqual(inPlace, dx)
     }
 
+    /// The training forward's saved GELU′ times dout gives the same bits as `geluBackward`, and its values the
+    /// same bits as `geluForward`, also when the derivative overwrites the input in place (as the block does).
+    func testGELUForwardWithDerivativeEqualsSeparateKernels() {
+        let xs = geluInputs()
+        var rng = SeededRandom(seed: 13)
+        let dy = xs.map { _ in Float(rng.normal()) }
+        let ys = apply({ geluForward(out: $0, inp: $1, count: $2) }, xs)
+        var dx = [Float](repeating: .nan, count: xs.count)
+        geluBackward(dinp: &dx, inp: xs, dout: dy, count: xs.count)
+        var values = [Float](repeating: .nan, count: xs.count), saved = xs
+        saved.withUnsafeMutableBufferPointer {
+            geluForwardWithDerivative(out: &values, derivative: $0.baseAddress!, inp: $0.baseAddress!, count: xs.count)
+        }
+        XCTAssertEqual(values, ys)
+        var product = dy
+        multiplyElementwise(&product, by: saved, count: xs.count)
+        XCTAssertEqual(product, dx)
+    }
+
     /// Far tails: the derivative is exactly Φ(x) ∈ {0, 1}, however large |x| gets.
     func testGELUBackwardFarTails() {
         let xs: [Float] = [14, 1e4, 1e30, .greatestFiniteMagnitude, -14, -1e4, -1e30, -.greatestFiniteMagnitude]
