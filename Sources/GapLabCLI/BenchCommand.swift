@@ -105,6 +105,8 @@ struct BenchCommand: ParsableCommand {
     var evalPairs: Int = 0
     @Option(help: "Output: table or json.")
     var format: String = "table"
+    @Flag(help: "Also time each tower kernel alone at the step's shapes and print its share of a training step.")
+    var kernels = false
 
     func run() throws {
         threadOptions.apply()
@@ -155,6 +157,11 @@ struct BenchCommand: ParsableCommand {
             "parameters": clip.parameterCount,
         ]
         if evalPairs > 0 { result["retrieval_pairs"] = evalPairs; result["retrieval_seconds"] = retrievalSeconds }
+        let kernelRows = kernels ? KernelProfile.measure(config: config, batch: batch) : []
+        if kernels {
+            result["kernels"] = kernelRows.map { ["kernel": $0.kernel, "shape": $0.shape, "calls_per_step": $0.callsPerStep,
+                                                  "seconds_per_call": $0.secondsPerCall] as [String: Any] }
+        }
         if format == "json" {
             let data = try JSONSerialization.data(withJSONObject: result, options: [.sortedKeys])
             print(String(decoding: data, as: UTF8.self))
@@ -167,6 +174,7 @@ struct BenchCommand: ParsableCommand {
             print(String(format: "model      %.3f GFLOP per training sample (matrix products, forward + backward)", flops / 1e9))
             print(String(format: "sgemm      %8.1f GFLOP/s (512×512×512) → MFU %.1f%%", gflops, 100 * mfu))
             print(String(format: "peak RSS   %8.1f MiB", peakResidentMiB()))
+            if kernels { print("\n" + KernelProfile.table(kernelRows, stepSeconds: stepSeconds)) }
             if evalPairs > 0 { print(String(format: "retrieval  %8.3f s for %d×%d pairs, both directions, R@1/5/10 and ranks (embedding excluded)", retrievalSeconds, evalPairs, evalPairs)) }
         }
     }

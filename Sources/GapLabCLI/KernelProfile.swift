@@ -1,0 +1,112 @@
+import Foundation
+import GapEngine
+import GapSpec
+
+/// Times each engine kernel alone at the shapes one training step of `config` uses, and reports how much of a
+/// step each accounts for (calls per step × time per call). Kernels outside the towers (patch embedding, loss,
+/// optimiser) are not listed; the step total from `gaplab bench` shows what they leave.
+struct KernelProfile {
+    struct Row {
+        var kernel: String
+        var shape: String
+        var callsPerStep: Int
+        var secondsPerCall: Double
+        var secondsPerStep: Double { Double(callsPerStep) * secondsPerCall }
+    }
+
+    static func measure(config: ModelConfig, batch: Int, secondsPerKernel: Double = 0.25) -> [Row] {
+        var rows: [Row] = []
+        let towers: [(name: String, tokens: Int, width: Int, heads: Int, mlp: Int, layers: Int, causal: Bool)] = [
+            ("vision", config.vision.tokens, config.vision.width, config.vision.heads,
+             Int(Double(config.vision.width) * config.vision.mlpRatio), config.vision.layers, false),
+            ("text", config.text.contextLength, config.text.width, config.text.heads,
+             Int(Double(config.text.width) * config.text.mlpRatio), config.text.layers, true),
+        ]
+        for t in towers {
+            let n = batch * t.tokens, C = t.width, M = t.mlp, L = t.layers
+            let shape = AttentionShape(batch: batch, tokens: t.tokens, width: C, heads: t.heads, causal: t.causal)
+            let x = randomBuffer(n * max(3 * C, M)), y = FloatBuffer(count: n * max(3 * C, M))
+            let z = randomBuffer(n * max(3 * C, M))
+            let w = randomBuffer(max(3 * C, M) * C), dw = FloatBuffer(count: max(3 * C, M) * C)
+            let b = randomBuffer(max(3 * C, M)), db = FloatBuffer(count: max(3 * C, M))
+            let nearOne = randomBuffer(n * M)
+            for i in 0..<(n * M) { nearOne[i] = 1 + nearOne[i] * 0.01 }
+            for i in 0..<(n * M) { y[i] = 1 }
+            let mean = FloatBuffer(count: n), rstd = FloatBuffer(count: n)
+            let probs = FloatBuffer(count: shape.probabilityCount)
+            let scratch = FloatBuffer(count: attentionScratchCount(shape, threads: EngineThreads.count))
+            func add(_ kernel: String, _ dims: String, calls: Int, _ body: () -> Void) {
+                rows.append(Row(kernel: "\(t.name) \(kernel)", shape: dims, callsPerStep: calls,
+                                secondsPerCall: time(secondsPerKernel, body)))
+            }
+            for (name, inDim, outDim) in [("in_proj", C, 3 * C), ("out_proj", C, C), ("c_fc", C, M), ("c_proj", M, C)] {
+                add("\(name) forward", "\(n)×\(inDim) → \(outDim)", calls: L) {
+                    linearForward(out: y.pointer, inp: x.pointer, weight: w.pointer, bias: b.pointer,
+                                  rows: n, inDim: inDim, outDim: outDim)
+                }
+                add("\(name) backward", "\(n)×\(outDim) → \(inDim)", calls: L) {
+                    linearBackward(dinp: y.pointer, dweight: dw.pointer, dbias: db.pointer, dout: z.pointer, inp: x.pointer,
+                                   weight: w.pointer, rows: n, inDim: inDim, outDim: outDim)
+                }
+            }
+            add("layer norm forward", "\(n)×\(C)", calls: 2 * L + 1) {
+                layerNormForward(out: y.pointer, mean: mean.pointer, rstd: rstd.pointer, inp: x.pointer,
+                                 weight: w.pointer, bias: b.pointer, rows: n, dim: C)
+            }
+            add("layer norm backward", "\(n)×\(C)", calls: 2 * L + 1) {
+                layerNormBackward(dinp: y.pointer, dweight: dw.pointer, dbias: db.pointer, dout: z.pointer, inp: x.pointer,
+                                  weight: w.pointer, mean: mean.pointer, rstd: rstd.pointer, rows: n, dim: C)
+            }
+            add("gelu forward, saving GELU′", "\(n)×\(M)", calls: L) {
+                geluForwardWithDerivative(out: y.pointer, derivative: z.pointer, inp: x.pointer, count: n * M)
+            }
+            add("gelu backward (× GELU′)", "\(n)×\(M)", calls: L) {
+                // Factors near 1, so that repeating the in-place product neither underflows nor overflows.
+                multiplyElementwise(y.pointer, by: nearOne.pointer, count: n * M)
+            }
+            let heads = "\(batch)×\(t.heads) heads × \(t.tokens)²\(t.causal ? ", causal" : "")"
+            add("attention forward", heads, calls: L) {
+                attentionForward(out: y.pointer, probs: probs.pointer, qkv: x.pointer, scratch: scratch.mutableBuffer, shape: shape)
+            }
+            add("attention backward", heads, calls: L) {
+                attentionBackward(dqkv: y.pointer, dout: z.pointer, qkv: x.pointer, probs: probs.pointer,
+                                  scratch: scratch.mutableBuffer, shape: shape)
+            }
+        }
+        return rows
+    }
+
+    static func randomBuffer(_ count: Int) -> FloatBuffer {
+        var rng = SeededRandom(seed: 7, stream: "kernel-profile")
+        let buffer = FloatBuffer(count: count)
+        for i in 0..<count { buffer[i] = Float(rng.normal()) * 0.1 }
+        return buffer
+    }
+
+    /// Median seconds per call over repetitions filling about `budget` seconds (at least 5 calls).
+    static func time(_ budget: Double, _ body: () -> Void) -> Double {
+        body()
+        var samples: [Double] = []
+        var spent = 0.0
+        while spent < budget || samples.count < 5 {
+            let t0 = DispatchTime.now().uptimeNanoseconds
+            body()
+            let s = Double(DispatchTime.now().uptimeNanoseconds - t0) / 1e9
+            samples.append(s)
+            spent += s
+        }
+        return median(samples)
+    }
+
+    static func table(_ rows: [Row], stepSeconds: Double) -> String {
+        var lines = ["| kernel | shape | calls/step | ms/call | ms/step | share of step |", "|---|---|---|---|---|---|"]
+        for r in rows {
+            lines.append(String(format: "| %@ | %@ | %d | %.3f | %.1f | %.1f%% |", r.kernel, r.shape, r.callsPerStep,
+                                1e3 * r.secondsPerCall, 1e3 * r.secondsPerStep, 100 * r.secondsPerStep / stepSeconds))
+        }
+        let listed = rows.reduce(0) { $0 + $1.secondsPerStep }
+        lines.append(String(format: "| listed kernels | | | | %.1f | %.1f%% |", 1e3 * listed, 100 * listed / stepSeconds))
+        lines.append(String(format: "| whole training step (median) | | | | %.1f | 100%% |", 1e3 * stepSeconds))
+        return lines.joined(separator: "\n")
+    }
+}
