@@ -23,6 +23,24 @@ enum ReportExports {
         return lines.joined(separator: "\n") + "\n"
     }
 
+    /// The settings a conclusion depends on (temperature, model size, data, training length), read from the arm's
+    /// recorded parameters, plus the learned logit scale at the end of training (mean over the arm's runs).
+    static let regimeParameters = [
+        "model.init_logit_scale", "train.learn_logit_scale", "model.vision_cfg.layers", "model.vision_cfg.width",
+        "model.text_cfg.layers", "model.text_cfg.width", "data.train_size", "train.epochs", "train.batch_size",
+        "model.sharing.depth", "model.sharing.head", "loss.imsep_weight",
+    ]
+
+    static func regime(_ arm: Arm) -> [String: Any] {
+        var out = [String: Any]()
+        guard let first = arm.runs.first else { return out }
+        for key in regimeParameters { out[key] = first.params[key]?.numericValue ?? NSNull() }
+        if case .string(let dataset)? = first.params["data.dataset"] { out["data.dataset"] = dataset }
+        let finals = arm.runs.filter(\.isCompleted).compactMap { $0.summaries["train/logit_scale"]?.finalValue }
+        out["final_logit_scale"] = finals.isEmpty ? NSNull() : finals.map { Foundation.exp($0) }.reduce(0, +) / Double(finals.count)
+        return out
+    }
+
     /// End-of-run metrics (not the `train/` and `val/` histories) per arm, the comparisons and the provenance.
     static func json(_ data: ExperimentData, _ tables: TableBuilder, _ header: ReportHeader) throws -> String {
         func number(_ value: Double?) -> Any { value.flatMap { $0.isFinite ? $0 : nil } ?? NSNull() }
@@ -44,6 +62,7 @@ enum ReportExports {
             for (key, value) in arm.axisValues { axisValues[key] = value?.jsonObject ?? NSNull() }
             return [
                 "variant": arm.variant, "short_name": arm.shortName, "axis_values": axisValues, "metrics": metrics,
+                "regime": regime(arm),
                 "runs": arm.runs.map { ["run_id": $0.record.runID, "seed": $0.record.seed, "status": $0.record.status.rawValue,
                                         "duration_seconds": number($0.duration)] as [String: Any] },
             ]

@@ -12,6 +12,7 @@ public struct ReportsSummary {
             let axis_values: [String: AxisValue]
             let metrics: [String: Metric]
             let runs: [Run]
+            let regime: [String: AxisValue]?
         }
         struct Comparison: Decodable {
             let variant: String
@@ -92,14 +93,174 @@ public struct ReportsSummary {
         }
     }
 
+    /// One comparison behind a verdict: `arm` against `partner`, the arm of the same experiment that differs only
+    /// by the method being off.
+    struct Pair {
+        let summary: Summary
+        let arm: Summary.Arm
+        let partner: Summary.Arm
+        /// What the arm adds, e.g. "shared head" or "IMSep on shared parameters".
+        let method: String
+        let regime: String
+    }
+
+    /// The regime a comparison holds in, named from the runs' recorded parameters.
+    static func regimeName(_ arm: Summary.Arm) -> String {
+        guard let r = arm.regime else { return "regime not recorded" }
+        func n(_ key: String) -> Double? { r[key]?.number }
+        var parts: [String] = []
+        if let start = n("model.init_logit_scale") {
+            let scale = Foundation.exp(start)
+            let learned = (n("train.learn_logit_scale") ?? 1) != 0
+            parts.append(String(format: "logit scale %@ %.4g (temperature %.3g)", learned ? "learned from" : "fixed at", scale, 1 / scale))
+        }
+        if let layers = n("model.vision_cfg.layers"), let width = n("model.vision_cfg.width") {
+            parts.append(String(format: "%.0f-layer width-%.0f towers", layers, width))
+        }
+        var data: [String] = []
+        if case .text(let dataset)? = r["data.dataset"] {
+            data.append(n("data.train_size").map { String(format: "%@ %.0f pairs", dataset, $0) } ?? dataset)
+        }
+        if let epochs = n("train.epochs") { data.append(String(format: "%.0f epochs", epochs)) }
+        if !data.isEmpty { parts.append(data.joined(separator: ", ")) }
+        return parts.joined(separator: "; ")
+    }
+
+    static func finalScale(_ arm: Summary.Arm) -> Double? { arm.regime?["final_logit_scale"]?.number }
+
+    /// A parameter of the arm: its swept value, or else the value recorded in its regime (settings every arm of
+    /// the experiment shares are not axes).
+    static func setting(_ arm: Summary.Arm, _ key: String) -> Double {
+        arm.axis_values[key]?.number ?? arm.regime?[key]?.number ?? 0
+    }
+
+    static func sharingMethod(_ arm: Summary.Arm) -> String {
+        let depth = setting(arm, "model.sharing.depth"), head = setting(arm, "model.sharing.head") > 0
+        switch (depth > 0, head) {
+        case (true, true): return "shared blocks and head"
+        case (true, false): return "shared blocks only"
+        default: return "shared head only"
+        }
+    }
+
+    func sharingPairs() -> [Pair] {
+        reports.flatMap { _, s in
+            s.arms.filter { (Self.value($0, "model.sharing.depth") > 0 || Self.value($0, "model.sharing.head") > 0)
+                && Self.value($0, "loss.imsep_weight") == 0 }
+                .compactMap { arm in
+                    Self.partner(s, arm, zeroing: ["model.sharing.depth", "model.sharing.head"]).map {
+                        Pair(summary: s, arm: arm, partner: $0, method: Self.sharingMethod(arm), regime: Self.regimeName(arm))
+                    }
+                }
+        }
+    }
+
+    func imsepPairs() -> [Pair] {
+        reports.flatMap { _, s in
+            s.arms.filter { Self.value($0, "loss.imsep_weight") > 0 }.compactMap { arm in
+                Self.partner(s, arm, zeroing: ["loss.imsep_weight"]).map {
+                    let shared = Self.setting(arm, "model.sharing.depth") > 0 || Self.setting(arm, "model.sharing.head") > 0
+                    return Pair(summary: s, arm: arm, partner: $0, method: shared ? "IMSep with shared parameters" : "IMSep on two towers",
+                                regime: Self.regimeName(arm))
+                }
+            }
+        }
+    }
+
+    /// How one group of comparisons bears on a claim: how many move both `metrics` the claimed way.
+    struct Verdict {
+        let regime: String
+        let method: String
+        let pairs: [Pair]
+        let agreeing: Int
+        let significant: Int
+        let tested: Int
+
+        var word: String {
+            agreeing == pairs.count ? "holds" : agreeing == 0 ? "does not hold" : "mixed"
+        }
+    }
+
+    /// `claims`: metric key and the sign of change the paper claims (+1 higher, -1 lower). A comparison agrees
+    /// when every claimed metric it has moves that way.
+    static func verdicts(_ pairs: [Pair], claims: [(String, Double)]) -> [Verdict] {
+        var order: [String] = [], groups: [String: [Pair]] = [:]
+        for pair in pairs {
+            let key = pair.regime + "\u{1F}" + pair.method
+            if groups[key] == nil { order.append(key) }
+            groups[key, default: []].append(pair)
+        }
+        return order.map { key in
+            let group = groups[key]!
+            var agreeing = 0, significant = 0, tested = 0
+            for pair in group {
+                var agrees = true, any = false
+                for (metric, sign) in claims {
+                    guard let a = pair.arm.metrics[metric]?.mean, let b = pair.partner.metrics[metric]?.mean else { continue }
+                    any = true
+                    if (a - b) * sign <= 0 { agrees = false }
+                    if pair.partner.variant == pair.summary.baseline,
+                       let c = pair.summary.comparisons.first(where: { $0.variant == pair.arm.variant && $0.metric == metric }),
+                       let p = c.p_holm {
+                        tested += 1
+                        if p < 0.05 && (c.difference ?? 0) * sign > 0 { significant += 1 }
+                    }
+                }
+                if agrees && any { agreeing += 1 }
+            }
+            return Verdict(regime: group[0].regime, method: group[0].method, pairs: group, agreeing: agreeing,
+                           significant: significant, tested: tested)
+        }
+    }
+
+    static func range(_ pairs: [Pair], _ metric: String) -> String {
+        let deltas = pairs.compactMap { p -> Double? in
+            guard let a = p.arm.metrics[metric]?.mean, let b = p.partner.metrics[metric]?.mean else { return nil }
+            return a - b
+        }
+        guard let lo = deltas.min(), let hi = deltas.max() else { return "–" }
+        return lo == hi ? String(format: "%+.3f", lo) : String(format: "%+.3f … %+.3f", lo, hi)
+    }
+
+    static func scaleRange(_ pairs: [Pair]) -> String {
+        let scales = pairs.flatMap { [finalScale($0.arm), finalScale($0.partner)] }.compactMap { $0 }
+        guard let lo = scales.min(), let hi = scales.max() else { return "–" }
+        return String(format: "%.1f … %.1f", lo, hi)
+    }
+
+    static func verdictTable(_ verdicts: [Verdict], claims: [(String, Double)], columns: [(String, String)]) -> String {
+        var out = "| regime | method | verdict | comparisons in the paper's direction | significant at 5% (Holm) | "
+            + columns.map { "Δ \($0.1)" }.joined(separator: " | ") + " | logit scale at the end |\n"
+        out += "|" + String(repeating: " --- |", count: 6 + columns.count) + "\n"
+        for v in verdicts {
+            let experiments = Array(Set(v.pairs.map { $0.summary.experiment })).sorted().map { "`\($0)`" }.joined(separator: ", ")
+            out += "| \(v.regime) (\(experiments)) | \(v.method) | **\(v.word)** | \(v.agreeing)/\(v.pairs.count) | "
+                + (v.tested == 0 ? "not tested" : "\(v.significant) of \(v.tested) tests") + " | "
+                + columns.map { range(v.pairs, $0.0) }.joined(separator: " | ") + " | \(scaleRange(v.pairs)) |\n"
+        }
+        return out
+    }
+
+    static func details(_ lines: [String]) -> String {
+        let kept = lines.filter { !$0.isEmpty }
+        guard !kept.isEmpty else { return "" }
+        return "\n<details><summary>Every comparison (\(kept.count))</summary>\n\n" + kept.joined(separator: "\n") + "\n\n</details>\n"
+    }
+
     public func markdown() -> String {
         var out = """
         # GapLab reports
 
         Written by `gaplab report-summary` from the `summary.json` of each report below: every number is read from
         the reports, which are generated from the store by `gaplab report` (each report's header gives the commands).
-        Each line names its experiment; the experiment's description states the regime (temperature, model, data)
-        in which the comparison holds. Values are means over seeds of each run's final metric on the test split.
+        Values are means over seeds of each run's final metric on the test split.
+
+        Each question gets one verdict per regime (temperature, model, data and training length, read from the runs'
+        parameters) and method: the claim **holds** there when every comparison moves the claimed way, **does not
+        hold** when none does, and is **mixed** otherwise. Beside it: how many of the differences the reports tested
+        (arms against their experiment's baseline, Welch or paired by seed, Holm-corrected) are significant at 5% in
+        the claimed direction. With two or three seeds per arm few can be, so a verdict is a direction observed at
+        this scale, not an established effect.
 
         ## Reports
 
@@ -113,40 +274,65 @@ public struct ReportsSummary {
             out += "| [\(s.experiment)](\(folder)/README.md) | \(done)/\(runs.count) | \(String(format: "%.1f", s.compute_seconds / 3600)) h | \(s.description.replacingOccurrences(of: "|", with: "/")) |\n"
         }
         let gap = [("test/alignment", "alignment"), ("test/centroid_gap", "centroid gap")]
-        out += "\n## 1. Does sharing the parameter space reduce the gap?\n\nArms with shared blocks or a shared head against the arm that differs only by sharing nothing.\n\n"
-        var lines: [String] = []
-        for (_, s) in reports {
-            for arm in s.arms where (Self.value(arm, "model.sharing.depth") > 0 || Self.value(arm, "model.sharing.head") > 0)
-                && Self.value(arm, "loss.imsep_weight") == 0 {
-                if let ref = Self.partner(s, arm, zeroing: ["model.sharing.depth", "model.sharing.head"]) {
-                    lines.append(Self.line(s, arm, against: ref, metrics: gap))
+        let gapClaims: [(String, Double)] = [("test/alignment", 1), ("test/centroid_gap", -1)]
+        let sharing = sharingPairs(), imsep = imsepPairs()
+        var notHolding: [(String, Verdict)] = []
+
+        out += "\n## 1. Does sharing the parameter space reduce the gap?\n\n"
+        out += "Claim: sharing raises the alignment score and lowers the centroid gap. Each comparison is an arm with shared blocks or a shared head against the arm of the same experiment that differs only by sharing nothing.\n\n"
+        if sharing.isEmpty {
+            out += "No report has such a pair yet.\n"
+        } else {
+            let verdicts = Self.verdicts(sharing, claims: gapClaims)
+            notHolding += verdicts.filter { $0.word != "holds" }.map { ("1. sharing reduces the gap", $0) }
+            out += Self.verdictTable(verdicts, claims: gapClaims, columns: gap)
+            out += Self.details(sharing.map { Self.line($0.summary, $0.arm, against: $0.partner, metrics: gap) })
+        }
+
+        out += "\n## 2. Does intra-modality separation (IMSep) reduce it further?\n\n"
+        out += "Claim: adding IMSep raises the alignment score and lowers the centroid gap. Each comparison is an arm with IMSep against the arm that differs only by IMSep being off.\n\n"
+        if imsep.isEmpty {
+            out += "No report has such a pair yet.\n"
+        } else {
+            let verdicts = Self.verdicts(imsep, claims: gapClaims)
+            notHolding += verdicts.filter { $0.word != "holds" }.map { ("2. IMSep reduces the gap", $0) }
+            out += Self.verdictTable(verdicts, claims: gapClaims, columns: gap)
+            out += Self.details(imsep.map { Self.line($0.summary, $0.arm, against: $0.partner, metrics: gap) })
+        }
+
+        out += "\n## 3. What happens downstream?\n\n"
+        out += "Claim: closing the gap improves downstream retrieval (the paper's Table 5). The same comparisons as above, on retrieval R@1 in both directions (test split) and, where the experiment fine-tunes, Table 5's fine-tuned image→text R@1 on the downstream set; a comparison agrees when all of these rise.\n\n"
+        let downstream = [("test/i2t_r1", "i2t R@1"), ("test/t2i_r1", "t2i R@1"), ("finetuned/i2t_r1", "fine-tuned i2t R@1")]
+        let downstreamClaims: [(String, Double)] = [("test/i2t_r1", 1), ("test/t2i_r1", 1), ("finetuned/i2t_r1", 1)]
+        let both = sharing + imsep
+        if both.isEmpty {
+            out += "No report has such a pair yet.\n"
+        } else {
+            let downstreamVerdicts = Self.verdicts(both, claims: downstreamClaims)
+            notHolding += downstreamVerdicts.filter { $0.word != "holds" }.map { ("3. downstream retrieval", $0) }
+            out += Self.verdictTable(downstreamVerdicts, claims: downstreamClaims, columns: downstream)
+            var lines: [String] = []
+            for (_, s) in reports {
+                guard let base = s.arms.first(where: { $0.variant == s.baseline }) else { continue }
+                for arm in s.arms where arm.short_name != base.short_name {
+                    var keys = [("test/i2t_r1", "i2t R@1"), ("test/t2i_r1", "t2i R@1")]
+                    keys += arm.metrics.keys.filter { $0.hasPrefix("test/zeroshot_") && $0.hasSuffix("_top1") }.sorted()
+                        .map { ($0, "zero-shot " + $0.dropFirst("test/zeroshot_".count).dropLast("_top1".count) + " top-1") }
+                    keys += [("zeroshot/i2t_r1", "Table 5 zero-shot i2t R@1"), ("finetuned/i2t_r1", "Table 5 fine-tuned i2t R@1")]
+                    lines.append(Self.line(s, arm, against: base, metrics: keys))
                 }
             }
+            out += "\nEvery arm against its experiment's baseline, with zero-shot classification per label axis:\n"
+            out += Self.details(lines)
         }
-        out += (lines.filter { !$0.isEmpty }.isEmpty ? "No report has such a pair yet.\n" : lines.filter { !$0.isEmpty }.joined(separator: "\n") + "\n")
-        out += "\n## 2. Does intra-modality separation (IMSep) reduce it further?\n\nArms with IMSep against the arm that differs only by IMSep being off.\n\n"
-        lines = []
-        for (_, s) in reports {
-            for arm in s.arms where Self.value(arm, "loss.imsep_weight") > 0 {
-                if let ref = Self.partner(s, arm, zeroing: ["loss.imsep_weight"]) {
-                    lines.append(Self.line(s, arm, against: ref, metrics: gap))
-                }
+        out += "\n## Where the claims do not hold at this scale\n\n"
+        if notHolding.isEmpty {
+            out += "Every verdict above holds.\n"
+        } else {
+            for (claim, v) in notHolding {
+                out += "- \(claim), \(v.method), \(v.regime): **\(v.word)** (\(v.agreeing) of \(v.pairs.count) comparisons in the paper's direction).\n"
             }
         }
-        out += (lines.filter { !$0.isEmpty }.isEmpty ? "No report has such a pair yet.\n" : lines.filter { !$0.isEmpty }.joined(separator: "\n") + "\n")
-        out += "\n## 3. What happens downstream?\n\nEvery arm against its experiment's baseline: retrieval R@1 on the test split, zero-shot top-1 per label axis, and, where the experiment fine-tunes, Table 5's zero-shot and fine-tuned image→text R@1 on the downstream set.\n\n"
-        lines = []
-        for (_, s) in reports {
-            guard let base = s.arms.first(where: { $0.variant == s.baseline }) else { continue }
-            for arm in s.arms where arm.short_name != base.short_name {
-                var keys = [("test/i2t_r1", "i2t R@1"), ("test/t2i_r1", "t2i R@1")]
-                keys += arm.metrics.keys.filter { $0.hasPrefix("test/zeroshot_") && $0.hasSuffix("_top1") }.sorted()
-                    .map { ($0, "zero-shot " + $0.dropFirst("test/zeroshot_".count).dropLast("_top1".count) + " top-1") }
-                keys += [("zeroshot/i2t_r1", "Table 5 zero-shot i2t R@1"), ("finetuned/i2t_r1", "Table 5 fine-tuned i2t R@1")]
-                lines.append(Self.line(s, arm, against: base, metrics: keys))
-            }
-        }
-        out += (lines.filter { !$0.isEmpty }.isEmpty ? "No report has an arm besides its baseline yet.\n" : lines.filter { !$0.isEmpty }.joined(separator: "\n") + "\n")
         return out
     }
 }
