@@ -58,7 +58,7 @@ public func l2NormalizeBackward(dinp: UnsafeMutablePointer<Float>, dout: UnsafeP
     }
 }
 
-/// x[i] *= factor[i] (the GELU backward, with the derivative saved by `geluForwardWithDerivative`).
+/// x[i] *= factor[i] (the GELU backward, with the derivative saved by `biasGELUForward`).
 public func multiplyElementwise(_ x: UnsafeMutablePointer<Float>, by factor: UnsafePointer<Float>, count: Int) {
     parallelChunks(count, minimumPerChunk: 16384) { _, range in
         let a = x + range.lowerBound, f = factor + range.lowerBound

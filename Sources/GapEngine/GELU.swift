@@ -12,21 +12,34 @@ public func geluForward(out: UnsafeMutablePointer<Float>, inp: UnsafePointer<Flo
     }
 }
 
-/// Training forward: out = GELU(x) and derivative = GELU′(x) = Φ(x) + x·φ(x), sharing one erf, so the backward
-/// pass is a product (`multiplyElementwise`) instead of a second erf and exp per element. `derivative` may alias
-/// `inp` (the pre-activation is needed for nothing else). Same values as `geluForward` and `geluBackward`.
-public func geluForwardWithDerivative(out: UnsafeMutablePointer<Float>, derivative: UnsafeMutablePointer<Float>,
-                                      inp: UnsafePointer<Float>, count: Int) {
-    parallelChunks(count, minimumPerChunk: 16384) { _, range in
-        let x = inp + range.lowerBound, y = out + range.lowerBound, d = derivative + range.lowerBound
-        VectorMath.forEachVector(range.count) { i in
-            let (value, slope) = geluAndDerivative(VectorMath.load(x + i))
-            VectorMath.store(value, y + i)
-            VectorMath.store(slope, d + i)
-        } tail: { i, n in
-            let (value, slope) = geluAndDerivative(VectorMath.loadPartial(x + i, n))
-            VectorMath.storePartial(value, y + i, n)
-            VectorMath.storePartial(slope, d + i, n)
+/// The MLP's activation with the c_fc bias folded in: out[r, c] = GELU(x[r, c] + bias[c]) over a [rows, cols]
+/// matrix, and, when `derivative` is given (training), GELU′ = Φ + x·φ at the same point, sharing the erf, so the
+/// backward pass is a product (`multiplyElementwise`) instead of a second erf and exp per element. `derivative` may
+/// alias `inp` (the pre-activation is needed for nothing else). Values equal `geluForward` and `geluBackward` at
+/// x + bias. One pass instead of a bias pass then a GELU pass over the widest activation of the block.
+public func biasGELUForward(out: UnsafeMutablePointer<Float>, derivative: UnsafeMutablePointer<Float>?,
+                            inp: UnsafePointer<Float>, bias: UnsafePointer<Float>, rows: Int, cols: Int) {
+    parallelChunks(rows, minimumPerChunk: max(1, 16384 / max(cols, 1))) { _, range in
+        for r in range {
+            let x = inp + r * cols, y = out + r * cols
+            if let derivative {
+                let d = derivative + r * cols
+                VectorMath.forEachVector(cols) { i in
+                    let (value, slope) = geluAndDerivative(VectorMath.load(x + i) + VectorMath.load(bias + i))
+                    VectorMath.store(value, y + i)
+                    VectorMath.store(slope, d + i)
+                } tail: { i, n in
+                    let (value, slope) = geluAndDerivative(VectorMath.loadPartial(x + i, n) + VectorMath.loadPartial(bias + i, n))
+                    VectorMath.storePartial(value, y + i, n)
+                    VectorMath.storePartial(slope, d + i, n)
+                }
+            } else {
+                VectorMath.forEachVector(cols) { i in
+                    VectorMath.store(gelu(VectorMath.load(x + i) + VectorMath.load(bias + i)), y + i)
+                } tail: { i, n in
+                    VectorMath.storePartial(gelu(VectorMath.loadPartial(x + i, n) + VectorMath.loadPartial(bias + i, n)), y + i, n)
+                }
+            }
         }
     }
 }

@@ -82,26 +82,21 @@ public func residualBlockForward(out: UnsafeMutablePointer<Float>, inp: UnsafePo
                   rows: rows, inDim: C, outDim: 3 * C)
     attentionForward(out: cache.att.pointer, probs: cache.probs.pointer, qkv: cache.qkv.pointer,
                      scratch: cache.attentionScratch.mutableBuffer, shape: shape)
-    // residualMid = inp + out_proj(att)
-    (cache.residualMid.pointer).update(from: inp, count: rows * C)
+    // residualMid = inp + out_proj(att): the residual and the bias first, then the product accumulates onto them.
+    addRowsWithBias(out: cache.residualMid.pointer, inp: inp, bias: w.outProjBias, rows: rows, cols: C)
     sgemm(transB: true, m: rows, n: C, k: C, a: cache.att.pointer, lda: C, b: w.outProjWeight, ldb: C,
           beta: 1, c: cache.residualMid.pointer, ldc: C)
-    addBiasRows(cache.residualMid.pointer, w.outProjBias, rows: rows, cols: C)
     layerNormForward(out: cache.ln2.pointer, mean: cache.ln2Mean.pointer, rstd: cache.ln2Rstd.pointer,
                      inp: cache.residualMid.pointer, weight: w.ln2Weight, bias: w.ln2Bias, rows: rows, dim: C)
-    linearForward(out: cache.fcOut.pointer, inp: cache.ln2.pointer, weight: w.fcWeight, bias: w.fcBias,
+    // c_fc without its bias: the activation kernel adds it.
+    linearForward(out: cache.fcOut.pointer, inp: cache.ln2.pointer, weight: w.fcWeight, bias: nil,
                   rows: rows, inDim: C, outDim: M)
-    if training {
-        geluForwardWithDerivative(out: cache.gelu.pointer, derivative: cache.fcOut.pointer, inp: cache.fcOut.pointer,
-                                  count: rows * M)
-    } else {
-        geluForward(out: cache.gelu.pointer, inp: cache.fcOut.pointer, count: rows * M)
-    }
+    biasGELUForward(out: cache.gelu.pointer, derivative: training ? cache.fcOut.pointer : nil, inp: cache.fcOut.pointer,
+                    bias: w.fcBias, rows: rows, cols: M)
     cache.holdsGELUDerivative = training
-    out.update(from: cache.residualMid.pointer, count: rows * C)
+    addRowsWithBias(out: out, inp: cache.residualMid.pointer, bias: w.projBias, rows: rows, cols: C)
     sgemm(transB: true, m: rows, n: C, k: M, a: cache.gelu.pointer, lda: M, b: w.projWeight, ldb: M,
           beta: 1, c: out, ldc: C)
-    addBiasRows(out, w.projBias, rows: rows, cols: C)
 }
 
 /// Backward of `residualBlockForward`. On entry `dresidual` holds dL/d(out); on return dL/d(inp).
@@ -132,12 +127,17 @@ public func residualBlockBackward(dresidual: UnsafeMutablePointer<Float>, inp: U
                       rows: rows, dim: C)
 }
 
-/// x[r, :] += bias for every row.
-public func addBiasRows(_ x: UnsafeMutablePointer<Float>, _ bias: UnsafePointer<Float>, rows: Int, cols: Int) {
-    parallelChunks(rows, minimumPerChunk: 64) { _, range in
+/// out[r, :] = inp[r, :] + bias for every row.
+public func addRowsWithBias(out: UnsafeMutablePointer<Float>, inp: UnsafePointer<Float>, bias: UnsafePointer<Float>,
+                            rows: Int, cols: Int) {
+    parallelChunks(rows, minimumPerChunk: max(1, 16384 / max(cols, 1))) { _, range in
         for r in range {
-            let row = x + r * cols
-            for j in 0..<cols { row[j] += bias[j] }
+            let x = inp + r * cols, o = out + r * cols
+            VectorMath.forEachVector(cols) { i in
+                VectorMath.store(VectorMath.load(x + i) + VectorMath.load(bias + i), o + i)
+            } tail: { i, n in
+                VectorMath.storePartial(VectorMath.loadPartial(x + i, n) + VectorMath.loadPartial(bias + i, n), o + i, n)
+            }
         }
     }
 }

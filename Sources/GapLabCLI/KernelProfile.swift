@@ -57,8 +57,8 @@ struct KernelProfile {
                 layerNormBackward(dinp: y.pointer, dweight: dw.pointer, dbias: db.pointer, dout: z.pointer, inp: x.pointer,
                                   weight: w.pointer, mean: mean.pointer, rstd: rstd.pointer, rows: n, dim: C)
             }
-            add("gelu forward, saving GELU′", "\(n)×\(M)", calls: L) {
-                geluForwardWithDerivative(out: y.pointer, derivative: z.pointer, inp: x.pointer, count: n * M)
+            add("bias + gelu forward, saving GELU′", "\(n)×\(M)", calls: L) {
+                biasGELUForward(out: y.pointer, derivative: z.pointer, inp: x.pointer, bias: b.pointer, rows: n, cols: M)
             }
             add("gelu backward (× GELU′)", "\(n)×\(M)", calls: L) {
                 // Factors near 1, so that repeating the in-place product neither underflows nor overflows.

@@ -172,23 +172,30 @@ final class VectorMathTests: XCTestCase {
         XCTAssertEqual(inPlace, dx)
     }
 
-    /// The training forward's saved GELU′ times dout gives the same bits as `geluBackward`, and its values the
-    /// same bits as `geluForward`, also when the derivative overwrites the input in place (as the block does).
-    func testGELUForwardWithDerivativeEqualsSeparateKernels() {
-        let xs = geluInputs()
+    /// The block's fused bias + GELU: its values equal `geluForward` at x + bias and its saved GELU′ times dout
+    /// equals `geluBackward` there, bit for bit, also when the derivative overwrites the input in place (as the
+    /// block does) and with or without the derivative.
+    func testBiasGELUEqualsSeparateKernels() {
+        let cols = 40  // five vectors per row; the inputs' count leaves a ragged last row, handled as its own matrix
+        let xs = geluInputs(), rows = xs.count / cols, n = rows * cols
         var rng = SeededRandom(seed: 13)
-        let dy = xs.map { _ in Float(rng.normal()) }
-        let ys = apply({ geluForward(out: $0, inp: $1, count: $2) }, xs)
-        var dx = [Float](repeating: .nan, count: xs.count)
-        geluBackward(dinp: &dx, inp: xs, dout: dy, count: xs.count)
-        var values = [Float](repeating: .nan, count: xs.count), saved = xs
+        let bias = (0..<cols).map { _ in Float(rng.normal()) }
+        let dy = (0..<n).map { _ in Float(rng.normal()) }
+        let shifted = (0..<n).map { xs[$0] + bias[$0 % cols] }
+        let ys = apply({ geluForward(out: $0, inp: $1, count: $2) }, shifted)
+        var dx = [Float](repeating: .nan, count: n)
+        geluBackward(dinp: &dx, inp: shifted, dout: dy, count: n)
+        var values = [Float](repeating: .nan, count: n), saved = Array(xs[0..<n])
         saved.withUnsafeMutableBufferPointer {
-            geluForwardWithDerivative(out: &values, derivative: $0.baseAddress!, inp: $0.baseAddress!, count: xs.count)
+            biasGELUForward(out: &values, derivative: $0.baseAddress!, inp: $0.baseAddress!, bias: bias, rows: rows, cols: cols)
         }
         XCTAssertEqual(values, ys)
         var product = dy
-        multiplyElementwise(&product, by: saved, count: xs.count)
+        multiplyElementwise(&product, by: saved, count: n)
         XCTAssertEqual(product, dx)
+        var inference = [Float](repeating: .nan, count: n)
+        biasGELUForward(out: &inference, derivative: nil, inp: Array(xs[0..<n]), bias: bias, rows: rows, cols: cols)
+        XCTAssertEqual(inference, ys)
     }
 
     /// Far tails: the derivative is exactly Φ(x) ∈ {0, 1}, however large |x| gets.
