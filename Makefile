@@ -33,6 +33,8 @@ demo: build
 # Engine vs PyTorch (when torch and open_clip are installed), the store's overhead, data loading, retrieval.
 bench: build
 	python3 Benchmarks/compare.py --gaplab $(BIN)
+	python3 Benchmarks/worker_split.py --gaplab $(BIN)
+	python3 Benchmarks/blas_scaling.py
 	$(BIN) bench --threads 2 --steps 5 --eval-pairs 10000 | tail -1
 	$(BIN) bench-store --store $$(mktemp -d)/bench.sqlite
 	$(BIN) data info scenes --bench --no-cache
