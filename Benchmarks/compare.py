@@ -1,8 +1,8 @@
 #!/usr/bin/env python3
 """`make bench`: GapLab's engine against PyTorch + open_clip on the same machine, side by side.
 
-For each thread count, runs `gaplab bench` and `pytorch_bench.py` alternately (GapLab first, then PyTorch,
-repeated --reps times), each in a fresh process so peak memory is per run, and prints the medians with the
+Runs `gaplab bench` and `pytorch_bench.py` alternately for each thread count in turn (GapLab first, then PyTorch;
+the whole round repeated --reps times), each in a fresh process so peak memory is per run, and prints the medians with the
 spread (min–max) of the per-run figures and the GapLab / PyTorch ratios. When torch or open_clip is not
 installed the PyTorch column is left out and said so.
 """
@@ -43,17 +43,19 @@ def main():
         have_torch = False
         print(f"PyTorch comparison skipped: {error}")
 
-    rows = []
-    info = None
-    for threads in [int(t) for t in args.threads.split(",")]:
-        ours, theirs = [], []
-        for _ in range(args.reps):
-            ours.append(run_json([args.gaplab, "bench", "--threads", str(threads), "--steps", str(args.steps), "--format", "json"]))
+    # Repetitions outermost, so that both engines and both thread counts see the same drift of a shared machine.
+    counts = [int(t) for t in args.threads.split(",")]
+    ours = {t: [] for t in counts}
+    theirs = {t: [] for t in counts}
+    for _ in range(args.reps):
+        for threads in counts:
+            ours[threads].append(run_json([args.gaplab, "bench", "--threads", str(threads), "--steps", str(args.steps),
+                                           "--format", "json"]))
             if have_torch:
-                theirs.append(run_json([sys.executable, os.path.join(HERE, "pytorch_bench.py"), "--threads", str(threads),
-                                        "--steps", str(args.steps)]))
-        info = ours[0]
-        rows.append((threads, ours, theirs))
+                theirs[threads].append(run_json([sys.executable, os.path.join(HERE, "pytorch_bench.py"), "--threads",
+                                                 str(threads), "--steps", str(args.steps)]))
+    info = ours[counts[0]][0]
+    rows = [(t, ours[t], theirs[t]) for t in counts]
 
     print(f"CPU: {info['cpu']}")
     print(f"BLAS: {info['blas']}")
