@@ -105,6 +105,8 @@ struct BenchCommand: ParsableCommand {
     var evalPairs: Int = 0
     @Option(help: "Output: table or json.")
     var format: String = "table"
+    @Flag(help: "Train every step on one batch written before the first, leaving out the data hand-off between steps (to measure the step alone, for example its heap allocations under valgrind).")
+    var repeatBatch = false
     @Flag(help: "Also time each tower kernel alone at the step's shapes and print its share of a training step.")
     var kernels = false
 
@@ -120,11 +122,17 @@ struct BenchCommand: ParsableCommand {
         let trainer = try Trainer(model: clip, train: train, loss: LossSettings(crossReduction: "mean"),
                                   imageCount: source.imageCount, seed: 0)
         var stepTimes: [Double] = []
+        stepTimes.reserveCapacity(steps)
         var last = DispatchTime.now().uptimeNanoseconds
-        try trainer.runEpoch(source) { record in
+        let onStep: (StepRecord) throws -> Void = { record in
             let now = DispatchTime.now().uptimeNanoseconds
             if record.step >= warmupSteps { stepTimes.append(Double(now - last) / 1e9) }
             last = now
+        }
+        if repeatBatch {
+            try trainer.repeatFirstBatch(source, steps: warmupSteps + steps, onStep: onStep)
+        } else {
+            try trainer.runEpoch(source, onStep: onStep)
         }
         let stepSeconds = median(stepTimes)
         let trainingRate = Double(batch) / stepSeconds

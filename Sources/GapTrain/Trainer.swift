@@ -133,6 +133,18 @@ public final class Trainer {
         self.epoch = epoch
     }
 
+    /// Writes batch 0 of the current epoch into the first buffer slot, then takes `steps` optimiser steps on it,
+    /// outside `runEpoch`'s data hand-off: the training step alone, for measuring it (`gaplab bench
+    /// --repeat-batch`). Changes the weights like any step.
+    public func repeatFirstBatch(_ source: PairBatchSource, steps: Int, onStep: (StepRecord) throws -> Void) throws {
+        let B = train.batchSize
+        let images = order(epoch: epoch, imageCount: source.imageCount)[0..<B]
+        let captions = source.writeBatch(images: images, seed: seed, epoch: epoch, batchIndex: 0, augment: true,
+                                         pixels: pixelSlots[0].pointer, tokens: tokenSlots[0].pointer)
+        if loss.settings.needsSemanticDistance { source.writeSemanticDistances(captions: captions, into: distances.pointer) }
+        for _ in 0..<steps { try onStep(try trainStep(batch: B, slot: 0)) }
+    }
+
     /// One optimiser step on the batch already in the trainer's buffers.
     func trainStep(batch B: Int, slot: Int) throws -> StepRecord {
         let E = model.config.embedDim
