@@ -45,9 +45,10 @@ public func parallelChunks(_ n: Int, minimumPerChunk: Int = 1, _ body: (Int, Ran
 }
 
 /// The engine's own worker threads. A training step runs a few hundred parallel loops back to back; waking a
-/// sleeping thread for each (what a dispatch queue does) costs tens of microseconds and a heap allocation per
-/// loop. These workers spin briefly between loops before they sleep, as OpenMP's do, and a loop hands them its
-/// chunks through atomics, allocating nothing.
+/// sleeping thread for each (what a dispatch queue does) costs tens of microseconds and several heap allocations
+/// per loop. These workers spin briefly between loops before they sleep, as OpenMP's do, and take a loop's chunks
+/// through atomics. One small allocation per loop remains: handing the loop's closure to other threads
+/// (`withoutActuallyEscaping`) boxes it.
 final class WorkerPool: @unchecked Sendable {
     static let shared = WorkerPool()
 
