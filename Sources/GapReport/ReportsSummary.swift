@@ -75,12 +75,16 @@ public struct ReportsSummary {
     static func line(_ s: Summary, _ arm: Summary.Arm, against reference: Summary.Arm, metrics: [(String, String)]) -> String {
         let parts = metrics.compactMap { key, label -> String? in
             guard let a = arm.metrics[key]?.mean, let b = reference.metrics[key]?.mean else { return nil }
-            let comparison = reference.variant == s.baseline ? s.comparisons.first { $0.variant == arm.variant && $0.metric == key } : nil
-            return "\(label) \(fmt(b)) → \(fmt(a)) (\(String(format: "%+.3f", a - b)); \(significance(comparison)))"
+            return "\(label) \(fmt(b)) → \(fmt(a)) (\(String(format: "%+.3f", a - b)); \(significance(comparison(s, arm, against: reference, key))))"
         }
         guard !parts.isEmpty else { return "" }
         return "- `\(s.experiment)`: **\(arm.short_name)** against **\(reference.short_name)** (\(completed(arm)) and \(completed(reference))): "
             + parts.joined(separator: "; ") + "."
+    }
+
+    /// The report's test of `arm` against `reference` on `key`: reports test every arm against their baseline only.
+    static func comparison(_ s: Summary, _ arm: Summary.Arm, against reference: Summary.Arm, _ key: String) -> Summary.Comparison? {
+        reference.variant == s.baseline ? s.comparisons.first { $0.variant == arm.variant && $0.metric == key } : nil
     }
 
     static func value(_ arm: Summary.Arm, _ key: String) -> Double { arm.axis_values[key]?.number ?? 0 }
@@ -167,7 +171,20 @@ public struct ReportsSummary {
         }
     }
 
-    /// How one group of comparisons bears on a claim: how many move both `metrics` the claimed way.
+    /// A claim of the paper, as the metrics it moves: key, label and the sign of the claimed change (+1 higher,
+    /// -1 lower). A comparison agrees when every claimed metric it has moves that way.
+    struct Claim {
+        let name: String
+        let metrics: [(key: String, label: String, sign: Double)]
+    }
+
+    /// The arm's mean minus its partner's on `key`, when both have it.
+    static func delta(_ pair: Pair, _ key: String) -> Double? {
+        guard let a = pair.arm.metrics[key]?.mean, let b = pair.partner.metrics[key]?.mean else { return nil }
+        return a - b
+    }
+
+    /// How one group of comparisons bears on a claim: how many move the claimed metrics the claimed way.
     struct Verdict {
         let regime: String
         let method: String
@@ -181,9 +198,8 @@ public struct ReportsSummary {
         }
     }
 
-    /// `claims`: metric key and the sign of change the paper claims (+1 higher, -1 lower). A comparison agrees
-    /// when every claimed metric it has moves that way.
-    static func verdicts(_ pairs: [Pair], claims: [(String, Double)]) -> [Verdict] {
+    /// The verdicts on `claim`, one per regime and method in the order the pairs first name them.
+    static func verdicts(_ pairs: [Pair], claim: Claim) -> [Verdict] {
         var order: [String] = [], groups: [String: [Pair]] = [:]
         for pair in pairs {
             let key = pair.regime + "\u{1F}" + pair.method
@@ -195,13 +211,11 @@ public struct ReportsSummary {
             var agreeing = 0, significant = 0, tested = 0
             for pair in group {
                 var agrees = true, any = false
-                for (metric, sign) in claims {
-                    guard let a = pair.arm.metrics[metric]?.mean, let b = pair.partner.metrics[metric]?.mean else { continue }
+                for (metric, _, sign) in claim.metrics {
+                    guard let d = delta(pair, metric) else { continue }
                     any = true
-                    if (a - b) * sign <= 0 { agrees = false }
-                    if pair.partner.variant == pair.summary.baseline,
-                       let c = pair.summary.comparisons.first(where: { $0.variant == pair.arm.variant && $0.metric == metric }),
-                       let p = c.p_holm {
+                    if d * sign <= 0 { agrees = false }
+                    if let c = comparison(pair.summary, pair.arm, against: pair.partner, metric), let p = c.p_holm {
                         tested += 1
                         if p < 0.05 && (c.difference ?? 0) * sign > 0 { significant += 1 }
                     }
@@ -214,10 +228,7 @@ public struct ReportsSummary {
     }
 
     static func range(_ pairs: [Pair], _ metric: String) -> String {
-        let deltas = pairs.compactMap { p -> Double? in
-            guard let a = p.arm.metrics[metric]?.mean, let b = p.partner.metrics[metric]?.mean else { return nil }
-            return a - b
-        }
+        let deltas = pairs.compactMap { delta($0, metric) }
         guard let lo = deltas.min(), let hi = deltas.max() else { return "–" }
         return lo == hi ? String(format: "%+.3f", lo) : String(format: "%+.3f … %+.3f", lo, hi)
     }
@@ -228,15 +239,19 @@ public struct ReportsSummary {
         return String(format: "%.1f … %.1f", lo, hi)
     }
 
-    static func verdictTable(_ verdicts: [Verdict], claims: [(String, Double)], columns: [(String, String)]) -> String {
+    /// The table of verdicts on `claim` over `pairs`; those that do not hold are added to `notHolding`.
+    static func verdictTable(_ pairs: [Pair], claim: Claim, notHolding: inout [(claim: String, verdict: Verdict)]) -> String {
+        guard !pairs.isEmpty else { return "No report has such a pair yet.\n" }
+        let verdicts = verdicts(pairs, claim: claim)
+        notHolding += verdicts.filter { $0.word != "holds" }.map { (claim.name, $0) }
         var out = "| regime | method | verdict | comparisons in the paper's direction | significant at 5% (Holm) | "
-            + columns.map { "Δ \($0.1)" }.joined(separator: " | ") + " | logit scale at the end |\n"
-        out += "|" + String(repeating: " --- |", count: 6 + columns.count) + "\n"
+            + claim.metrics.map { "Δ \($0.label)" }.joined(separator: " | ") + " | logit scale at the end |\n"
+        out += "|" + String(repeating: " --- |", count: 6 + claim.metrics.count) + "\n"
         for v in verdicts {
             let experiments = Array(Set(v.pairs.map { $0.summary.experiment })).sorted().map { "`\($0)`" }.joined(separator: ", ")
             out += "| \(v.regime) (\(experiments)) | \(v.method) | **\(v.word)** | \(v.agreeing)/\(v.pairs.count) | "
                 + (v.tested == 0 ? "not tested" : "\(v.significant) of \(v.tested) tests") + " | "
-                + columns.map { range(v.pairs, $0.0) }.joined(separator: " | ") + " | \(scaleRange(v.pairs)) |\n"
+                + claim.metrics.map { range(v.pairs, $0.key) }.joined(separator: " | ") + " | \(scaleRange(v.pairs)) |\n"
         }
         return out
     }
@@ -273,44 +288,28 @@ public struct ReportsSummary {
             let done = runs.filter { $0.status == "completed" }.count
             out += "| [\(s.experiment)](\(folder)/README.md) | \(done)/\(runs.count) | \(String(format: "%.1f", s.compute_seconds / 3600)) h | \(s.description.replacingOccurrences(of: "|", with: "/")) |\n"
         }
-        let gap = [("test/alignment", "alignment"), ("test/centroid_gap", "centroid gap")]
-        let gapClaims: [(String, Double)] = [("test/alignment", 1), ("test/centroid_gap", -1)]
+        let gapMetrics: [(key: String, label: String, sign: Double)] = [("test/alignment", "alignment", 1), ("test/centroid_gap", "centroid gap", -1)]
+        let gap = gapMetrics.map { ($0.key, $0.label) }
         let sharing = sharingPairs(), imsep = imsepPairs()
-        var notHolding: [(String, Verdict)] = []
+        var notHolding: [(claim: String, verdict: Verdict)] = []
 
         out += "\n## 1. Does sharing the parameter space reduce the gap?\n\n"
         out += "Claim: sharing raises the alignment score and lowers the centroid gap. Each comparison is an arm with shared blocks or a shared head against the arm of the same experiment that differs only by sharing nothing.\n\n"
-        if sharing.isEmpty {
-            out += "No report has such a pair yet.\n"
-        } else {
-            let verdicts = Self.verdicts(sharing, claims: gapClaims)
-            notHolding += verdicts.filter { $0.word != "holds" }.map { ("1. sharing reduces the gap", $0) }
-            out += Self.verdictTable(verdicts, claims: gapClaims, columns: gap)
-            out += Self.details(sharing.map { Self.line($0.summary, $0.arm, against: $0.partner, metrics: gap) })
-        }
+        out += Self.verdictTable(sharing, claim: Claim(name: "1. sharing reduces the gap", metrics: gapMetrics), notHolding: &notHolding)
+        out += Self.details(sharing.map { Self.line($0.summary, $0.arm, against: $0.partner, metrics: gap) })
 
         out += "\n## 2. Does intra-modality separation (IMSep) reduce it further?\n\n"
         out += "Claim: adding IMSep raises the alignment score and lowers the centroid gap. Each comparison is an arm with IMSep against the arm that differs only by IMSep being off.\n\n"
-        if imsep.isEmpty {
-            out += "No report has such a pair yet.\n"
-        } else {
-            let verdicts = Self.verdicts(imsep, claims: gapClaims)
-            notHolding += verdicts.filter { $0.word != "holds" }.map { ("2. IMSep reduces the gap", $0) }
-            out += Self.verdictTable(verdicts, claims: gapClaims, columns: gap)
-            out += Self.details(imsep.map { Self.line($0.summary, $0.arm, against: $0.partner, metrics: gap) })
-        }
+        out += Self.verdictTable(imsep, claim: Claim(name: "2. IMSep reduces the gap", metrics: gapMetrics), notHolding: &notHolding)
+        out += Self.details(imsep.map { Self.line($0.summary, $0.arm, against: $0.partner, metrics: gap) })
 
         out += "\n## 3. What happens downstream?\n\n"
         out += "Claim: closing the gap improves downstream retrieval (the paper's Table 5). The same comparisons as above, on retrieval R@1 in both directions (test split) and, where the experiment fine-tunes, Table 5's fine-tuned image→text R@1 on the downstream set; a comparison agrees when all of these rise.\n\n"
-        let downstream = [("test/i2t_r1", "i2t R@1"), ("test/t2i_r1", "t2i R@1"), ("finetuned/i2t_r1", "fine-tuned i2t R@1")]
-        let downstreamClaims: [(String, Double)] = [("test/i2t_r1", 1), ("test/t2i_r1", 1), ("finetuned/i2t_r1", 1)]
-        let both = sharing + imsep
-        if both.isEmpty {
-            out += "No report has such a pair yet.\n"
-        } else {
-            let downstreamVerdicts = Self.verdicts(both, claims: downstreamClaims)
-            notHolding += downstreamVerdicts.filter { $0.word != "holds" }.map { ("3. downstream retrieval", $0) }
-            out += Self.verdictTable(downstreamVerdicts, claims: downstreamClaims, columns: downstream)
+        let downstream = Claim(name: "3. downstream retrieval", metrics: [
+            ("test/i2t_r1", "i2t R@1", 1), ("test/t2i_r1", "t2i R@1", 1), ("finetuned/i2t_r1", "fine-tuned i2t R@1", 1),
+        ])
+        out += Self.verdictTable(sharing + imsep, claim: downstream, notHolding: &notHolding)
+        if !(sharing + imsep).isEmpty {
             var lines: [String] = []
             for (_, s) in reports {
                 guard let base = s.arms.first(where: { $0.variant == s.baseline }) else { continue }
