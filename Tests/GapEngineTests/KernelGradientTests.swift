@@ -72,17 +72,20 @@ final class KernelGradientTests: XCTestCase {
     func testGELU() {
         let n = 40
         let x = randomBuffer(n, seed: 12, scale: 2), r = randomBuffer(n, seed: 13), y = FloatBuffer(count: n)
+        let bias = randomBuffer(n, seed: 14), slopes = FloatBuffer(count: n)
         func loss() -> Double {
-            geluForward(out: y.pointer, inp: x.pointer, count: n)
+            biasGELUForward(out: y.pointer, derivative: slopes.pointer, inp: x.pointer, bias: bias.pointer, rows: 1, cols: n)
             return dot(y.pointer, r.pointer, n)
         }
         _ = loss()
+        // dL/dx = r · GELU′(x + b), the backward pass's product.
         let dx = FloatBuffer(count: n)
-        geluBackward(dinp: dx.pointer, inp: x.pointer, dout: r.pointer, count: n)
+        dx.pointer.update(from: r.pointer, count: n)
+        multiplyElementwise(dx.pointer, by: slopes.pointer, count: n)
         checkGradient("x", values: x.pointer, count: n, analytic: dx.array, step: 1e-3, loss: loss)
         // torch.nn.functional.gelu(torch.tensor(1.0)) = 0.8413447
-        let one = FloatBuffer([1]), out = FloatBuffer(count: 1)
-        geluForward(out: out.pointer, inp: one.pointer, count: 1)
+        let one = FloatBuffer([1]), zero = FloatBuffer([0]), out = FloatBuffer(count: 1)
+        biasGELUForward(out: out.pointer, derivative: nil, inp: one.pointer, bias: zero.pointer, rows: 1, cols: 1)
         XCTAssertEqual(out[0], 0.8413447, accuracy: 1e-6)
     }
 

@@ -147,75 +147,81 @@ final class VectorMathTests: XCTestCase {
             + [0, -0.0, 1e-30, -1e-30, 20, -20, 1e4, -1e4]
     }
 
+    /// `biasGELUForward` over `xs` as one row with zero bias: the values, and GELU′ when `slopes` is asked for.
+    func gelu(_ xs: [Float], slopes: Bool = true) -> (values: [Float], slopes: [Float]) {
+        var values = [Float](repeating: .nan, count: xs.count), derivative = [Float](repeating: .nan, count: xs.count)
+        let zero = [Float](repeating: 0, count: xs.count)
+        derivative.withUnsafeMutableBufferPointer { d in
+            biasGELUForward(out: &values, derivative: slopes ? d.baseAddress! : nil, inp: xs, bias: zero, rows: 1, cols: xs.count)
+        }
+        return (values, derivative)
+    }
+
+    /// Values match Double, and are the same bits with or without the derivative.
     func testGELUForwardMatchesDouble() {
         let xs = geluInputs()
-        let ys = apply({ geluForward(out: $0, inp: $1, count: $2) }, xs)
+        let (ys, _) = gelu(xs)
         for (x, y) in zip(xs, ys) {
             let bound = 1e-6 * max(1, abs(Double(x)))
             XCTAssertEqual(Double(y), geluReference(Double(x)), accuracy: bound, "gelu(\(x))")
         }
+        XCTAssertEqual(gelu(xs, slopes: false).values, ys)
     }
 
-    func testGELUBackwardMatchesDoubleAndMayAliasDout() {
+    /// The backward pass, dout times the saved GELU′, matches Double; the derivative may overwrite the input (as
+    /// the block has it do) and gives the same bits.
+    func testGELUBackwardMatchesDoubleAndMayOverwriteInput() {
         let xs = geluInputs()
         var rng = SeededRandom(seed: 11)
         let dy = xs.map { _ in Float(rng.normal()) }
-        var dx = [Float](repeating: .nan, count: xs.count)
-        geluBackward(dinp: &dx, inp: xs, dout: dy, count: xs.count)
+        var dx = dy
+        multiplyElementwise(&dx, by: gelu(xs).slopes, count: xs.count)
         for i in xs.indices {
             let x = Double(xs[i])
             let bound = 1e-6 * max(1, abs(x)) * max(1, abs(Double(dy[i])))
             XCTAssertEqual(Double(dx[i]), Double(dy[i]) * geluDerivativeReference(x), accuracy: bound, "gelu'(\(x))")
         }
-        var inPlace = dy
-        inPlace.withUnsafeMutableBufferPointer { geluBackward(dinp: $0.baseAddress!, inp: xs, dout: $0.baseAddress!, count: xs.count) }
-        XCTAssertEqual(inPlace, dx)
+        var values = [Float](repeating: .nan, count: xs.count), inPlace = xs
+        let zero = [Float](repeating: 0, count: xs.count)
+        inPlace.withUnsafeMutableBufferPointer {
+            biasGELUForward(out: &values, derivative: $0.baseAddress!, inp: $0.baseAddress!, bias: zero, rows: 1, cols: xs.count)
+        }
+        XCTAssertEqual(inPlace, gelu(xs).slopes)
+        XCTAssertEqual(values, gelu(xs).values)
     }
 
-    /// The block's fused bias + GELU: its values equal `geluForward` at x + bias and its saved GELU′ times dout
-    /// equals `geluBackward` there, bit for bit, also when the derivative overwrites the input in place (as the
-    /// block does) and with or without the derivative.
-    func testBiasGELUEqualsSeparateKernels() {
-        let cols = 40  // five vectors per row; the inputs' count leaves a ragged last row, handled as its own matrix
+    /// The bias is added per column: the same bits as GELU of the shifted input, values and derivative, over
+    /// rows of five vectors, with and without the derivative.
+    func testBiasGELUAddsBiasPerColumn() {
+        let cols = 40
         let xs = geluInputs(), rows = xs.count / cols, n = rows * cols
         var rng = SeededRandom(seed: 13)
         let bias = (0..<cols).map { _ in Float(rng.normal()) }
-        let dy = (0..<n).map { _ in Float(rng.normal()) }
-        let shifted = (0..<n).map { xs[$0] + bias[$0 % cols] }
-        let ys = apply({ geluForward(out: $0, inp: $1, count: $2) }, shifted)
-        var dx = [Float](repeating: .nan, count: n)
-        geluBackward(dinp: &dx, inp: shifted, dout: dy, count: n)
-        var values = [Float](repeating: .nan, count: n), saved = Array(xs[0..<n])
-        saved.withUnsafeMutableBufferPointer {
-            biasGELUForward(out: &values, derivative: $0.baseAddress!, inp: $0.baseAddress!, bias: bias, rows: rows, cols: cols)
-        }
-        XCTAssertEqual(values, ys)
-        var product = dy
-        multiplyElementwise(&product, by: saved, count: n)
-        XCTAssertEqual(product, dx)
+        let shifted = gelu((0..<n).map { xs[$0] + bias[$0 % cols] })
+        var values = [Float](repeating: .nan, count: n), slopes = [Float](repeating: .nan, count: n)
+        biasGELUForward(out: &values, derivative: &slopes, inp: Array(xs[0..<n]), bias: bias, rows: rows, cols: cols)
+        XCTAssertEqual(values, shifted.values)
+        XCTAssertEqual(slopes, shifted.slopes)
         var inference = [Float](repeating: .nan, count: n)
         biasGELUForward(out: &inference, derivative: nil, inp: Array(xs[0..<n]), bias: bias, rows: rows, cols: cols)
-        XCTAssertEqual(inference, ys)
+        XCTAssertEqual(inference, shifted.values)
     }
 
     /// Far tails: the derivative is exactly Φ(x) ∈ {0, 1}, however large |x| gets.
     func testGELUBackwardFarTails() {
         let xs: [Float] = [14, 1e4, 1e30, .greatestFiniteMagnitude, -14, -1e4, -1e30, -.greatestFiniteMagnitude]
-        var dx = [Float](repeating: .nan, count: xs.count)
-        geluBackward(dinp: &dx, inp: xs, dout: [Float](repeating: 1, count: xs.count), count: xs.count)
-        XCTAssertEqual(dx, [1, 1, 1, 1, 0, 0, 0, 0])
+        XCTAssertEqual(gelu(xs).slopes, [1, 1, 1, 1, 0, 0, 0, 0])
     }
 
-    /// Buffers long enough to be split across threads give the same bits as one thread.
+    /// Matrices tall enough to be split across threads give the same bits as one thread.
     func testGELUChunkedEqualsSingleThread() {
         var rng = SeededRandom(seed: 12)
-        let n = 3 * 16384 + 5
-        let xs = (0..<n).map { _ in Float(rng.normal() * 3) }, dy = (0..<n).map { _ in Float(rng.normal()) }
+        let cols = 40, rows = 3 * 16384 / cols + 5, n = rows * cols
+        let xs = (0..<n).map { _ in Float(rng.normal() * 3) }, bias = (0..<cols).map { _ in Float(rng.normal()) }
         func run() -> ([Float], [Float]) {
-            var y = [Float](repeating: 0, count: n), dx = [Float](repeating: 0, count: n)
-            geluForward(out: &y, inp: xs, count: n)
-            geluBackward(dinp: &dx, inp: xs, dout: dy, count: n)
-            return (y, dx)
+            var y = [Float](repeating: 0, count: n), d = [Float](repeating: 0, count: n)
+            biasGELUForward(out: &y, derivative: &d, inp: xs, bias: bias, rows: rows, cols: cols)
+            return (y, d)
         }
         let saved = EngineThreads.count
         defer { EngineThreads.set(saved) }
