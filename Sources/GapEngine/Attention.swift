@@ -45,8 +45,8 @@ public func attentionForward(out: UnsafeMutablePointer<Float>, probs: UnsafeMuta
     let T = s.tokens, C = s.width, hd = s.headDim, C3 = 3 * C, Tp = s.paddedTokens
     precondition(scratch.count >= attentionScratchCount(s, threads: EngineThreads.count), "attention scratch too small")
     let causal = s.causal
-    parallelChunks(s.batch * s.heads) { chunk, range in
-        let scores = scratch.baseAddress! + chunk * s.scratchPerThread
+    parallelChunks(s.batch * s.heads) { slot, range in
+        let scores = scratch.baseAddress! + slot * s.scratchPerThread
         let kt = scores + T * Tp
         for bh in range {
             let b = bh / s.heads, h = bh % s.heads
@@ -75,8 +75,8 @@ public func attentionBackward(dqkv: UnsafeMutablePointer<Float>, dout: UnsafePoi
     let T = s.tokens, C = s.width, hd = s.headDim, C3 = 3 * C, Tp = s.paddedTokens
     precondition(scratch.count >= attentionScratchCount(s, threads: EngineThreads.count), "attention scratch too small")
     let causal = s.causal
-    parallelChunks(s.batch * s.heads) { chunk, range in
-        let dp = scratch.baseAddress! + chunk * s.scratchPerThread
+    parallelChunks(s.batch * s.heads) { slot, range in
+        let dp = scratch.baseAddress! + slot * s.scratchPerThread
         let vt = dp + T * Tp
         for bh in range {
             let b = bh / s.heads, h = bh % s.heads

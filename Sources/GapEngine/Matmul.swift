@@ -4,32 +4,42 @@ import Foundation
 /// Row-major C[m,n] = alpha·op(A)·op(B) + beta·C through OpenBLAS. `lda/ldb/ldc` are row strides, so
 /// column slices (one attention head inside a packed q|k|v row) need no copy.
 ///
-/// OpenBLAS itself runs single-threaded (see `EngineThreads`); a large product is split here into one
-/// OpenBLAS call per engine thread, along the rows of C when it is tall and along its columns otherwise.
-/// The split depends only on the shape and the thread count, so results are reproducible.
+/// OpenBLAS itself runs single-threaded (see `EngineThreads`); a large product is cut here into OpenBLAS calls
+/// over pieces of C's rows when it is tall and of its columns otherwise, claimed by the engine threads. The
+/// pieces depend only on the shape and the thread count, so results are reproducible.
 @inline(__always)
 public func sgemm(transA: Bool = false, transB: Bool = false, m: Int, n: Int, k: Int,
                   alpha: Float = 1, a: UnsafePointer<Float>, lda: Int,
                   b: UnsafePointer<Float>, ldb: Int,
                   beta: Float = 0, c: UnsafeMutablePointer<Float>, ldc: Int) {
     _ = EngineThreads.singleThreadedBLAS
-    let threads = EngineThreads.count
-    guard threads > 1, m * n * k >= 1 << 18 else {
+    guard EngineThreads.count > 1, m * n * k >= 1 << 18 else {
         blasSGEMM(transA, transB, m, n, k, alpha, a, lda, b, ldb, beta, c, ldc)
         return
     }
     if m >= n {
-        parallelChunks(m, minimumPerChunk: 16) { _, rows in
-            // Row i of op(A) starts at a + i·lda, or at column i (a + i) when A is stored transposed.
-            let aRows = transA ? a + rows.lowerBound : a + rows.lowerBound * lda
-            blasSGEMM(transA, transB, rows.count, n, k, alpha, aRows, lda, b, ldb, beta, c + rows.lowerBound * ldc, ldc)
-        }
+        sgemmRowPieces(transA: transA, transB: transB, m: m, n: n, k: k, alpha: alpha, a: a, lda: lda, b: b, ldb: ldb,
+                       beta: beta, c: c, ldc: ldc) { _ in }
     } else {
-        parallelChunks(n, minimumPerChunk: 16) { _, cols in
+        parallelChunks(n, minimumPerChunk: 32) { _, cols in
             // Column j of op(B) starts at b + j, or at row j (b + j·ldb) when B is stored transposed.
             let bCols = transB ? b + cols.lowerBound * ldb : b + cols.lowerBound
             blasSGEMM(transA, transB, m, cols.count, k, alpha, a, lda, bCols, ldb, beta, c + cols.lowerBound, ldc)
         }
+    }
+}
+
+/// `sgemm` over pieces of C's rows, calling `prepare(rows)` on each piece's rows of C just before its product
+/// (to write a bias there for beta = 1 while those rows are about to be read anyway).
+@inline(__always)
+func sgemmRowPieces(transA: Bool, transB: Bool, m: Int, n: Int, k: Int, alpha: Float, a: UnsafePointer<Float>, lda: Int,
+                    b: UnsafePointer<Float>, ldb: Int, beta: Float, c: UnsafeMutablePointer<Float>, ldc: Int,
+                    prepare: (Range<Int>) -> Void) {
+    parallelChunks(m, minimumPerChunk: 32) { _, rows in
+        prepare(rows)
+        // Row i of op(A) starts at a + i·lda, or at column i (a + i) when A is stored transposed.
+        let aRows = transA ? a + rows.lowerBound : a + rows.lowerBound * lda
+        blasSGEMM(transA, transB, rows.count, n, k, alpha, aRows, lda, b, ldb, beta, c + rows.lowerBound * ldc, ldc)
     }
 }
 
@@ -45,11 +55,14 @@ func blasSGEMM(_ transA: Bool, _ transB: Bool, _ m: Int, _ n: Int, _ k: Int, _ a
 public func linearForward(out: UnsafeMutablePointer<Float>, inp: UnsafePointer<Float>,
                           weight: UnsafePointer<Float>, bias: UnsafePointer<Float>?,
                           rows: Int, inDim: Int, outDim: Int) {
-    if let bias {
-        for r in 0..<rows { (out + r * outDim).update(from: bias, count: outDim) }
-        sgemm(transB: true, m: rows, n: outDim, k: inDim, a: inp, lda: inDim, b: weight, ldb: inDim, beta: 1, c: out, ldc: outDim)
-    } else {
+    guard let bias else {
         sgemm(transB: true, m: rows, n: outDim, k: inDim, a: inp, lda: inDim, b: weight, ldb: inDim, beta: 0, c: out, ldc: outDim)
+        return
+    }
+    // The bias goes into each piece's rows just before its product accumulates onto them.
+    sgemmRowPieces(transA: false, transB: true, m: rows, n: outDim, k: inDim, alpha: 1, a: inp, lda: inDim, b: weight,
+                   ldb: inDim, beta: 1, c: out, ldc: outDim) { piece in
+        for r in piece { (out + r * outDim).update(from: bias, count: outDim) }
     }
 }
 
@@ -63,8 +76,72 @@ public func linearBackward(dinp: UnsafeMutablePointer<Float>?, dweight: UnsafeMu
         sgemm(m: rows, n: inDim, k: outDim, a: dout, lda: outDim, b: weight, ldb: inDim,
               beta: accumulateInput ? 1 : 0, c: dinp, ldc: inDim)
     }
-    sgemm(transA: true, m: outDim, n: inDim, k: rows, a: dout, lda: outDim, b: inp, ldb: inDim, beta: 1, c: dweight, ldc: inDim)
-    if let dbias { columnSums(dout, rows: rows, cols: outDim, accumulateInto: dbias) }
+    accumulateWeightGradient(dweight: dweight, dbias: dbias, dout: dout, inp: inp, rows: rows, inDim: inDim, outDim: outDim)
+}
+
+/// dW[outDim, inDim] += doutᵀ · inp and db[outDim] += Σ_r dout[r, :], a sum over the batch's rows.
+///
+/// With several threads the rows are cut into pieces: each piece's product (and column sums) goes to its own
+/// partial, and the partials are added in piece order. Cutting dW itself instead would make every thread pack
+/// all of the long operand (rows × inDim) for its share.
+func accumulateWeightGradient(dweight: UnsafeMutablePointer<Float>, dbias: UnsafeMutablePointer<Float>?,
+                              dout: UnsafePointer<Float>, inp: UnsafePointer<Float>, rows: Int, inDim: Int, outDim: Int) {
+    let threads = EngineThreads.count
+    let pieces = min(threads * piecesPerThread, rows / 256)
+    guard threads > 1, pieces > 1, outDim * inDim * rows >= 1 << 18 else {
+        blasSGEMM(true, false, outDim, inDim, rows, 1, dout, outDim, inp, inDim, 1, dweight, inDim)
+        if let dbias { columnSums(dout, rows: rows, cols: outDim, accumulateInto: dbias) }
+        return
+    }
+    let per = (rows + pieces - 1) / pieces
+    let pieceCount = (rows + per - 1) / per
+    let stride = outDim * inDim + outDim
+    PartialSums.with(count: (pieceCount - 1) * stride) { partials in
+        parallelChunks(pieceCount) { _, range in
+            for piece in range {
+                let lo = piece * per, count = min(rows, lo + per) - lo
+                // Piece 0 accumulates straight into the gradient; the others write their own partial.
+                let w = piece == 0 ? dweight : partials + (piece - 1) * stride
+                let bsum = piece == 0 ? dbias : partials + (piece - 1) * stride + outDim * inDim
+                blasSGEMM(true, false, outDim, inDim, count, 1, dout + lo * outDim, outDim, inp + lo * inDim, inDim,
+                          piece == 0 ? 1 : 0, w, inDim)
+                if let bsum {
+                    if piece > 0 { bsum.update(repeating: 0, count: outDim) }
+                    columnSums(dout + lo * outDim, rows: count, cols: outDim, accumulateInto: bsum)
+                }
+            }
+        }
+        parallelChunks(outDim, minimumPerChunk: 8) { _, range in
+            for r in range {
+                let row = dweight + r * inDim
+                for piece in 1..<pieceCount {
+                    let p = partials + (piece - 1) * stride + r * inDim
+                    for i in 0..<inDim { row[i] += p[i] }
+                }
+                if let dbias {
+                    for piece in 1..<pieceCount { dbias[r] += partials[(piece - 1) * stride + outDim * inDim + r] }
+                }
+            }
+        }
+    }
+}
+
+/// Scratch for `accumulateWeightGradient`'s partial sums, kept between calls so the step does not allocate. A call
+/// that finds it in use (another thread training) takes a buffer of its own; the sums are the same either way.
+enum PartialSums {
+    nonisolated(unsafe) private static var buffer = FloatBuffer(count: 0)
+    private static let lock = NSLock()
+
+    static func with(count: Int, _ body: (UnsafeMutablePointer<Float>) -> Void) {
+        guard lock.try() else {
+            let own = FloatBuffer(count: count)
+            withExtendedLifetime(own) { body(own.pointer) }
+            return
+        }
+        defer { lock.unlock() }
+        if buffer.count < count { buffer = FloatBuffer(count: count) }
+        body(buffer.pointer)
+    }
 }
 
 /// open_clip's projections (`visual.proj`, `text_projection`): out[rows, outDim] = inp · P with P stored [inDim, outDim].

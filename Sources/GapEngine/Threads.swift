@@ -26,21 +26,28 @@ public enum EngineThreads {
     }
 }
 
-/// Runs `body(chunkIndex, range)` over `0..<n` split into at most `EngineThreads.count` contiguous chunks.
-/// The split depends only on n and the thread count, so per-chunk work is reproducible.
+/// Pieces each thread's share of a loop is cut into. A shared machine slows one core or the other for
+/// milliseconds at a time; with one piece per thread the step waits for the slower core at every loop, with
+/// several the faster core takes the pieces the slower one has not reached.
+public let piecesPerThread = 4
+
+/// Runs `body(slot, range)` over `0..<n` cut into contiguous pieces, `piecesPerThread` per engine thread
+/// (fewer when a piece would be shorter than `minimumPerChunk`). Threads claim pieces as they finish the
+/// previous one; `slot` (0 for the caller, below `EngineThreads.count`) names the thread, for per-thread
+/// scratch. The pieces depend only on n and the thread count, so per-piece work is reproducible whichever
+/// thread runs it.
 @inline(__always)
-public func parallelChunks(_ n: Int, minimumPerChunk: Int = 1, _ body: (Int, Range<Int>) -> Void) {
+public func parallelChunks(_ n: Int, minimumPerChunk: Int = 1, _ body: (_ slot: Int, Range<Int>) -> Void) {
     let threads = EngineThreads.count
-    let chunks = max(1, min(threads, n / max(minimumPerChunk, 1)))
-    if chunks <= 1 {
+    let pieces = max(1, min(threads * piecesPerThread, n / max(minimumPerChunk, 1)))
+    if threads <= 1 || pieces <= 1 {
         body(0, 0..<n)
         return
     }
-    let per = (n + chunks - 1) / chunks
-    WorkerPool.shared.run(chunks: chunks) { c in
+    let per = (n + pieces - 1) / pieces
+    WorkerPool.shared.run(chunks: (n + per - 1) / per) { slot, c in
         let lo = c * per
-        let hi = min(n, lo + per)
-        if lo < hi { body(c, lo..<hi) }
+        body(slot, lo..<min(n, lo + per))
     }
 }
 
@@ -53,7 +60,7 @@ final class WorkerPool: @unchecked Sendable {
     static let shared = WorkerPool()
 
     /// Spin iterations a worker waits for the next loop before it sleeps (roughly 100 µs).
-    private static let spinLimit = 20_000
+    private static let spinLimit = Int(ProcessInfo.processInfo.environment["GAPLAB_SPIN"] ?? "") ?? 20_000
 
     /// The open loop's chunk count (high 32 bits) and next unclaimed chunk (low 32 bits), claimed with one atomic
     /// add so a claim always sees the count of the loop it claims from; a count of 0 means no loop is open.
@@ -65,25 +72,33 @@ final class WorkerPool: @unchecked Sendable {
     private let busy = NSLock()
     private var workers = 0
     /// The open loop's body, written before the loop opens and kept until every chunk has finished.
-    nonisolated(unsafe) private var job: ((Int) -> Void)?
+    nonisolated(unsafe) private var job: ((Int, Int) -> Void)?
+    /// Where the caller's time in parallel loops goes (see `LoopCounters`).
+    let callerWorkNanoseconds = Atomic<Int>(0)
+    let callerWaitNanoseconds = Atomic<Int>(0)
+    let loopCount = Atomic<Int>(0)
 
     func ensureWorkers(_ n: Int) {
         busy.lock()
         defer { busy.unlock() }
         while workers < n {
-            let thread = Thread { [unowned self] in self.workerLoop() }
+            let slot = workers + 1
+            let thread = Thread { [unowned self] in self.workerLoop(slot: slot) }
             thread.name = "gaplab-engine-\(workers + 1)"
             thread.start()
             workers += 1
         }
     }
 
-    /// Runs chunks 0..<chunks of `body` on the caller and the workers and returns when all are done. A loop
+    /// Runs chunks 0..<chunks of `body(slot, chunk)` on the caller (slot 0) and the workers (slots 1...) and
+    /// returns when all are done. A loop
     /// started while another runs (from another thread, or inside a chunk) runs on its caller alone. The caller
     /// takes chunks too and never waits for a worker to arrive, only for chunks a worker has taken to finish.
-    func run(chunks: Int, _ body: (Int) -> Void) {
+    func run(chunks: Int, _ body: (Int, Int) -> Void) {
         guard workers > 0, busy.try() else {
-            for c in 0..<chunks { body(c) }
+            // Inside a chunk a worker runs, the slot stays the worker's own.
+            let slot = Thread.current.threadDictionary[Self.slotKey] as? Int ?? 0
+            for c in 0..<chunks { body(slot, c) }
             return
         }
         defer { busy.unlock() }
@@ -97,24 +112,33 @@ final class WorkerPool: @unchecked Sendable {
                 wake.broadcast()
                 wake.unlock()
             }
-            takeChunks()
+            let start = DispatchTime.now().uptimeNanoseconds
+            takeChunks(slot: 0)
+            let done = DispatchTime.now().uptimeNanoseconds
             while finished.load(ordering: .acquiring) < chunks {}
+            let end = DispatchTime.now().uptimeNanoseconds
+            callerWorkNanoseconds.add(Int(done - start), ordering: .relaxed)
+            callerWaitNanoseconds.add(Int(end - done), ordering: .relaxed)
+            loopCount.add(1, ordering: .relaxed)
             claims.store(0, ordering: .sequentiallyConsistent)
             job = nil
         }
     }
 
-    private func takeChunks() {
+    private func takeChunks(slot: Int) {
         while true {
             let claim = claims.add(1, ordering: .acquiringAndReleasing).oldValue
             let chunks = claim >> 32, c = claim & 0xFFFF_FFFF
             if c >= chunks { return }
-            job!(c)
+            job!(slot, c)
             finished.add(1, ordering: .releasing)
         }
     }
 
-    private func workerLoop() {
+    private static let slotKey = "gaplab.engine.slot"
+
+    private func workerLoop(slot: Int) {
+        Thread.current.threadDictionary[Self.slotKey] = slot
         var seen = generation.load(ordering: .sequentiallyConsistent)
         while true {
             var spins = 0
@@ -130,7 +154,27 @@ final class WorkerPool: @unchecked Sendable {
                 wake.unlock()
             }
             seen = generation.load(ordering: .sequentiallyConsistent)
-            takeChunks()
+            takeChunks(slot: slot)
         }
+    }
+}
+
+/// Totals over the parallel loops run so far, for profiling: how long the calling thread spent on its own pieces
+/// and how long it then waited for pieces other threads had claimed. The wait is the loops' imbalance.
+public struct LoopCounters: Sendable {
+    public var loops: Int
+    public var callerWorkSeconds: Double
+    public var callerWaitSeconds: Double
+
+    public static var now: LoopCounters {
+        let pool = WorkerPool.shared
+        return LoopCounters(loops: pool.loopCount.load(ordering: .relaxed),
+                            callerWorkSeconds: Double(pool.callerWorkNanoseconds.load(ordering: .relaxed)) / 1e9,
+                            callerWaitSeconds: Double(pool.callerWaitNanoseconds.load(ordering: .relaxed)) / 1e9)
+    }
+
+    public static func - (a: LoopCounters, b: LoopCounters) -> LoopCounters {
+        LoopCounters(loops: a.loops - b.loops, callerWorkSeconds: a.callerWorkSeconds - b.callerWorkSeconds,
+                     callerWaitSeconds: a.callerWaitSeconds - b.callerWaitSeconds)
     }
 }

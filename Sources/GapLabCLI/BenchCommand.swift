@@ -124,9 +124,11 @@ struct BenchCommand: ParsableCommand {
         var stepTimes: [Double] = []
         stepTimes.reserveCapacity(steps)
         var last = DispatchTime.now().uptimeNanoseconds
+        var loopsBefore = LoopCounters.now
         let onStep: (StepRecord) throws -> Void = { record in
             let now = DispatchTime.now().uptimeNanoseconds
             if record.step >= warmupSteps { stepTimes.append(Double(now - last) / 1e9) }
+            if record.step == warmupSteps - 1 { loopsBefore = LoopCounters.now }
             last = now
         }
         if repeatBatch {
@@ -136,6 +138,9 @@ struct BenchCommand: ParsableCommand {
         }
         let stepSeconds = median(stepTimes)
         let trainingRate = Double(batch) / stepSeconds
+        let loops = LoopCounters.now - loopsBefore
+        let timedSeconds = stepTimes.reduce(0, +), timedSteps = Double(max(stepTimes.count, 1))
+        let loopSeconds = loops.callerWorkSeconds + loops.callerWaitSeconds
 
         let n = inferencePairs
         let per = 3 * config.vision.imageSize * config.vision.imageSize, ctx = config.text.contextLength
@@ -163,6 +168,9 @@ struct BenchCommand: ParsableCommand {
             "train_flops_per_sample": flops, "sgemm_gflops": gflops, "mfu": mfu,
             "peak_rss_mib": peakResidentMiB(), "cpu": RunEnvironment.cpuModel, "blas": EngineThreads.blasConfiguration,
             "parameters": clip.parameterCount,
+            "parallel_loops_per_step": Double(loops.loops) / timedSteps,
+            "loop_wait_fraction": loopSeconds > 0 ? loops.callerWaitSeconds / loopSeconds : 0,
+            "outside_loops_s_per_step": (timedSeconds - loopSeconds) / timedSteps,
         ]
         if evalPairs > 0 { result["retrieval_pairs"] = evalPairs; result["retrieval_seconds"] = retrievalSeconds }
         let kernelRows = kernels ? KernelProfile.measure(config: config, batch: batch) : []
@@ -178,6 +186,12 @@ struct BenchCommand: ParsableCommand {
             print("threads \(EngineThreads.count), batch \(batch), \(clip.parameterCount) parameters, \(stepTimes.count) timed steps after \(warmupSteps) warm-up")
             print(String(format: "training   %8.1f samples/s (step median %.4f s, min %.4f, max %.4f)", trainingRate, stepSeconds,
                          stepTimes.min() ?? .nan, stepTimes.max() ?? .nan))
+            if EngineThreads.count > 1 {
+                // Noise on a shared machine shows up as wait: one core slowed for a while holds every loop up.
+                print(String(format: "threads    %.0f parallel loops per step; the calling thread waited %.1f%% of their time for the other threads; %.1f ms per step ran outside them (one thread)",
+                             Double(loops.loops) / timedSteps, loopSeconds > 0 ? 100 * loops.callerWaitSeconds / loopSeconds : 0,
+                             1000 * (timedSeconds - loopSeconds) / timedSteps))
+            }
             print(String(format: "inference  %8.1f pairs/s", inferenceRate))
             print(String(format: "model      %.3f GFLOP per training sample (matrix products, forward + backward)", flops / 1e9))
             print(String(format: "sgemm      %8.1f GFLOP/s (512×512×512) → MFU %.1f%%", gflops, 100 * mfu))

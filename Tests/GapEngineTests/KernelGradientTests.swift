@@ -267,4 +267,55 @@ final class SplitProductTests: XCTestCase {
             XCTAssertEqual(Double(split[7 * n + 5]), ref, accuracy: 1e-3)
         }
     }
+
+    /// With several threads the weight gradient sums its rows in pieces (each piece's product and column sums in a
+    /// partial, the partials added in order): close to the one-thread sums and to a Double reference, accumulated
+    /// onto what the gradients held, and the same bits on every run.
+    func testWeightGradientInPiecesMatchesOneCall() {
+        defer { EngineThreads.set(1) }
+        let rows = 2100, inDim = 40, outDim = 70
+        let dout = randomBuffer(rows * outDim, seed: 41), inp = randomBuffer(rows * inDim, seed: 42)
+        let weight = randomBuffer(outDim * inDim, seed: 43)
+        let start = randomBuffer(outDim * inDim, seed: 44), startBias = randomBuffer(outDim, seed: 45)
+        func run(threads: Int) -> (dw: [Float], db: [Float], dx: [Float]) {
+            EngineThreads.set(threads)
+            let dw = FloatBuffer(start.array), db = FloatBuffer(startBias.array), dx = FloatBuffer(count: rows * inDim)
+            linearBackward(dinp: dx.pointer, dweight: dw.pointer, dbias: db.pointer, dout: dout.pointer, inp: inp.pointer,
+                           weight: weight.pointer, rows: rows, inDim: inDim, outDim: outDim)
+            return (dw.array, db.array, dx.array)
+        }
+        let one = run(threads: 1), split = run(threads: 2), again = run(threads: 2)
+        XCTAssertEqual(split.dw, again.dw)
+        XCTAssertEqual(split.db, again.db)
+        for i in 0..<(rows * inDim) { XCTAssertEqual(split.dx[i], one.dx[i], accuracy: 1e-4, "dx[\(i)]") }
+        for i in 0..<(outDim * inDim) { XCTAssertEqual(split.dw[i], one.dw[i], accuracy: 2e-3, "dW[\(i)]") }
+        for o in 0..<outDim { XCTAssertEqual(split.db[o], one.db[o], accuracy: 2e-3, "db[\(o)]") }
+        for (o, i) in [(0, 0), (33, 17), (69, 39)] {
+            var w = Double(start[o * inDim + i]), b = Double(startBias[o])
+            for r in 0..<rows {
+                w += Double(dout[r * outDim + o]) * Double(inp[r * inDim + i])
+                b += Double(dout[r * outDim + o])
+            }
+            XCTAssertEqual(Double(split.dw[o * inDim + i]), w, accuracy: 2e-3)
+            XCTAssertEqual(Double(split.db[o]), b, accuracy: 2e-3)
+        }
+    }
+
+    /// The bias written into each piece's rows before its product: the one-thread result and a Double reference.
+    func testLinearForwardWithBiasInPieces() {
+        defer { EngineThreads.set(1) }
+        let rows = 1000, inDim = 48, outDim = 96
+        let x = randomBuffer(rows * inDim, seed: 51), w = randomBuffer(outDim * inDim, seed: 52), b = randomBuffer(outDim, seed: 53)
+        func run(threads: Int) -> [Float] {
+            EngineThreads.set(threads)
+            let y = FloatBuffer(count: rows * outDim)
+            linearForward(out: y.pointer, inp: x.pointer, weight: w.pointer, bias: b.pointer, rows: rows, inDim: inDim, outDim: outDim)
+            return y.array
+        }
+        let one = run(threads: 1), split = run(threads: 2)
+        for i in 0..<(rows * outDim) { XCTAssertEqual(split[i], one[i], accuracy: 1e-4, "y[\(i)]") }
+        var ref = Double(b[7])
+        for i in 0..<inDim { ref += Double(x[999 * inDim + i]) * Double(w[7 * inDim + i]) }
+        XCTAssertEqual(Double(split[999 * outDim + 7]), ref, accuracy: 1e-4)
+    }
 }

@@ -1,10 +1,11 @@
 import Foundation
+import Synchronization
 import GapEngine
 import XCTest
 
-/// parallelChunks on the engine's own worker threads: every index visited exactly once, in the same chunks
-/// whichever thread runs them, across many loops back to back (workers spinning) and after pauses (workers
-/// asleep), with loops nested inside chunks run by their caller.
+/// parallelChunks on the engine's own worker threads: every index visited exactly once, in the same pieces
+/// whichever thread runs them, each piece run by one slot below the thread count, across many loops back to
+/// back (workers spinning) and after pauses (workers asleep), with loops nested inside chunks run by their caller.
 final class WorkerPoolTests: XCTestCase {
     func testEveryIndexOnceAcrossManyLoops() {
         defer { EngineThreads.set(1) }
@@ -14,19 +15,23 @@ final class WorkerPoolTests: XCTestCase {
             let visits = UnsafeMutablePointer<Int32>.allocate(capacity: n)
             defer { visits.deallocate() }
             visits.initialize(repeating: 0, count: n)
-            var chunkStarts: Set<Int> = []
-            let starts = UnsafeMutablePointer<Int>.allocate(capacity: threads)
+            let pieces = threads * piecesPerThread, per = (n + pieces - 1) / pieces
+            let starts = UnsafeMutablePointer<Int>.allocate(capacity: pieces)
             defer { starts.deallocate() }
+            let badSlots = Atomic<Int>(0)
             for loop in 0..<2000 {
                 if loop % 500 == 499 { usleep(2000) }  // long enough for the workers to go to sleep
-                parallelChunks(n) { chunk, range in
-                    starts[chunk] = range.lowerBound
+                starts.initialize(repeating: -1, count: pieces)
+                parallelChunks(n) { slot, range in
+                    if !(0..<threads).contains(slot) { badSlots.add(1, ordering: .relaxed) }
+                    starts[range.lowerBound / per] = range.lowerBound
+                    XCTAssertEqual(range.count, min(per, n - range.lowerBound))
                     for i in range { visits[i] += 1 }
                 }
-                if loop == 0 { chunkStarts = Set((0..<threads).map { starts[$0] }) }
+                if loop == 0 { XCTAssertEqual((0..<pieces).map { starts[$0] }, (0..<pieces).map { $0 * per }) }
             }
             for i in 0..<n { XCTAssertEqual(visits[i], 2000, "index \(i), \(threads) threads") }
-            XCTAssertEqual(chunkStarts, Set((0..<threads).map { $0 * ((n + threads - 1) / threads) }))
+            XCTAssertEqual(badSlots.load(ordering: .relaxed), 0)
         }
     }
 
@@ -37,10 +42,14 @@ final class WorkerPoolTests: XCTestCase {
         let sums = UnsafeMutablePointer<Int>.allocate(capacity: 2)
         defer { sums.deallocate() }
         sums.initialize(repeating: 0, count: 2)
-        parallelChunks(2) { outer, _ in
+        parallelChunks(2) { outerSlot, outer in
             var local = 0
-            parallelChunks(n) { _, range in for i in range { local += i } }
-            sums[outer] = local
+            parallelChunks(n) { slot, range in
+                // The inner loop keeps the slot of the thread running the outer piece.
+                if slot != outerSlot { local = -1_000_000 }
+                for i in range { local += i }
+            }
+            sums[outer.lowerBound] = local
         }
         XCTAssertEqual(sums[0], n * (n - 1) / 2)
         XCTAssertEqual(sums[1], n * (n - 1) / 2)
