@@ -66,7 +66,7 @@ let package = Package(
 
         .testTarget(name: "GapEngineTests", dependencies: ["GapEngine"], exclude: ["vector_math_fit.py"]),
         .testTarget(name: "GapModelTests", dependencies: ["GapModel", "GapLoss", "GapOptim", "GapSpec", "GapTrain", "GapEngine"]),
-        .testTarget(name: "GapLossTests", dependencies: ["GapLoss", "GapOptim"]),
+        .testTarget(name: "GapLossTests", dependencies: ["GapLoss", "GapOptim", "GapEngine"]),
         .testTarget(name: "GapSpecTests", dependencies: ["GapSpec"]),
         .testTarget(name: "GapStoreTests", dependencies: ["GapStore", "GapSpec"]),
         .testTarget(name: "GapRunnerTests", dependencies: ["GapRunner", "GapStore", "GapSpec", "GapModel"]),

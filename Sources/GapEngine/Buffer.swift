@@ -22,7 +22,12 @@ public final class FloatBuffer {
         set { pointer[i] = newValue }
     }
 
-    public func zero() { pointer.update(repeating: 0, count: count) }
+    /// Zeroes every value, split across the engine threads (the gradient buffer is cleared every step).
+    public func zero() {
+        parallelChunks(count, minimumPerChunk: 1 << 16) { _, range in
+            (pointer + range.lowerBound).update(repeating: 0, count: range.count)
+        }
+    }
 
     public var mutableBuffer: UnsafeMutableBufferPointer<Float> { UnsafeMutableBufferPointer(start: pointer, count: count) }
 

@@ -1,4 +1,5 @@
 import Foundation
+import GapEngine
 
 /// torch.optim.AdamW (amsgrad off, maximize off) over one flat parameter buffer.
 ///
@@ -50,12 +51,13 @@ public struct AdamW {
         let epsilon = Float(eps)
         let applyDecay = weightDecay != 0
         let lerpTowardsGradient = abs(firstWeight) < 0.5
-        firstMoment.withUnsafeMutableBufferPointer { m in
-            secondMoment.withUnsafeMutableBufferPointer { v in
-                for segment in segments {
-                    let end = segment.offset + segment.count
-                    let decays = applyDecay && segment.decay
-                    for k in segment.offset..<end {
+        firstMoment.withUnsafeMutableBufferPointer { mBuffer in
+            secondMoment.withUnsafeMutableBufferPointer { vBuffer in
+                let m = mBuffer.baseAddress!, v = vBuffer.baseAddress!
+                // Element by element, so pieces on the engine threads give the same bits as one pass.
+                forEachSegmentPiece(segments) { range, decay in
+                    let decays = applyDecay && decay
+                    for k in range {
                         let g = gradients[k]
                         if decays { parameters[k] *= decayFactor }
                         // torch's lerp picks the form by the weight to keep either end exact.

@@ -1,10 +1,27 @@
-/// Global L2 norm of the gradients inside `segments` (all of them when nil), summed in Double.
+import GapEngine
+
+/// Global L2 norm of the gradients inside `segments` (all of them when nil), summed in Double: over fixed pieces
+/// of the buffer on the engine threads, then the pieces' sums in order.
 public func gradientNorm(_ gradients: UnsafePointer<Float>, count: Int, segments: [ParameterSegment]? = nil) -> Double {
-    var squareSum = 0.0
-    forEachRange(count: count, segments: segments) { range in
-        for k in range { squareSum += Double(gradients[k]) * Double(gradients[k]) }
+    let pieces = EngineThreads.count * piecesPerThread, per = (count + pieces - 1) / max(pieces, 1)
+    return withUnsafeTemporaryAllocation(of: Double.self, capacity: pieces) { sums in
+        parallelChunks(pieces) { _, range in
+            for piece in range {
+                let lo = piece * per, hi = min(count, lo + per)
+                var squareSum = 0.0
+                if lo < hi {
+                    forEachRange(count: count, segments: segments) { segment in
+                        let a = max(lo, segment.lowerBound), b = min(hi, segment.upperBound)
+                        if a < b { for k in a..<b { squareSum += Double(gradients[k]) * Double(gradients[k]) } }
+                    }
+                }
+                sums[piece] = squareSum
+            }
+        }
+        var total = 0.0
+        for piece in 0..<pieces { total += sums[piece] }
+        return total.squareRoot()
     }
-    return squareSum.squareRoot()
 }
 
 /// torch.nn.utils.clip_grad_norm_ with the 2-norm: every gradient is multiplied by maxNorm / (norm + 1e-6)
@@ -19,8 +36,11 @@ public func clipGradientNorm(_ gradients: UnsafeMutablePointer<Float>, count: In
     let coefficient = maxNorm / (norm + 1e-6)
     guard coefficient < 1 else { return norm }
     let factor = Float(coefficient)
-    forEachRange(count: count, segments: segments) { range in
-        for k in range { gradients[k] *= factor }
+    parallelChunks(count, minimumPerChunk: 1 << 15) { _, piece in
+        forEachRange(count: count, segments: segments) { segment in
+            let lo = max(piece.lowerBound, segment.lowerBound), hi = min(piece.upperBound, segment.upperBound)
+            if lo < hi { for k in lo..<hi { gradients[k] *= factor } }
+        }
     }
     return norm
 }
