@@ -63,7 +63,7 @@ def main():
           f"{info['train_flops_per_sample'] / 1e9:.3f} GFLOP per training sample (matrix products, fwd + bwd)")
     print(f"Each figure: median over {args.reps} alternating runs (min–max); a run's training figure is the median "
           f"of {args.steps} timed steps after 3 warm-up steps.\n")
-    header = "| threads | engine | train samples/s | inference pairs/s | peak RSS MiB | sgemm GFLOP/s | MFU |"
+    header = "| threads | engine | train samples/s | inference pairs/s | peak RSS in training, MiB | sgemm GFLOP/s | MFU |"
     print(header)
     print("|---|---|---|---|---|---|---|")
     for threads, ours, theirs in rows:

@@ -86,8 +86,8 @@ struct BenchCommand: ParsableCommand {
         vocabulary 1024, width 128, 4 layers, 4 heads; embed_dim 128) on random data with open_clip's ClipLoss \
         and AdamW, and prints steady-state samples/s (median over timed steps after warm-up steps), inference \
         pairs/s, the model's matrix-product FLOPs per sample, the measured sgemm GFLOP/s at the same thread count \
-        and the fraction of it reached (MFU), and the process's peak resident memory. Run it once per thread \
-        count: peak memory is per process.
+        and the fraction of it reached (MFU), and the process's peak resident memory up to the end of training \
+        (before the inference pass). Run it once per thread count: peak memory is per process.
         """)
 
     @OptionGroup var threadOptions: ThreadOptions
@@ -141,6 +141,8 @@ struct BenchCommand: ParsableCommand {
         let loops = LoopCounters.now - loopsBefore
         let timedSeconds = stepTimes.reduce(0, +), timedSteps = Double(max(stepTimes.count, 1))
         let loopSeconds = loops.callerWorkSeconds + loops.callerWaitSeconds
+        // Training's peak, before the inference pass allocates its inputs.
+        let trainingPeakMiB = peakResidentMiB()
 
         let n = inferencePairs
         let per = 3 * config.vision.imageSize * config.vision.imageSize, ctx = config.text.contextLength
@@ -166,7 +168,7 @@ struct BenchCommand: ParsableCommand {
             "train_step_s_min": stepTimes.min() ?? .nan, "train_step_s_max": stepTimes.max() ?? .nan,
             "timed_steps": stepTimes.count, "inference_pairs_per_s": inferenceRate,
             "train_flops_per_sample": flops, "sgemm_gflops": gflops, "mfu": mfu,
-            "peak_rss_mib": peakResidentMiB(), "cpu": RunEnvironment.cpuModel, "blas": EngineThreads.blasConfiguration,
+            "peak_rss_mib": trainingPeakMiB, "cpu": RunEnvironment.cpuModel, "blas": EngineThreads.blasConfiguration,
             "parameters": clip.parameterCount,
             "parallel_loops_per_step": Double(loops.loops) / timedSteps,
             "loop_wait_fraction": loopSeconds > 0 ? loops.callerWaitSeconds / loopSeconds : 0,
@@ -195,7 +197,7 @@ struct BenchCommand: ParsableCommand {
             print(String(format: "inference  %8.1f pairs/s", inferenceRate))
             print(String(format: "model      %.3f GFLOP per training sample (matrix products, forward + backward)", flops / 1e9))
             print(String(format: "sgemm      %8.1f GFLOP/s (512×512×512) → MFU %.1f%%", gflops, 100 * mfu))
-            print(String(format: "peak RSS   %8.1f MiB", peakResidentMiB()))
+            print(String(format: "peak RSS   %8.1f MiB in training", trainingPeakMiB))
             if kernels { print("\n" + KernelProfile.table(kernelRows, stepSeconds: stepSeconds)) }
             if evalPairs > 0 { print(String(format: "retrieval  %8.3f s for %d×%d pairs, both directions, R@1/5/10 and ranks (embedding excluded)", retrievalSeconds, evalPairs, evalPairs)) }
         }
