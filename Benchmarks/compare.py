@@ -3,8 +3,9 @@
 
 Runs `gaplab bench` and `pytorch_bench.py` alternately for each thread count in turn (GapLab first, then PyTorch;
 the whole round repeated --reps times), each in a fresh process so peak memory is per run, and prints the medians with the
-spread (min–max) of the per-run figures and the GapLab / PyTorch ratios. When torch or open_clip is not
-installed the PyTorch column is left out and said so.
+spread (min–max) of the per-run figures, the GapLab / PyTorch ratios of the medians, and the ratio within each
+round with how many rounds GapLab won. When torch or open_clip is not installed the PyTorch column is left out and
+said so.
 """
 import argparse
 import json
