@@ -42,11 +42,11 @@ public func attentionScratchCount(_ shape: AttentionShape, threads: Int) -> Int 
 public func attentionForward(out: UnsafeMutablePointer<Float>, probs: UnsafeMutablePointer<Float>,
                              qkv: UnsafePointer<Float>, scratch: UnsafeMutableBufferPointer<Float>,
                              shape s: AttentionShape) {
-    let T = s.tokens, C = s.width, hd = s.headDim, C3 = 3 * C, Tp = s.paddedTokens
     precondition(scratch.count >= attentionScratchCount(s, threads: EngineThreads.count), "attention scratch too small")
-    let causal = s.causal
-    parallelChunks(s.batch * s.heads) { slot, range in
-        let scores = scratch.baseAddress! + slot * s.scratchPerThread
+    parallelChunks(s.batch * s.heads, sharing: (out, probs, qkv, scratch.baseAddress!, s)) { shared, slot, range in
+        let (out, probs, qkv, scratch, s) = shared
+        let T = s.tokens, C = s.width, hd = s.headDim, C3 = 3 * C, Tp = s.paddedTokens, causal = s.causal
+        let scores = scratch + slot * s.scratchPerThread
         let kt = scores + T * Tp
         for bh in range {
             let b = bh / s.heads, h = bh % s.heads
@@ -72,11 +72,11 @@ public func attentionForward(out: UnsafeMutablePointer<Float>, probs: UnsafeMuta
 public func attentionBackward(dqkv: UnsafeMutablePointer<Float>, dout: UnsafePointer<Float>,
                               qkv: UnsafePointer<Float>, probs: UnsafePointer<Float>,
                               scratch: UnsafeMutableBufferPointer<Float>, shape s: AttentionShape) {
-    let T = s.tokens, C = s.width, hd = s.headDim, C3 = 3 * C, Tp = s.paddedTokens
     precondition(scratch.count >= attentionScratchCount(s, threads: EngineThreads.count), "attention scratch too small")
-    let causal = s.causal
-    parallelChunks(s.batch * s.heads) { slot, range in
-        let dp = scratch.baseAddress! + slot * s.scratchPerThread
+    parallelChunks(s.batch * s.heads, sharing: (dqkv, dout, qkv, probs, scratch.baseAddress!, s)) { shared, slot, range in
+        let (dqkv, dout, qkv, probs, scratch, s) = shared
+        let T = s.tokens, C = s.width, hd = s.headDim, C3 = 3 * C, Tp = s.paddedTokens, causal = s.causal
+        let dp = scratch + slot * s.scratchPerThread
         let vt = dp + T * Tp
         for bh in range {
             let b = bh / s.heads, h = bh % s.heads

@@ -24,7 +24,7 @@ public final class FloatBuffer {
 
     /// Zeroes every value, split across the engine threads (the gradient buffer is cleared every step).
     public func zero() {
-        parallelChunks(count, minimumPerChunk: 1 << 16) { _, range in
+        parallelChunks(count, minimumPerChunk: 1 << 16, sharing: pointer) { pointer, _, range in
             (pointer + range.lowerBound).update(repeating: 0, count: range.count)
         }
     }

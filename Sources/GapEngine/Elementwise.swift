@@ -19,14 +19,16 @@ public func scatterRowsAdd(dx: UnsafeMutablePointer<Float>, dout: UnsafePointer<
 
 /// out = a + b (the residual connection).
 public func addForward(out: UnsafeMutablePointer<Float>, a: UnsafePointer<Float>, b: UnsafePointer<Float>, count: Int) {
-    parallelChunks(count, minimumPerChunk: 16384) { _, range in
+    parallelChunks(count, minimumPerChunk: 16384, sharing: (out, a, b)) { s, _, range in
+        let (out, a, b) = s
         for i in range { out[i] = a[i] + b[i] }
     }
 }
 
 /// acc += x.
 public func accumulate(_ acc: UnsafeMutablePointer<Float>, _ x: UnsafePointer<Float>, count: Int) {
-    parallelChunks(count, minimumPerChunk: 16384) { _, range in
+    parallelChunks(count, minimumPerChunk: 16384, sharing: (acc, x)) { s, _, range in
+        let (acc, x) = s
         for i in range { acc[i] += x[i] }
     }
 }
@@ -60,8 +62,8 @@ public func l2NormalizeBackward(dinp: UnsafeMutablePointer<Float>, dout: UnsafeP
 
 /// x[i] *= factor[i] (the GELU backward, with the derivative saved by `biasGELUForward`).
 public func multiplyElementwise(_ x: UnsafeMutablePointer<Float>, by factor: UnsafePointer<Float>, count: Int) {
-    parallelChunks(count, minimumPerChunk: 16384) { _, range in
-        let a = x + range.lowerBound, f = factor + range.lowerBound
+    parallelChunks(count, minimumPerChunk: 16384, sharing: (x, factor)) { s, _, range in
+        let a = s.0 + range.lowerBound, f = s.1 + range.lowerBound
         for i in 0..<range.count { a[i] *= f[i] }
     }
 }

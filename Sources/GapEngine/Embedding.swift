@@ -4,7 +4,8 @@ public func im2patches(out: UnsafeMutablePointer<Float>, images: UnsafePointer<F
                        batch: Int, channels: Int, imageSize: Int, patchSize: Int) {
     let g = imageSize / patchSize, p = patchSize
     let patchLen = channels * p * p
-    parallelChunks(batch) { _, range in
+    parallelChunks(batch, sharing: (out, images, channels, imageSize, p, g, patchLen)) { s, _, range in
+        let (out, images, channels, imageSize, p, g, patchLen) = s
         for b in range {
             let img = images + b * channels * imageSize * imageSize
             for gy in 0..<g {

@@ -9,7 +9,8 @@
 /// over the widest activation of the block.
 public func biasGELUForward(out: UnsafeMutablePointer<Float>, derivative: UnsafeMutablePointer<Float>?,
                             inp: UnsafePointer<Float>, bias: UnsafePointer<Float>, rows: Int, cols: Int) {
-    parallelChunks(rows, minimumPerChunk: max(1, 16384 / max(cols, 1))) { _, range in
+    parallelChunks(rows, minimumPerChunk: max(1, 16384 / max(cols, 1)), sharing: (out, derivative, inp, bias, cols)) { s, _, range in
+        let (out, derivative, inp, bias, cols) = s
         for r in range {
             let x = inp + r * cols, y = out + r * cols
             if let derivative {

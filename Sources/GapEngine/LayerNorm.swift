@@ -10,8 +10,9 @@ public func layerNormForward(out: UnsafeMutablePointer<Float>, mean: UnsafeMutab
                              weight: UnsafePointer<Float>, bias: UnsafePointer<Float>,
                              rows: Int, dim: Int, eps: Float = 1e-5) {
     typealias V = SIMD8<Float>
-    let w = V.scalarCount
-    parallelChunks(rows, minimumPerChunk: 64) { _, range in
+    parallelChunks(rows, minimumPerChunk: 64, sharing: (out, mean, rstd, inp, weight, bias, dim, eps)) { s, _, range in
+        let (out, mean, rstd, inp, weight, bias, dim, eps) = s
+        let w = V.scalarCount
         for r in range {
             let x = inp + r * dim, o = out + r * dim
             let m: Float, rs: Float
@@ -56,7 +57,9 @@ public func layerNormBackward(dinp: UnsafeMutablePointer<Float>, dweight: Unsafe
     let w = V.scalarCount
     let vectorised = dim % w == 0
     // Input gradients are independent per row.
-    parallelChunks(rows, minimumPerChunk: 64) { _, range in
+    parallelChunks(rows, minimumPerChunk: 64, sharing: (dinp, dout, inp, weight, mean, rstd, dim)) { s, _, range in
+        let (dinp, dout, inp, weight, mean, rstd, dim) = s
+        let w = V.scalarCount, vectorised = dim % w == 0
         for r in range {
             let x = inp + r * dim, dy = dout + r * dim, dx = dinp + r * dim
             let m = mean[r], rs = rstd[r]
@@ -98,7 +101,9 @@ public func layerNormBackward(dinp: UnsafeMutablePointer<Float>, dweight: Unsafe
     if vectorised {
         // Blocks of four vectors (two cache lines of a row) when the width allows, so every line read is used whole.
         let span = dim % (4 * w) == 0 ? 4 * w : w
-        parallelChunks(dim / span) { _, blocks in
+        parallelChunks(dim / span, sharing: (dweight, dbias, dout, inp, mean, rstd, rows, dim, span)) { s, _, blocks in
+            let (dweight, dbias, dout, inp, mean, rstd, rows, dim, span) = s
+            let w = V.scalarCount
             for block in blocks {
                 let i = block * span
                 if span == 4 * w {

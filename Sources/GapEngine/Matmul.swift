@@ -17,29 +17,47 @@ public func sgemm(transA: Bool = false, transB: Bool = false, m: Int, n: Int, k:
         blasSGEMM(transA, transB, m, n, k, alpha, a, lda, b, ldb, beta, c, ldc)
         return
     }
+    let product = Product(transA: transA, transB: transB, m: m, n: n, k: k, alpha: alpha, a: a, lda: lda, b: b, ldb: ldb,
+                          beta: beta, c: c, ldc: ldc)
     if m >= n {
-        sgemmRowPieces(transA: transA, transB: transB, m: m, n: n, k: k, alpha: alpha, a: a, lda: lda, b: b, ldb: ldb,
-                       beta: beta, c: c, ldc: ldc) { _ in }
+        sgemmRowPieces(product, rowBias: nil)
     } else {
-        parallelChunks(n, minimumPerChunk: 32) { _, cols in
+        parallelChunks(n, minimumPerChunk: 32, sharing: product) { p, _, cols in
             // Column j of op(B) starts at b + j, or at row j (b + j·ldb) when B is stored transposed.
-            let bCols = transB ? b + cols.lowerBound * ldb : b + cols.lowerBound
-            blasSGEMM(transA, transB, m, cols.count, k, alpha, a, lda, bCols, ldb, beta, c + cols.lowerBound, ldc)
+            let bCols = p.transB ? p.b + cols.lowerBound * p.ldb : p.b + cols.lowerBound
+            blasSGEMM(p.transA, p.transB, p.m, cols.count, p.k, p.alpha, p.a, p.lda, bCols, p.ldb, p.beta,
+                      p.c + cols.lowerBound, p.ldc)
         }
     }
 }
 
-/// `sgemm` over pieces of C's rows, calling `prepare(rows)` on each piece's rows of C just before its product
-/// (to write a bias there for beta = 1 while those rows are about to be read anyway).
+/// One product's operands, as the threads computing its pieces read them.
+struct Product {
+    var transA, transB: Bool
+    var m, n, k: Int
+    var alpha: Float
+    var a: UnsafePointer<Float>
+    var lda: Int
+    var b: UnsafePointer<Float>
+    var ldb: Int
+    var beta: Float
+    var c: UnsafeMutablePointer<Float>
+    var ldc: Int
+}
+
+/// `sgemm` over pieces of C's rows; with `rowBias`, each piece's rows of C get the bias written just before its
+/// product accumulates onto them (beta = 1), while those rows are about to be read anyway.
 @inline(__always)
-func sgemmRowPieces(transA: Bool, transB: Bool, m: Int, n: Int, k: Int, alpha: Float, a: UnsafePointer<Float>, lda: Int,
-                    b: UnsafePointer<Float>, ldb: Int, beta: Float, c: UnsafeMutablePointer<Float>, ldc: Int,
-                    prepare: (Range<Int>) -> Void) {
-    parallelChunks(m, minimumPerChunk: 32) { _, rows in
-        prepare(rows)
+func sgemmRowPieces(_ product: Product, rowBias: UnsafePointer<Float>?) {
+    parallelChunks(product.m, minimumPerChunk: 32, sharing: (product, rowBias)) { s, _, rows in
+        let (p, rowBias) = s
+        if let rowBias {
+            for r in rows { (p.c + r * p.ldc).update(from: rowBias, count: p.n) }
+        }
         // Row i of op(A) starts at a + i·lda, or at column i (a + i) when A is stored transposed.
-        let aRows = transA ? a + rows.lowerBound : a + rows.lowerBound * lda
-        blasSGEMM(transA, transB, rows.count, n, k, alpha, aRows, lda, b, ldb, beta, c + rows.lowerBound * ldc, ldc)
+        let aRows = p.transA ? p.a + rows.lowerBound : p.a + rows.lowerBound * p.lda
+        blasSGEMM(p.transA, p.transB, rows.count, p.n, p.k, p.alpha, aRows, p.lda, p.b, p.ldb, p.beta,
+                  p.c + rows.lowerBound * p.ldc, p.ldc)
     }
 }
 
@@ -60,10 +78,8 @@ public func linearForward(out: UnsafeMutablePointer<Float>, inp: UnsafePointer<F
         return
     }
     // The bias goes into each piece's rows just before its product accumulates onto them.
-    sgemmRowPieces(transA: false, transB: true, m: rows, n: outDim, k: inDim, alpha: 1, a: inp, lda: inDim, b: weight,
-                   ldb: inDim, beta: 1, c: out, ldc: outDim) { piece in
-        for r in piece { (out + r * outDim).update(from: bias, count: outDim) }
-    }
+    sgemmRowPieces(Product(transA: false, transB: true, m: rows, n: outDim, k: inDim, alpha: 1, a: inp, lda: inDim,
+                           b: weight, ldb: inDim, beta: 1, c: out, ldc: outDim), rowBias: bias)
 }
 
 /// Backward of `linearForward`. Gradients of the weight and bias accumulate (shared parameters are used by
@@ -97,7 +113,10 @@ func accumulateWeightGradient(dweight: UnsafeMutablePointer<Float>, dbias: Unsaf
     let pieceCount = (rows + per - 1) / per
     let stride = outDim * inDim + outDim
     PartialSums.with(count: (pieceCount - 1) * stride) { partials in
-        parallelChunks(pieceCount) { _, range in
+        let shared = (dweight, dbias, dout, inp, partials, rows, inDim, outDim, per, pieceCount)
+        parallelChunks(pieceCount, sharing: shared) { s, _, range in
+            let (dweight, dbias, dout, inp, partials, rows, inDim, outDim, per, _) = s
+            let stride = outDim * inDim + outDim
             for piece in range {
                 let lo = piece * per, count = min(rows, lo + per) - lo
                 // Piece 0 accumulates straight into the gradient; the others write their own partial.
@@ -111,7 +130,9 @@ func accumulateWeightGradient(dweight: UnsafeMutablePointer<Float>, dbias: Unsaf
                 }
             }
         }
-        parallelChunks(outDim, minimumPerChunk: 8) { _, range in
+        parallelChunks(outDim, minimumPerChunk: 8, sharing: shared) { s, _, range in
+            let (dweight, dbias, _, _, partials, _, inDim, outDim, _, pieceCount) = s
+            let stride = outDim * inDim + outDim
             for r in range {
                 let row = dweight + r * inDim
                 for piece in 1..<pieceCount {

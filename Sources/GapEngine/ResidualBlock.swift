@@ -130,7 +130,8 @@ public func residualBlockBackward(dresidual: UnsafeMutablePointer<Float>, inp: U
 /// out[r, :] = inp[r, :] + bias for every row.
 public func addRowsWithBias(out: UnsafeMutablePointer<Float>, inp: UnsafePointer<Float>, bias: UnsafePointer<Float>,
                             rows: Int, cols: Int) {
-    parallelChunks(rows, minimumPerChunk: max(1, 16384 / max(cols, 1))) { _, range in
+    parallelChunks(rows, minimumPerChunk: max(1, 16384 / max(cols, 1)), sharing: (out, inp, bias, cols)) { s, _, range in
+        let (out, inp, bias, cols) = s
         for r in range {
             let x = inp + r * cols, o = out + r * cols
             VectorMath.forEachVector(cols) { i in

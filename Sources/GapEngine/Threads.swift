@@ -31,36 +31,63 @@ public enum EngineThreads {
 /// several the faster core takes the pieces the slower one has not reached.
 public let piecesPerThread = 4
 
-/// Runs `body(slot, range)` over `0..<n` cut into contiguous pieces, `piecesPerThread` per engine thread
+/// Runs `body(shared, slot, range)` over `0..<n` cut into contiguous pieces, `piecesPerThread` per engine thread
 /// (fewer when a piece would be shorter than `minimumPerChunk`). Threads claim pieces as they finish the
 /// previous one; `slot` (0 for the caller, below `EngineThreads.count`) names the thread, for per-thread
 /// scratch. The pieces depend only on n and the thread count, so per-piece work is reproducible whichever
 /// thread runs it.
-@inline(__always)
-public func parallelChunks(_ n: Int, minimumPerChunk: Int = 1, _ body: (_ slot: Int, Range<Int>) -> Void) {
+///
+/// `body` captures nothing: what it needs comes in `shared` (a tuple of pointers and sizes), which the other
+/// threads read through a pointer to the caller's copy. Handing them a closure with captures instead would box
+/// it on the heap at every loop, a few hundred times a training step.
+@inlinable @inline(__always)
+public func parallelChunks<Shared>(_ n: Int, minimumPerChunk: Int = 1, sharing shared: Shared,
+                                   _ body: @escaping (_ shared: Shared, _ slot: Int, _ range: Range<Int>) -> Void) {
     let threads = EngineThreads.count
     let pieces = max(1, min(threads * piecesPerThread, n / max(minimumPerChunk, 1)))
     if threads <= 1 || pieces <= 1 {
-        body(0, 0..<n)
+        body(shared, 0, 0..<n)
         return
     }
-    let per = (n + pieces - 1) / pieces
-    WorkerPool.shared.run(chunks: (n + per - 1) / per) { slot, c in
-        let lo = c * per
-        body(slot, lo..<min(n, lo + per))
+    withUnsafePointer(to: shared) { pointer in
+        WorkerPool.shared.run(LoopJob(shared: pointer, body: body), count: n, pieceLength: (n + pieces - 1) / pieces)
     }
+}
+
+/// One parallel loop as the worker threads see it: three words, so it sits inside the pool's `any ChunkJob`
+/// without a heap box.
+@usableFromInline
+protocol ChunkJob {
+    func run(slot: Int, range: Range<Int>)
+}
+
+@usableFromInline
+struct LoopJob<Shared>: ChunkJob {
+    @usableFromInline let shared: UnsafePointer<Shared>
+    @usableFromInline let body: (Shared, Int, Range<Int>) -> Void
+
+    @inlinable init(shared: UnsafePointer<Shared>, body: @escaping (Shared, Int, Range<Int>) -> Void) {
+        self.shared = shared
+        self.body = body
+    }
+
+    @inlinable func run(slot: Int, range: Range<Int>) { body(shared.pointee, slot, range) }
+}
+
+struct IdleJob: ChunkJob {
+    func run(slot: Int, range: Range<Int>) {}
 }
 
 /// The engine's own worker threads. A training step runs a few hundred parallel loops back to back; waking a
 /// sleeping thread for each (what a dispatch queue does) costs tens of microseconds and several heap allocations
 /// per loop. These workers spin briefly between loops before they sleep, as OpenMP's do, and take a loop's chunks
-/// through atomics. One small allocation per loop remains: handing the loop's closure to other threads
-/// (`withoutActuallyEscaping`) boxes it.
+/// through atomics; a loop allocates nothing.
+@usableFromInline
 final class WorkerPool: @unchecked Sendable {
-    static let shared = WorkerPool()
+    @usableFromInline static let shared = WorkerPool()
 
     /// Spin iterations a worker waits for the next loop before it sleeps (roughly 100 µs).
-    private static let spinLimit = Int(ProcessInfo.processInfo.environment["GAPLAB_SPIN"] ?? "") ?? 20_000
+    private static let spinLimit = 20_000
 
     /// The open loop's chunk count (high 32 bits) and next unclaimed chunk (low 32 bits), claimed with one atomic
     /// add so a claim always sees the count of the loop it claims from; a count of 0 means no loop is open.
@@ -71,8 +98,10 @@ final class WorkerPool: @unchecked Sendable {
     private let wake = NSCondition()
     private let busy = NSLock()
     private var workers = 0
-    /// The open loop's body, written before the loop opens and kept until every chunk has finished.
-    nonisolated(unsafe) private var job: ((Int, Int) -> Void)?
+    /// The open loop, written before it opens and kept until every piece has finished, and its pieces.
+    nonisolated(unsafe) private var job: any ChunkJob = IdleJob()
+    nonisolated(unsafe) private var count = 0
+    nonisolated(unsafe) private var pieceLength = 1
     /// Where the caller's time in parallel loops goes (see `LoopCounters`).
     let callerWorkNanoseconds = Atomic<Int>(0)
     let callerWaitNanoseconds = Atomic<Int>(0)
@@ -90,39 +119,41 @@ final class WorkerPool: @unchecked Sendable {
         }
     }
 
-    /// Runs chunks 0..<chunks of `body(slot, chunk)` on the caller (slot 0) and the workers (slots 1...) and
-    /// returns when all are done. A loop
-    /// started while another runs (from another thread, or inside a chunk) runs on its caller alone. The caller
-    /// takes chunks too and never waits for a worker to arrive, only for chunks a worker has taken to finish.
-    func run(chunks: Int, _ body: (Int, Int) -> Void) {
+    /// Runs `job` over the pieces of `0..<count` on the caller (slot 0) and the workers (slots 1...) and returns
+    /// when all are done. A loop started while another runs (from another thread, or inside a piece) runs on its
+    /// caller alone. The caller takes pieces too and never waits for a worker to arrive, only for pieces a worker
+    /// has taken to finish.
+    @usableFromInline
+    func run(_ loop: some ChunkJob, count n: Int, pieceLength per: Int) {
+        let pieces = (n + per - 1) / per
         guard workers > 0, busy.try() else {
-            // Inside a chunk a worker runs, the slot stays the worker's own.
+            // Inside a piece a worker runs, the slot stays the worker's own.
             let slot = Thread.current.threadDictionary[Self.slotKey] as? Int ?? 0
-            for c in 0..<chunks { body(slot, c) }
+            for c in 0..<pieces { loop.run(slot: slot, range: (c * per)..<min(n, (c + 1) * per)) }
             return
         }
         defer { busy.unlock() }
-        withoutActuallyEscaping(body) { body in
-            job = body
-            finished.store(0, ordering: .sequentiallyConsistent)
-            claims.store(chunks << 32, ordering: .sequentiallyConsistent)
-            generation.add(1, ordering: .sequentiallyConsistent)
-            if sleeping.load(ordering: .sequentiallyConsistent) > 0 {
-                wake.lock()
-                wake.broadcast()
-                wake.unlock()
-            }
-            let start = DispatchTime.now().uptimeNanoseconds
-            takeChunks(slot: 0)
-            let done = DispatchTime.now().uptimeNanoseconds
-            while finished.load(ordering: .acquiring) < chunks {}
-            let end = DispatchTime.now().uptimeNanoseconds
-            callerWorkNanoseconds.add(Int(done - start), ordering: .relaxed)
-            callerWaitNanoseconds.add(Int(end - done), ordering: .relaxed)
-            loopCount.add(1, ordering: .relaxed)
-            claims.store(0, ordering: .sequentiallyConsistent)
-            job = nil
+        job = loop
+        count = n
+        pieceLength = per
+        finished.store(0, ordering: .sequentiallyConsistent)
+        claims.store(pieces << 32, ordering: .sequentiallyConsistent)
+        generation.add(1, ordering: .sequentiallyConsistent)
+        if sleeping.load(ordering: .sequentiallyConsistent) > 0 {
+            wake.lock()
+            wake.broadcast()
+            wake.unlock()
         }
+        let start = DispatchTime.now().uptimeNanoseconds
+        takeChunks(slot: 0)
+        let done = DispatchTime.now().uptimeNanoseconds
+        while finished.load(ordering: .acquiring) < pieces {}
+        let end = DispatchTime.now().uptimeNanoseconds
+        callerWorkNanoseconds.add(Int(done - start), ordering: .relaxed)
+        callerWaitNanoseconds.add(Int(end - done), ordering: .relaxed)
+        loopCount.add(1, ordering: .relaxed)
+        claims.store(0, ordering: .sequentiallyConsistent)
+        job = IdleJob()
     }
 
     private func takeChunks(slot: Int) {
@@ -130,7 +161,8 @@ final class WorkerPool: @unchecked Sendable {
             let claim = claims.add(1, ordering: .acquiringAndReleasing).oldValue
             let chunks = claim >> 32, c = claim & 0xFFFF_FFFF
             if c >= chunks { return }
-            job!(slot, c)
+            let lo = c * pieceLength
+            job.run(slot: slot, range: lo..<min(count, lo + pieceLength))
             finished.add(1, ordering: .releasing)
         }
     }

@@ -41,22 +41,20 @@ public struct AdamW {
     public mutating func update(parameters: UnsafeMutablePointer<Float>, gradients: UnsafePointer<Float>, lr: Double) {
         step += 1
         let t = Double(step)
-        let decayFactor = Float(1 - lr * weightDecay)
-        let firstWeight = Float(1 - beta1)
-        let secondDecay = Float(beta2)
-        let secondWeight = Float(1 - beta2)
-        let stepSize = lr / (1 - pow(beta1, t))
-        let negativeStepSize = Float(-stepSize)
-        let biasCorrection2Sqrt = Float((1 - pow(beta2, t)).squareRoot())
-        let epsilon = Float(eps)
-        let applyDecay = weightDecay != 0
-        let lerpTowardsGradient = abs(firstWeight) < 0.5
+        let c = StepCoefficients(
+            decayFactor: Float(1 - lr * weightDecay), firstWeight: Float(1 - beta1), secondDecay: Float(beta2),
+            secondWeight: Float(1 - beta2), negativeStepSize: Float(-(lr / (1 - pow(beta1, t)))),
+            biasCorrection2Sqrt: Float((1 - pow(beta2, t)).squareRoot()), epsilon: Float(eps),
+            applyDecay: weightDecay != 0)
         firstMoment.withUnsafeMutableBufferPointer { mBuffer in
             secondMoment.withUnsafeMutableBufferPointer { vBuffer in
-                let m = mBuffer.baseAddress!, v = vBuffer.baseAddress!
                 // Element by element, so pieces on the engine threads give the same bits as one pass.
-                forEachSegmentPiece(segments) { range, decay in
-                    let decays = applyDecay && decay
+                forEachSegmentPiece(segments, sharing: (parameters, gradients, mBuffer.baseAddress!, vBuffer.baseAddress!, c)) { s, range, decay in
+                    let (parameters, gradients, m, v, c) = s
+                    let (decayFactor, firstWeight, secondDecay, secondWeight) = (c.decayFactor, c.firstWeight, c.secondDecay, c.secondWeight)
+                    let (negativeStepSize, biasCorrection2Sqrt, epsilon) = (c.negativeStepSize, c.biasCorrection2Sqrt, c.epsilon)
+                    let lerpTowardsGradient = abs(firstWeight) < 0.5
+                    let decays = c.applyDecay && decay
                     for k in range {
                         let g = gradients[k]
                         if decays { parameters[k] *= decayFactor }
@@ -69,6 +67,12 @@ public struct AdamW {
                 }
             }
         }
+    }
+
+    /// One step's scalars, in Float32 as torch applies them, shared with the threads updating pieces of the buffer.
+    struct StepCoefficients {
+        var decayFactor, firstWeight, secondDecay, secondWeight, negativeStepSize, biasCorrection2Sqrt, epsilon: Float
+        var applyDecay: Bool
     }
 
     /// Puts back the state a checkpoint saved (`step`, `firstMoment`, `secondMoment`).

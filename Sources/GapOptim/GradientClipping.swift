@@ -5,7 +5,8 @@ import GapEngine
 public func gradientNorm(_ gradients: UnsafePointer<Float>, count: Int, segments: [ParameterSegment]? = nil) -> Double {
     let pieces = EngineThreads.count * piecesPerThread, per = (count + pieces - 1) / max(pieces, 1)
     return withUnsafeTemporaryAllocation(of: Double.self, capacity: pieces) { sums in
-        parallelChunks(pieces) { _, range in
+        parallelChunks(pieces, sharing: (gradients, count, segments, per, sums.baseAddress!)) { s, _, range in
+            let (gradients, count, segments, per, sums) = s
             for piece in range {
                 let lo = piece * per, hi = min(count, lo + per)
                 var squareSum = 0.0
@@ -36,7 +37,8 @@ public func clipGradientNorm(_ gradients: UnsafeMutablePointer<Float>, count: In
     let coefficient = maxNorm / (norm + 1e-6)
     guard coefficient < 1 else { return norm }
     let factor = Float(coefficient)
-    parallelChunks(count, minimumPerChunk: 1 << 15) { _, piece in
+    parallelChunks(count, minimumPerChunk: 1 << 15, sharing: (gradients, count, segments, factor)) { s, _, piece in
+        let (gradients, count, segments, factor) = s
         forEachRange(count: count, segments: segments) { segment in
             let lo = max(piece.lowerBound, segment.lowerBound), hi = min(piece.upperBound, segment.upperBound)
             if lo < hi { for k in lo..<hi { gradients[k] *= factor } }

@@ -12,10 +12,13 @@ public func firstNonFiniteIndex(_ values: UnsafePointer<Float>, count: Int) -> I
 public func firstNonFinite(_ values: UnsafePointer<Float>, segments: [ParameterSegment])
     -> (segment: ParameterSegment, index: Int)? {
     let bad = Atomic<Bool>(false)
-    forEachSegmentPiece(segments) { range, _ in
-        var finite = true
-        for k in range { finite = finite && values[k].isFinite }
-        if !finite { bad.store(true, ordering: .relaxed) }
+    withUnsafePointer(to: bad) { bad in
+        forEachSegmentPiece(segments, sharing: (values, bad)) { s, range, _ in
+            let (values, bad) = s
+            var finite = true
+            for k in range { finite = finite && values[k].isFinite }
+            if !finite { bad.pointee.store(true, ordering: .relaxed) }
+        }
     }
     guard bad.load(ordering: .relaxed) else { return nil }
     for segment in segments {
@@ -29,13 +32,17 @@ public func firstNonFinite(_ values: UnsafePointer<Float>, segments: [ParameterS
 /// Runs `body` over the parameters of `segments`, cut into pieces of the whole parameter range that the engine
 /// threads share (each piece clipped to every segment it overlaps). Pieces depend only on the segments and the
 /// thread count.
-func forEachSegmentPiece(_ segments: [ParameterSegment], _ body: (_ range: Range<Int>, _ decay: Bool) -> Void) {
+/// `body` captures nothing (see `parallelChunks`): what it needs comes in `shared`.
+@inline(__always)
+func forEachSegmentPiece<Shared>(_ segments: [ParameterSegment], sharing shared: Shared,
+                                 _ body: @escaping (_ shared: Shared, _ range: Range<Int>, _ decay: Bool) -> Void) {
     var end = 0
     for segment in segments { end = max(end, segment.offset + segment.count) }
-    parallelChunks(end, minimumPerChunk: 1 << 15) { _, piece in
+    parallelChunks(end, minimumPerChunk: 1 << 15, sharing: (segments, shared, body)) { s, _, piece in
+        let (segments, shared, body) = s
         for segment in segments {
             let lo = max(segment.offset, piece.lowerBound), hi = min(segment.offset + segment.count, piece.upperBound)
-            if lo < hi { body(lo..<hi, segment.decay) }
+            if lo < hi { body(shared, lo..<hi, segment.decay) }
         }
     }
 }
