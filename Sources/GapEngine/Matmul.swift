@@ -183,15 +183,19 @@ public func columnSums(_ x: UnsafePointer<Float>, rows: Int, cols: Int, accumula
     cblas_sgemv(CblasRowMajor, CblasTrans, Int32(rows), Int32(cols), 1, x, Int32(cols), Ones.pointer(count: rows), 1, 1, acc, 1)
 }
 
-/// A shared vector of ones, grown when a longer one is needed (only while shapes first appear).
+/// A shared vector of ones, grown when a longer one is needed (only while shapes first appear). Bias columns are
+/// summed by several threads at once (`accumulateWeightGradient`'s pieces), so a shorter vector another thread may
+/// still be reading is kept, not freed, when a longer one replaces it.
 enum Ones {
     nonisolated(unsafe) private static var buffer = FloatBuffer(count: 0)
+    nonisolated(unsafe) private static var outgrown: [FloatBuffer] = []
     private static let lock = NSLock()
 
     static func pointer(count: Int) -> UnsafePointer<Float> {
         lock.lock()
         defer { lock.unlock() }
         if buffer.count < count {
+            outgrown.append(buffer)
             buffer = FloatBuffer([Float](repeating: 1, count: count))
         }
         return UnsafePointer(buffer.pointer)
