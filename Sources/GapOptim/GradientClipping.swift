@@ -12,8 +12,7 @@ public func gradientNorm(_ gradients: UnsafePointer<Float>, count: Int, segments
                 var squareSum = 0.0
                 if lo < hi {
                     forEachRange(count: count, segments: segments) { segment in
-                        let a = max(lo, segment.lowerBound), b = min(hi, segment.upperBound)
-                        if a < b { for k in a..<b { squareSum += Double(gradients[k]) * Double(gradients[k]) } }
+                        for k in (lo..<hi).clamped(to: segment) { squareSum += Double(gradients[k]) * Double(gradients[k]) }
                     }
                 }
                 sums[piece] = squareSum
@@ -40,8 +39,7 @@ public func clipGradientNorm(_ gradients: UnsafeMutablePointer<Float>, count: In
     parallelChunks(count, minimumPerChunk: 1 << 15, sharing: (gradients, count, segments, factor)) { s, _, piece in
         let (gradients, count, segments, factor) = s
         forEachRange(count: count, segments: segments) { segment in
-            let lo = max(piece.lowerBound, segment.lowerBound), hi = min(piece.upperBound, segment.upperBound)
-            if lo < hi { for k in lo..<hi { gradients[k] *= factor } }
+            for k in piece.clamped(to: segment) { gradients[k] *= factor }
         }
     }
     return norm

@@ -41,8 +41,8 @@ func forEachSegmentPiece<Shared>(_ segments: [ParameterSegment], sharing shared:
     parallelChunks(end, minimumPerChunk: 1 << 15, sharing: (segments, shared, body)) { s, _, piece in
         let (segments, shared, body) = s
         for segment in segments {
-            let lo = max(segment.offset, piece.lowerBound), hi = min(segment.offset + segment.count, piece.upperBound)
-            if lo < hi { body(shared, lo..<hi, segment.decay) }
+            let part = piece.clamped(to: segment.offset..<(segment.offset + segment.count))
+            if !part.isEmpty { body(shared, part, segment.decay) }
         }
     }
 }
