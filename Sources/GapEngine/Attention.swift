@@ -21,7 +21,7 @@ public struct AttentionShape {
     /// Floats of the saved attention probabilities: batch × heads × tokens × tokens.
     public var probabilityCount: Int { batch * heads * tokens * tokens }
     /// Score rows padded to whole vectors.
-    var paddedTokens: Int { (tokens + 7) / 8 * 8 }
+    var paddedTokens: Int { (tokens + VectorMath.width - 1) / VectorMath.width * VectorMath.width }
     /// Scratch floats one thread needs: a tokens × paddedTokens score (or score-gradient) panel and a
     /// head_dim × paddedTokens transposed K (or V).
     var scratchPerThread: Int { (tokens + headDim) * paddedTokens }
@@ -115,42 +115,44 @@ func transpose(_ out: UnsafeMutablePointer<Float>, _ x: UnsafePointer<Float>, ro
 }
 
 /// out[0..<count] = softmax of scores[0..<valid], then zeros (masked positions). Vectorised: rows are as short
-/// as the sequence, and scalar max and sum loops cost as much as the products around them.
+/// as the sequence, and scalar max and sum loops cost as much as the products around them. The score row is
+/// padded to whole vectors, so every pass runs on whole vectors with the lanes from `valid` on masked; the
+/// exponentials go back into the score row. One call site of `exp`: with two, the compiler kept it out of line,
+/// where a sixteen-lane vector travels as four 128-bit quarters and the whole exp runs a quarter at a time.
 @inline(__always)
-func softmaxRow(out: UnsafeMutablePointer<Float>, scores: UnsafePointer<Float>, valid: Int, count: Int) {
-    typealias V = SIMD8<Float>
-    let w = V.scalarCount, full = valid / w * w, rest = valid - full
+func softmaxRow(out: UnsafeMutablePointer<Float>, scores: UnsafeMutablePointer<Float>, valid: Int, count: Int) {
+    typealias V = VectorMath.Vector
+    let w = V.scalarCount
     var mxv = V(repeating: -.infinity)
+    var j = 0
     // A compare and blend per vector; `pointwiseMax` handles NaN lane by lane in scalar code.
-    for j in stride(from: 0, to: full, by: w) {
-        let x = VectorMath.load(scores + j)
+    while j < valid {
+        let x = VectorMath.load(scores + j).replacing(with: -.infinity, where: VectorMath.lanes(from: valid - j))
         mxv = mxv.replacing(with: x, where: x .> mxv)
+        j += w
     }
-    for t in 0..<rest where scores[full + t] > mxv[t] { mxv[t] = scores[full + t] }
     let mx = V(repeating: mxv.max())
     var sumv = V()
-    for j in stride(from: 0, to: full, by: w) {
-        let e = VectorMath.exp(VectorMath.load(scores + j) - mx)
-        VectorMath.store(e, out + j)
+    j = 0
+    while j < valid {
+        let e = VectorMath.exp(VectorMath.load(scores + j) - mx).replacing(with: 0, where: VectorMath.lanes(from: valid - j))
+        VectorMath.store(e, scores + j)
         sumv += e
-    }
-    if rest > 0 {
-        // Zero-padded lanes would add e^(0 − max) to the sum: mask them out.
-        var e = VectorMath.exp(VectorMath.loadPartial(scores + full, rest) - mx)
-        for t in rest..<w { e[t] = 0 }
-        VectorMath.storePartial(e, out + full, rest)
-        sumv += e
+        j += w
     }
     let inv = V(repeating: 1 / sumv.sum())
-    for j in stride(from: 0, to: full, by: w) { VectorMath.store(VectorMath.load(out + j) * inv, out + j) }
-    if rest > 0 { VectorMath.storePartial(VectorMath.loadPartial(out + full, rest) * inv, out + full, rest) }
-    for j in valid..<count { out[j] = 0 }
+    j = 0
+    while j < count {
+        let p = j < valid ? VectorMath.load(scores + j) * inv : V()
+        if j + w <= count { VectorMath.store(p, out + j) } else { VectorMath.storePartial(p, out + j, count - j) }
+        j += w
+    }
 }
 
 /// dS row: ds[j] = p[j] · (dp[j] − Σ_k p[k]·dp[k]) · scale for j < count, in place over dp.
 @inline(__always)
 func softmaxBackwardRow(dp: UnsafeMutablePointer<Float>, p: UnsafePointer<Float>, count: Int, scale: Float) {
-    typealias V = SIMD8<Float>
+    typealias V = VectorMath.Vector
     let w = V.scalarCount, full = count / w * w, rest = count - full
     var dotv = V()
     for j in stride(from: 0, to: full, by: w) { dotv.addProduct(VectorMath.load(p + j), VectorMath.load(dp + j)) }
@@ -168,59 +170,58 @@ func softmaxBackwardRow(dp: UnsafeMutablePointer<Float>, p: UnsafePointer<Float>
 /// out[r, c] = scale · Σ_{k ∈ terms(r)} A[r, k] · B[k, c] for r < rows, c < n, where A[r, k] is at
 /// a + r·aRowStride + k·aColStride (so A may be read transposed) and B[k, c] at b + k·ldb + c.
 ///
-/// Two rows of out at a time over 32 columns (eight vector accumulators): each loaded vector of B serves both
-/// rows and each broadcast element of A four vectors. A pair of rows sums over the union of its two term ranges;
-/// the callers' A is zero outside each row's own range, so the union changes nothing.
+/// Four rows of out at a time over two vectors of columns (eight accumulators; a head of 32 columns is one such
+/// block at sixteen lanes): each loaded vector of B serves four rows and each broadcast element of A two vectors.
+/// A group of rows sums over the union of its rows' term ranges; the callers' A is zero outside each row's own
+/// range, so the union changes nothing. Past the last row a group repeats it: the same sums, stored again.
 @inline(__always)
 func broadcastProduct(out: UnsafeMutablePointer<Float>, ldo: Int, a: UnsafePointer<Float>, aRowStride: Int, aColStride: Int,
                       b: UnsafePointer<Float>, ldb: Int, rows: Int, n: Int, scale: Float, terms: (Int) -> Range<Int>) {
-    typealias V = SIMD8<Float>
-    let w = V.scalarCount
+    typealias V = VectorMath.Vector
+    let w = V.scalarCount, sc = V(repeating: scale)
     var r = 0
     while r < rows {
-        let pair = r + 1 < rows
-        let r1 = pair ? r + 1 : r
-        let t0 = terms(r), t1 = terms(r1)
-        let lo = min(t0.lowerBound, t1.lowerBound), hi = max(t0.upperBound, t1.upperBound)
-        let a0 = a + r * aRowStride, a1 = a + r1 * aRowStride
-        let o0 = out + r * ldo, o1 = out + r1 * ldo
+        let r1 = min(r + 1, rows - 1), r2 = min(r + 2, rows - 1), r3 = min(r + 3, rows - 1)
+        let t0 = terms(r), t1 = terms(r1), t2 = terms(r2), t3 = terms(r3)
+        let lo = min(min(t0.lowerBound, t1.lowerBound), min(t2.lowerBound, t3.lowerBound))
+        let hi = max(max(t0.upperBound, t1.upperBound), max(t2.upperBound, t3.upperBound))
+        let a0 = a + r * aRowStride, a1 = a + r1 * aRowStride, a2 = a + r2 * aRowStride, a3 = a + r3 * aRowStride
+        let o0 = out + r * ldo, o1 = out + r1 * ldo, o2 = out + r2 * ldo, o3 = out + r3 * ldo
         var c = 0
-        while c + 4 * w <= n {
-            var x0 = V(), x1 = V(), x2 = V(), x3 = V(), y0 = V(), y1 = V(), y2 = V(), y3 = V()
+        while c + 2 * w <= n {
+            var x0 = V(), x1 = V(), y0 = V(), y1 = V(), z0 = V(), z1 = V(), u0 = V(), u1 = V()
             for k in lo..<hi {
-                let bk = b + k * ldb + c
+                let bk = b + k * ldb + c, ak = k * aColStride
                 let v0 = VectorMath.load(bk), v1 = VectorMath.load(bk + w)
-                let v2 = VectorMath.load(bk + 2 * w), v3 = VectorMath.load(bk + 3 * w)
-                let s0 = V(repeating: a0[k * aColStride]), s1 = V(repeating: a1[k * aColStride])
-                x0.addProduct(s0, v0); x1.addProduct(s0, v1); x2.addProduct(s0, v2); x3.addProduct(s0, v3)
-                y0.addProduct(s1, v0); y1.addProduct(s1, v1); y2.addProduct(s1, v2); y3.addProduct(s1, v3)
+                let s0 = V(repeating: a0[ak]), s1 = V(repeating: a1[ak])
+                let s2 = V(repeating: a2[ak]), s3 = V(repeating: a3[ak])
+                x0.addProduct(s0, v0); x1.addProduct(s0, v1); y0.addProduct(s1, v0); y1.addProduct(s1, v1)
+                z0.addProduct(s2, v0); z1.addProduct(s2, v1); u0.addProduct(s3, v0); u1.addProduct(s3, v1)
             }
-            if pair {
-                VectorMath.store(scale * y0, o1 + c); VectorMath.store(scale * y1, o1 + c + w)
-                VectorMath.store(scale * y2, o1 + c + 2 * w); VectorMath.store(scale * y3, o1 + c + 3 * w)
-            }
-            VectorMath.store(scale * x0, o0 + c); VectorMath.store(scale * x1, o0 + c + w)
-            VectorMath.store(scale * x2, o0 + c + 2 * w); VectorMath.store(scale * x3, o0 + c + 3 * w)
-            c += 4 * w
+            VectorMath.store(sc * u0, o3 + c); VectorMath.store(sc * u1, o3 + c + w)
+            VectorMath.store(sc * z0, o2 + c); VectorMath.store(sc * z1, o2 + c + w)
+            VectorMath.store(sc * y0, o1 + c); VectorMath.store(sc * y1, o1 + c + w)
+            VectorMath.store(sc * x0, o0 + c); VectorMath.store(sc * x1, o0 + c + w)
+            c += 2 * w
         }
         while c < n {
             let width = min(w, n - c)
-            var x = V(), y = V()
+            var x = V(), y = V(), z = V(), u = V()
             for k in lo..<hi {
-                let bk = b + k * ldb + c
+                let bk = b + k * ldb + c, ak = k * aColStride
                 let v = width == w ? VectorMath.load(bk) : VectorMath.loadPartial(bk, width)
-                x.addProduct(V(repeating: a0[k * aColStride]), v)
-                y.addProduct(V(repeating: a1[k * aColStride]), v)
+                x.addProduct(V(repeating: a0[ak]), v); y.addProduct(V(repeating: a1[ak]), v)
+                z.addProduct(V(repeating: a2[ak]), v); u.addProduct(V(repeating: a3[ak]), v)
             }
             if width == w {
-                if pair { VectorMath.store(scale * y, o1 + c) }
-                VectorMath.store(scale * x, o0 + c)
+                VectorMath.store(sc * u, o3 + c); VectorMath.store(sc * z, o2 + c)
+                VectorMath.store(sc * y, o1 + c); VectorMath.store(sc * x, o0 + c)
             } else {
-                if pair { VectorMath.storePartial(scale * y, o1 + c, width) }
-                VectorMath.storePartial(scale * x, o0 + c, width)
+                VectorMath.storePartial(sc * u, o3 + c, width); VectorMath.storePartial(sc * z, o2 + c, width)
+                VectorMath.storePartial(sc * y, o1 + c, width); VectorMath.storePartial(sc * x, o0 + c, width)
             }
             c += width
         }
-        r += 2
+        r += 4
     }
 }

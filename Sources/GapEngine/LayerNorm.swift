@@ -1,7 +1,8 @@
 import Foundation
 
 // Rows are short (the model width), so scalar loops spend as long on the loop as on the arithmetic: when the width
-// is a whole number of vectors, each row is handled eight lanes at a time. Other widths take the scalar path.
+// is a whole number of vectors, each row is handled a vector (8 or 16 lanes) at a time. Other widths take the
+// scalar path.
 
 /// LayerNorm over the last dimension (torch: biased variance, eps 1e-5). Saves mean and 1/std per row
 /// for the backward pass.
@@ -9,7 +10,7 @@ public func layerNormForward(out: UnsafeMutablePointer<Float>, mean: UnsafeMutab
                              rstd: UnsafeMutablePointer<Float>, inp: UnsafePointer<Float>,
                              weight: UnsafePointer<Float>, bias: UnsafePointer<Float>,
                              rows: Int, dim: Int, eps: Float = 1e-5) {
-    typealias V = SIMD8<Float>
+    typealias V = VectorMath.Vector
     parallelChunks(rows, minimumPerChunk: 64, sharing: (out, mean, rstd, inp, weight, bias, dim, eps)) { s, _, range in
         let (out, mean, rstd, inp, weight, bias, dim, eps) = s
         let w = V.scalarCount
@@ -53,7 +54,7 @@ public func layerNormBackward(dinp: UnsafeMutablePointer<Float>, dweight: Unsafe
                               dbias: UnsafeMutablePointer<Float>, dout: UnsafePointer<Float>,
                               inp: UnsafePointer<Float>, weight: UnsafePointer<Float>,
                               mean: UnsafePointer<Float>, rstd: UnsafePointer<Float>, rows: Int, dim: Int) {
-    typealias V = SIMD8<Float>
+    typealias V = VectorMath.Vector
     let w = V.scalarCount
     let vectorised = dim % w == 0
     // Input gradients are independent per row.

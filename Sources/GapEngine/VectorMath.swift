@@ -1,7 +1,7 @@
 /// Float32 exp and erf on SIMD vectors, for element-wise kernels (GELU) where glibc's scalar expf/erff dominate.
 ///
 /// Polynomials are evaluated with fused multiply-adds (`fma`): one instruction each in release builds, which target
-/// AVX2 + FMA (Package.swift), and half the latency of a multiply then an add; GELU got twice as fast. The
+/// AVX2 + FMA or AVX-512 (Package.swift), and half the latency of a multiply then an add; GELU got twice as fast. The
 /// coefficients were fitted, and the errors below verified on every Float32 in range, by
 /// Tests/GapEngineTests/vector_math_fit.py, which emulates this code operation by operation;
 /// Tests/GapEngineTests/VectorMathTests.swift checks the shipped code against Double.
@@ -10,13 +10,24 @@
 ///   like libm's (to 0 for x < -103.98); +inf for x > 88.7228 (the largest finite result); NaN stays NaN.
 /// - erf: at most 7.4e-8 absolute error over all floats; exactly ±1 for |x| ≥ 3.92; erf(±0) = ±0; NaN stays NaN.
 public enum VectorMath {
+    #if GAPLAB_AVX512
+    /// Sixteen lanes: one AVX-512 register in release builds. With 32 vector registers the erf polynomials (both
+    /// branches live at once) still fit without spilling.
+    public typealias Vector = SIMD16<Float>
+    public typealias Bits = SIMD16<UInt32>
+    public typealias Exponents = SIMD16<Int32>
+    #else
     /// Eight lanes: one AVX2 register in release builds, so the erf polynomials (both branches live at once) fit in
     /// the sixteen vector registers without spilling.
     public typealias Vector = SIMD8<Float>
     public typealias Bits = SIMD8<UInt32>
+    public typealias Exponents = SIMD8<Int32>
+    #endif
+    /// Lanes per vector; every lane gets the same arithmetic, so only the order of sums over a row depends on it.
+    @inlinable public static var width: Int { Vector.scalarCount }
 
     /// e^x per lane.
-    @inlinable @inline(__always)
+    @_transparent
     public static func exp(_ x: Vector) -> Vector {
         // Clamped so n below fits the two scale factors: e^-104 underflows to 0 and e^89 overflows to +inf anyway.
         // Comparisons are false for NaN, which passes through unchanged and poisons the result.
@@ -38,7 +49,7 @@ public enum VectorMath {
 
     /// e^x = p · 2^n with p = e^r, r = x − n·ln2, |r| ≤ ln2/2.
     @inlinable @inline(__always)
-    static func expReduced(_ x: Vector) -> (p: Vector, n: SIMD8<Int32>) {
+    static func expReduced(_ x: Vector) -> (p: Vector, n: Exponents) {
         // n = round(x / ln2) without a float-to-int conversion: adding 1.5·2^23 rounds to an integer that lands
         // in the low mantissa bits of t.
         let t = x * 1.442695 + 12_582_912
@@ -51,10 +62,10 @@ public enum VectorMath {
         q = fma(q, r, 1.6666509e-1)
         q = fma(q, r, 4.9999994e-1)
         let p = 1 + (r + (r * r) * q)
-        return (p, unsafeBitCast(t, to: SIMD8<Int32>.self) &- 0x4B40_0000)
+        return (p, unsafeBitCast(t, to: Exponents.self) &- 0x4B40_0000)
     }
 
-    /// a·b + c in one rounding: one instruction in release builds (AVX2 + FMA), a libm call per lane elsewhere,
+    /// a·b + c in one rounding: one instruction in release builds (FMA), a libm call per lane elsewhere,
     /// with the same result either way.
     @inlinable @inline(__always)
     static func fma(_ a: Vector, _ b: Vector, _ c: Float) -> Vector {
@@ -63,7 +74,7 @@ public enum VectorMath {
 
     /// 2^n for n in [-126, 127], built in the exponent bits.
     @inlinable @inline(__always)
-    static func powerOfTwo(_ n: SIMD8<Int32>) -> Vector {
+    static func powerOfTwo(_ n: Exponents) -> Vector {
         unsafeBitCast((n &+ 127) &<< 23, to: Vector.self)
     }
 
@@ -118,7 +129,6 @@ public enum VectorMath {
     /// Tails go through a zero-padded vector, so every element gets the same arithmetic wherever it sits.
     @inlinable @inline(__always)
     public static func forEachVector(_ count: Int, _ body: (Int) -> Void, tail: (Int, Int) -> Void) {
-        let width = Vector.scalarCount
         var i = 0
         while i + width <= count {
             body(i)
@@ -135,6 +145,19 @@ public enum VectorMath {
     @inlinable @inline(__always)
     public static func store(_ v: Vector, _ p: UnsafeMutablePointer<Float>) {
         UnsafeMutableRawPointer(p).storeBytes(of: v, as: Vector.self)
+    }
+
+    /// Lanes whose index is `first` or more (none when first ≥ width).
+    @inlinable @inline(__always)
+    public static func lanes(from first: Int) -> SIMDMask<Exponents.MaskStorage> {
+        laneIndices .>= Exponents(repeating: Int32(clamping: first))
+    }
+
+    @inlinable
+    static var laneIndices: Exponents {
+        var v = Exponents()
+        for i in 0..<Exponents.scalarCount { v[i] = Int32(i) }
+        return v
     }
 
     @inlinable
