@@ -13,13 +13,14 @@ public func sgemm(transA: Bool = false, transB: Bool = false, m: Int, n: Int, k:
                   b: UnsafePointer<Float>, ldb: Int,
                   beta: Float = 0, c: UnsafeMutablePointer<Float>, ldc: Int) {
     _ = EngineThreads.singleThreadedBLAS
-    guard EngineThreads.count > 1, m * n * k >= 1 << 18 else {
-        blasSGEMM(transA, transB, m, n, k, alpha, a, lda, b, ldb, beta, c, ldc)
-        return
-    }
     let product = Product(transA: transA, transB: transB, m: m, n: n, k: k, alpha: alpha, a: a, lda: lda, b: b, ldb: ldb,
                           beta: beta, c: c, ldc: ldc)
-    if m >= n {
+    let tiles = !transA && tilesFit(n: n, alpha: alpha, beta: beta)
+    guard tiles || (EngineThreads.count > 1 && m * n * k >= 1 << 18) else {
+        productPiece(product)
+        return
+    }
+    if tiles || m >= n {
         sgemmRowPieces(product, rowBias: nil)
     } else {
         parallelChunks(n, minimumPerChunk: 32, sharing: product) { p, _, cols in
@@ -43,21 +44,55 @@ struct Product {
     var beta: Float
     var c: UnsafeMutablePointer<Float>
     var ldc: Int
+    /// When above 0, b holds op(B) packed in column panels (`packColumnPanels`) this many floats apart.
+    var bPanelStride = 0
 }
 
 /// `sgemm` over pieces of C's rows; with `rowBias`, each piece's rows of C get the bias written just before its
-/// product accumulates onto them (beta = 1), while those rows are about to be read anyway.
+/// product accumulates onto them (beta = 1), while those rows are about to be read anyway. A transposed B
+/// (a weight in X·Wᵀ) that the engine's tiles take is packed once here, for all the pieces.
 @inline(__always)
 func sgemmRowPieces(_ product: Product, rowBias: UnsafePointer<Float>?) {
+    guard product.transB, !product.transA, tilesFit(n: product.n, alpha: product.alpha, beta: product.beta) else {
+        productRowPieces(product, rowBias: rowBias)
+        return
+    }
+    packedPanels.with(count: product.n * product.k) { panels in
+        packColumnPanels(panels, transposing: product.b, ld: product.ldb, n: product.n, k: product.k)
+        var packed = product
+        packed.transB = false
+        packed.b = UnsafePointer(panels)
+        packed.ldb = tileColumns
+        packed.bPanelStride = tileColumns * product.k
+        productRowPieces(packed, rowBias: rowBias)
+    }
+}
+
+@inline(__always)
+private func productRowPieces(_ product: Product, rowBias: UnsafePointer<Float>?) {
     parallelChunks(product.m, minimumPerChunk: 32, sharing: (product, rowBias)) { s, _, rows in
         let (p, rowBias) = s
         if let rowBias {
             for r in rows { (p.c + r * p.ldc).update(from: rowBias, count: p.n) }
         }
+        var piece = p
+        piece.m = rows.count
         // Row i of op(A) starts at a + i·lda, or at column i (a + i) when A is stored transposed.
-        let aRows = p.transA ? p.a + rows.lowerBound : p.a + rows.lowerBound * p.lda
-        blasSGEMM(p.transA, p.transB, rows.count, p.n, p.k, p.alpha, aRows, p.lda, p.b, p.ldb, p.beta,
-                  p.c + rows.lowerBound * p.ldc, p.ldc)
+        piece.a = p.transA ? p.a + rows.lowerBound : p.a + rows.lowerBound * p.lda
+        piece.c = p.c + rows.lowerBound * p.ldc
+        productPiece(piece)
+    }
+}
+
+/// C = alpha·op(A)·op(B) + beta·C on the calling thread: the engine's tiles when they take it, OpenBLAS otherwise.
+@inline(__always)
+func productPiece(_ p: Product) {
+    if p.bPanelStride > 0 || (!p.transA && !p.transB && tilesFit(n: p.n, alpha: p.alpha, beta: p.beta)) {
+        tiledProduct(TiledProduct(a: p.a, aRowStride: p.transA ? 1 : p.lda, aColStride: p.transA ? p.lda : 1,
+                                  b: p.b, ldb: p.ldb, panelStride: p.bPanelStride > 0 ? p.bPanelStride : tileColumns,
+                                  c: p.c, ldc: p.ldc, m: p.m, n: p.n, k: p.k, accumulate: p.beta == 1))
+    } else {
+        blasSGEMM(p.transA, p.transB, p.m, p.n, p.k, p.alpha, p.a, p.lda, p.b, p.ldb, p.beta, p.c, p.ldc)
     }
 }
 
@@ -105,14 +140,15 @@ func accumulateWeightGradient(dweight: UnsafeMutablePointer<Float>, dbias: Unsaf
     let threads = EngineThreads.count
     let pieces = min(threads * piecesPerThread, rows / 256)
     guard threads > 1, pieces > 1, outDim * inDim * rows >= 1 << 18 else {
-        blasSGEMM(true, false, outDim, inDim, rows, 1, dout, outDim, inp, inDim, 1, dweight, inDim)
+        productPiece(Product(transA: true, transB: false, m: outDim, n: inDim, k: rows, alpha: 1, a: dout, lda: outDim,
+                             b: inp, ldb: inDim, beta: 1, c: dweight, ldc: inDim))
         if let dbias { columnSums(dout, rows: rows, cols: outDim, accumulateInto: dbias) }
         return
     }
     let per = (rows + pieces - 1) / pieces
     let pieceCount = (rows + per - 1) / per
     let stride = outDim * inDim + outDim
-    PartialSums.with(count: (pieceCount - 1) * stride) { partials in
+    partialSums.with(count: (pieceCount - 1) * stride) { partials in
         let shared = (dweight, dbias, dout, inp, partials, rows, inDim, outDim, per, pieceCount)
         parallelChunks(pieceCount, sharing: shared) { s, _, range in
             let (dweight, dbias, dout, inp, partials, rows, inDim, outDim, per, _) = s
@@ -122,8 +158,9 @@ func accumulateWeightGradient(dweight: UnsafeMutablePointer<Float>, dbias: Unsaf
                 // Piece 0 accumulates straight into the gradient; the others write their own partial.
                 let w = piece == 0 ? dweight : partials + (piece - 1) * stride
                 let bsum = piece == 0 ? dbias : partials + (piece - 1) * stride + outDim * inDim
-                blasSGEMM(true, false, outDim, inDim, count, 1, dout + lo * outDim, outDim, inp + lo * inDim, inDim,
-                          piece == 0 ? 1 : 0, w, inDim)
+                productPiece(Product(transA: true, transB: false, m: outDim, n: inDim, k: count, alpha: 1,
+                                     a: dout + lo * outDim, lda: outDim, b: inp + lo * inDim, ldb: inDim,
+                                     beta: piece == 0 ? 1 : 0, c: w, ldc: inDim))
                 if let bsum {
                     if piece > 0 { bsum.update(repeating: 0, count: outDim) }
                     columnSums(dout + lo * outDim, rows: count, cols: outDim, accumulateInto: bsum)
@@ -147,13 +184,14 @@ func accumulateWeightGradient(dweight: UnsafeMutablePointer<Float>, dbias: Unsaf
     }
 }
 
-/// Scratch for `accumulateWeightGradient`'s partial sums, kept between calls so the step does not allocate. A call
-/// that finds it in use (another thread training) takes a buffer of its own; the sums are the same either way.
-enum PartialSums {
-    nonisolated(unsafe) private static var buffer = FloatBuffer(count: 0)
-    private static let lock = NSLock()
+/// Scratch kept between calls so the step does not allocate: `accumulateWeightGradient`'s partial sums and the
+/// packed weights of `sgemmRowPieces`. A call that finds it in use (another thread training) takes a buffer of its
+/// own; the results are the same either way.
+final class SharedScratch: @unchecked Sendable {
+    private var buffer = FloatBuffer(count: 0)
+    private let lock = NSLock()
 
-    static func with(count: Int, _ body: (UnsafeMutablePointer<Float>) -> Void) {
+    func with(count: Int, _ body: (UnsafeMutablePointer<Float>) -> Void) {
         guard lock.try() else {
             let own = FloatBuffer(count: count)
             withExtendedLifetime(own) { body(own.pointer) }
@@ -164,6 +202,9 @@ enum PartialSums {
         body(buffer.pointer)
     }
 }
+
+let partialSums = SharedScratch()
+let packedPanels = SharedScratch()
 
 /// open_clip's projections (`visual.proj`, `text_projection`): out[rows, outDim] = inp · P with P stored [inDim, outDim].
 public func projectionForward(out: UnsafeMutablePointer<Float>, inp: UnsafePointer<Float>,

@@ -1,0 +1,174 @@
+/// The engine's own matrix-product kernel for the model's products on AVX-512 builds (Package.swift): C = A·B or
+/// C += A·B over tiles of 6 rows × 64 columns held in 24 vector registers.
+///
+/// OpenBLAS copies both operands into packed panels at every call and, for beta = 0, zeroes C first. The model's
+/// products have one long operand (the batch's rows, thousands) and one small one (a weight, 128 × 512 at most), so
+/// that copy is mostly of the long operand, read once more than the arithmetic needs: a sixth of a training step
+/// went to OpenBLAS's copies and zeroing. Here the long operand is read in place, one element at a time broadcast
+/// across a vector, and only the small one is ever repacked (`packColumnPanels`, for Wᵀ). Tiles take X·Wᵀ (forward)
+/// and dY·W (input gradient). The weight gradient dYᵀ·X stays with OpenBLAS: read in place, its A is a column of
+/// dY per tile row, one float from each of hundreds of cache lines, and tiles ran it 30% slower.
+///
+/// A[i, kk] is at a + i·aRowStride + kk·aColStride and B[kk, j] at b + (j / 64)·panelStride + kk·ldb + j % 64, so
+/// B is either a row-major matrix read in place (panelStride 64) or packed panels (ldb 64, panelStride 64·k).
+struct TiledProduct {
+    var a: UnsafePointer<Float>
+    var aRowStride: Int
+    var aColStride: Int
+    var b: UnsafePointer<Float>
+    var ldb: Int
+    var panelStride: Int
+    var c: UnsafeMutablePointer<Float>
+    var ldc: Int
+    var m: Int, n: Int, k: Int
+    /// C += A·B instead of C = A·B.
+    var accumulate: Bool
+}
+
+/// Columns of a tile, and of a packed panel of B.
+let tileColumns = 64
+/// Rows of a tile: 6 × 4 accumulators, 4 vectors of B and a broadcast use 29 of the 32 vector registers.
+let tileRows = 6
+/// Terms per pass over C: a panel of B up to 512 × 64 (128 KiB) stays in the second-level cache while the tiles of
+/// a row block pass over it. Every layer's product has at most 512 terms, so C is written once. (Passes of 128 terms,
+/// a first-level-cache panel, made the input gradient 10% slower: C was read and written four times.)
+let tileDepth = 512
+/// Rows per block: the block's A (96 rows of up to 512 floats) is reused from the second-level cache by every panel.
+let tileBlockRows = 96
+
+/// Whether `tiledProduct` takes a product of these sizes: whole panels of columns (every model width that is a
+/// multiple of 64), and alpha 1, beta 0 or 1 (what the layers use).
+func tilesFit(n: Int, alpha: Float, beta: Float) -> Bool {
+    #if GAPLAB_AVX512
+    return n > 0 && n % tileColumns == 0 && alpha == 1 && (beta == 0 || beta == 1)
+    #else
+    return false
+    #endif
+}
+
+func tiledProduct(_ p: TiledProduct) {
+    if p.aColStride == 1 {
+        tiledLoops(p, aRowStride: p.aRowStride, aColStride: 1)
+    } else if p.aRowStride == 1 {
+        tiledLoops(p, aRowStride: 1, aColStride: p.aColStride)
+    } else {
+        tiledLoops(p, aRowStride: p.aRowStride, aColStride: p.aColStride)
+    }
+}
+
+/// The strides are passed apart from `p` so that each call site above, once inlined, has one of them constant:
+/// the broadcasts then address A with constant offsets.
+@inline(__always)
+private func tiledLoops(_ p: TiledProduct, aRowStride: Int, aColStride: Int) {
+    let panels = p.n / tileColumns
+    var k0 = 0
+    repeat {
+        let depth = min(tileDepth, p.k - k0)
+        let accumulate = p.accumulate || k0 > 0
+        var r0 = 0
+        while r0 < p.m {
+            let r1 = min(r0 + tileBlockRows, p.m)
+            for panel in 0..<panels {
+                let b = p.b + panel * p.panelStride + k0 * p.ldb
+                let aTerms = p.a + k0 * aColStride
+                let c = p.c + panel * tileColumns
+                var r = r0
+                while r + tileRows <= r1 {
+                    tile6(a: aTerms + r * aRowStride, aRowStride: aRowStride, aColStride: aColStride, b: b, ldb: p.ldb,
+                          c: c + r * p.ldc, ldc: p.ldc, depth: depth, accumulate: accumulate)
+                    r += tileRows
+                }
+                while r < r1 {
+                    tile1(a: aTerms + r * aRowStride, aColStride: aColStride, b: b, ldb: p.ldb, c: c + r * p.ldc,
+                          depth: depth, accumulate: accumulate)
+                    r += 1
+                }
+            }
+            r0 = r1
+        }
+        k0 += depth
+    } while k0 < p.k
+}
+
+@inline(__always)
+private func tile6(a: UnsafePointer<Float>, aRowStride: Int, aColStride: Int, b: UnsafePointer<Float>, ldb: Int,
+                   c: UnsafeMutablePointer<Float>, ldc: Int, depth: Int, accumulate: Bool) {
+    typealias V = SIMD16<Float>
+    var c00 = V(), c01 = V(), c02 = V(), c03 = V(), c10 = V(), c11 = V(), c12 = V(), c13 = V()
+    var c20 = V(), c21 = V(), c22 = V(), c23 = V(), c30 = V(), c31 = V(), c32 = V(), c33 = V()
+    var c40 = V(), c41 = V(), c42 = V(), c43 = V(), c50 = V(), c51 = V(), c52 = V(), c53 = V()
+    var ak = a, bk = b
+    for _ in 0..<depth {
+        let b0 = load16(bk), b1 = load16(bk + 16), b2 = load16(bk + 32), b3 = load16(bk + 48)
+        var s = V(repeating: ak[0])
+        c00.addProduct(s, b0); c01.addProduct(s, b1); c02.addProduct(s, b2); c03.addProduct(s, b3)
+        s = V(repeating: ak[aRowStride])
+        c10.addProduct(s, b0); c11.addProduct(s, b1); c12.addProduct(s, b2); c13.addProduct(s, b3)
+        s = V(repeating: ak[2 * aRowStride])
+        c20.addProduct(s, b0); c21.addProduct(s, b1); c22.addProduct(s, b2); c23.addProduct(s, b3)
+        s = V(repeating: ak[3 * aRowStride])
+        c30.addProduct(s, b0); c31.addProduct(s, b1); c32.addProduct(s, b2); c33.addProduct(s, b3)
+        s = V(repeating: ak[4 * aRowStride])
+        c40.addProduct(s, b0); c41.addProduct(s, b1); c42.addProduct(s, b2); c43.addProduct(s, b3)
+        s = V(repeating: ak[5 * aRowStride])
+        c50.addProduct(s, b0); c51.addProduct(s, b1); c52.addProduct(s, b2); c53.addProduct(s, b3)
+        ak += aColStride
+        bk += ldb
+    }
+    writeRow(c, c00, c01, c02, c03, accumulate)
+    writeRow(c + ldc, c10, c11, c12, c13, accumulate)
+    writeRow(c + 2 * ldc, c20, c21, c22, c23, accumulate)
+    writeRow(c + 3 * ldc, c30, c31, c32, c33, accumulate)
+    writeRow(c + 4 * ldc, c40, c41, c42, c43, accumulate)
+    writeRow(c + 5 * ldc, c50, c51, c52, c53, accumulate)
+}
+
+/// One row of a tile: the rows left over below a multiple of six.
+@inline(__always)
+private func tile1(a: UnsafePointer<Float>, aColStride: Int, b: UnsafePointer<Float>, ldb: Int,
+                   c: UnsafeMutablePointer<Float>, depth: Int, accumulate: Bool) {
+    typealias V = SIMD16<Float>
+    var c0 = V(), c1 = V(), c2 = V(), c3 = V()
+    var ak = a, bk = b
+    for _ in 0..<depth {
+        let s = V(repeating: ak[0])
+        c0.addProduct(s, load16(bk)); c1.addProduct(s, load16(bk + 16))
+        c2.addProduct(s, load16(bk + 32)); c3.addProduct(s, load16(bk + 48))
+        ak += aColStride
+        bk += ldb
+    }
+    writeRow(c, c0, c1, c2, c3, accumulate)
+}
+
+@inline(__always)
+private func writeRow(_ c: UnsafeMutablePointer<Float>, _ x0: SIMD16<Float>, _ x1: SIMD16<Float>, _ x2: SIMD16<Float>,
+                      _ x3: SIMD16<Float>, _ accumulate: Bool) {
+    if accumulate {
+        store16(load16(c) + x0, c); store16(load16(c + 16) + x1, c + 16)
+        store16(load16(c + 32) + x2, c + 32); store16(load16(c + 48) + x3, c + 48)
+    } else {
+        store16(x0, c); store16(x1, c + 16); store16(x2, c + 32); store16(x3, c + 48)
+    }
+}
+
+@inline(__always)
+private func load16(_ p: UnsafePointer<Float>) -> SIMD16<Float> {
+    UnsafeRawPointer(p).loadUnaligned(as: SIMD16<Float>.self)
+}
+
+@inline(__always)
+private func store16(_ v: SIMD16<Float>, _ p: UnsafeMutablePointer<Float>) {
+    UnsafeMutableRawPointer(p).storeBytes(of: v, as: SIMD16<Float>.self)
+}
+
+/// Packs op(B) = Wᵀ, for W stored [n, k] with row stride `ld` (a linear layer's weight), into panels of 64
+/// columns: out[(j / 64)·64·k + kk·64 + j % 64] = W[j, kk]. n is a multiple of 64.
+func packColumnPanels(_ out: UnsafeMutablePointer<Float>, transposing w: UnsafePointer<Float>, ld: Int, n: Int, k: Int) {
+    for j0 in stride(from: 0, to: n, by: tileColumns) {
+        let panel = out + j0 * k
+        for j in 0..<tileColumns {
+            let row = w + (j0 + j) * ld
+            for kk in 0..<k { panel[kk * tileColumns + j] = row[kk] }
+        }
+    }
+}
