@@ -140,7 +140,7 @@ func softmaxRow(out: UnsafeMutablePointer<Float>, scores: UnsafeMutablePointer<F
         sumv += e
         j += w
     }
-    let inv = V(repeating: 1 / sumv.sum())
+    let inv = V(repeating: 1 / VectorMath.sum(sumv))
     j = 0
     while j < count {
         let p = j < valid ? VectorMath.load(scores + j) * inv : V()
@@ -157,7 +157,7 @@ func softmaxBackwardRow(dp: UnsafeMutablePointer<Float>, p: UnsafePointer<Float>
     var dotv = V()
     for j in stride(from: 0, to: full, by: w) { dotv.addProduct(VectorMath.load(p + j), VectorMath.load(dp + j)) }
     if rest > 0 { dotv.addProduct(VectorMath.loadPartial(p + full, rest), VectorMath.loadPartial(dp + full, rest)) }
-    let dot = V(repeating: dotv.sum()), sc = V(repeating: scale)
+    let dot = V(repeating: VectorMath.sum(dotv)), sc = V(repeating: scale)
     for j in stride(from: 0, to: full, by: w) {
         VectorMath.store(VectorMath.load(p + j) * (VectorMath.load(dp + j) - dot) * sc, dp + j)
     }

@@ -20,14 +20,14 @@ public func layerNormForward(out: UnsafeMutablePointer<Float>, mean: UnsafeMutab
             if dim % w == 0 {
                 var s = V()
                 for i in stride(from: 0, to: dim, by: w) { s += VectorMath.load(x + i) }
-                m = s.sum() / Float(dim)
+                m = VectorMath.sum(s) / Float(dim)
                 let mv = V(repeating: m)
                 var v = V()
                 for i in stride(from: 0, to: dim, by: w) {
                     let d = VectorMath.load(x + i) - mv
                     v.addProduct(d, d)
                 }
-                rs = 1 / (v.sum() / Float(dim) + eps).squareRoot()
+                rs = 1 / (VectorMath.sum(v) / Float(dim) + eps).squareRoot()
                 let rsv = V(repeating: rs)
                 for i in stride(from: 0, to: dim, by: w) {
                     let n = (VectorMath.load(x + i) - mv) * rsv
@@ -73,7 +73,7 @@ public func layerNormBackward(dinp: UnsafeMutablePointer<Float>, dweight: Unsafe
                     sumDn += dn
                     sumDnNorm.addProduct(dn, norm)
                 }
-                let dnMean = V(repeating: sumDn.sum() / Float(dim)), dnNormMean = V(repeating: sumDnNorm.sum() / Float(dim))
+                let dnMean = V(repeating: VectorMath.sum(sumDn) / Float(dim)), dnNormMean = V(repeating: VectorMath.sum(sumDnNorm) / Float(dim))
                 for i in stride(from: 0, to: dim, by: w) {
                     let norm = (VectorMath.load(x + i) - mv) * rsv
                     let dn = VectorMath.load(dy + i) * VectorMath.load(weight + i)

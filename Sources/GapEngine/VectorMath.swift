@@ -79,7 +79,7 @@ public enum VectorMath {
     }
 
     /// erf(x) per lane.
-    @inlinable @inline(__always)
+    @_transparent
     public static func erf(_ x: Vector) -> Vector {
         let bits = unsafeBitCast(x, to: Bits.self)
         let a = unsafeBitCast(bits & 0x7FFF_FFFF, to: Vector.self)
@@ -145,6 +145,20 @@ public enum VectorMath {
     @inlinable @inline(__always)
     public static func store(_ v: Vector, _ p: UnsafeMutablePointer<Float>) {
         UnsafeMutableRawPointer(p).storeBytes(of: v, as: Vector.self)
+    }
+
+    /// The sum of the lanes, halves added pairwise. Transparent, like `exp` and `erf`: a sixteen-lane vector passed to
+    /// a function left out of line travels as four 128-bit quarters, and the function computes a quarter at a time.
+    @_transparent
+    public static func sum(_ v: Vector) -> Float {
+        #if GAPLAB_AVX512
+        let eight = v.lowHalf + v.highHalf
+        #else
+        let eight = v
+        #endif
+        let four = eight.lowHalf + eight.highHalf
+        let two = four.lowHalf + four.highHalf
+        return two[0] + two[1]
     }
 
     /// Lanes whose index is `first` or more (none when first ≥ width).
