@@ -225,3 +225,41 @@ func broadcastProduct(out: UnsafeMutablePointer<Float>, ldo: Int, a: UnsafePoint
         r += 4
     }
 }
+
+/// `attentionForward` for one query row per sequence, positions[b] (row 0 without positions): out [B, C]. Keys
+/// and values are every row (those up to the query's, when causal). Nothing is saved for a backward pass.
+public func attentionForwardPooled(out: UnsafeMutablePointer<Float>, qkv: UnsafePointer<Float>, positions: UnsafePointer<Int32>?,
+                                   scratch: UnsafeMutableBufferPointer<Float>, shape s: AttentionShape) {
+    precondition(scratch.count >= attentionScratchCount(s, threads: EngineThreads.count), "attention scratch too small")
+    parallelChunks(s.batch * s.heads, sharing: (out, qkv, positions, scratch.baseAddress!, s)) { shared, slot, range in
+        let (out, qkv, positions, scratch, s) = shared
+        let T = s.tokens, C = s.width, hd = s.headDim, C3 = 3 * C
+        let scores = scratch + slot * s.scratchPerThread
+        for bh in range {
+            let b = bh / s.heads, h = bh % s.heads
+            let i = positions.map { Int($0[b]) } ?? 0
+            let valid = s.causal ? i + 1 : T
+            let base = qkv + b * T * C3 + h * hd
+            let q = base + i * C3
+            for j in 0..<valid {
+                let k = base + j * C3 + C
+                var dot: Float = 0
+                for d in 0..<hd { dot += q[d] * k[d] }
+                scores[j] = dot * s.scale
+            }
+            var mx = -Float.infinity
+            for j in 0..<valid where scores[j] > mx { mx = scores[j] }
+            var sum: Float = 0
+            for j in 0..<valid {
+                scores[j] = Foundation.exp(scores[j] - mx)
+                sum += scores[j]
+            }
+            let o = out + b * C + h * hd
+            o.update(repeating: 0, count: hd)
+            for j in 0..<valid {
+                let p = scores[j] / sum, v = base + j * C3 + 2 * C
+                for d in 0..<hd { o[d] += p * v[d] }
+            }
+        }
+    }
+}

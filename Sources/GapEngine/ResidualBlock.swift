@@ -142,3 +142,48 @@ public func addRowsWithBias(out: UnsafeMutablePointer<Float>, inp: UnsafePointer
         }
     }
 }
+
+/// `residualBlockForward` for a tower's last block in inference, where the head reads one row per sequence (the
+/// class token, or the end of text): out[b] = block(inp)[b, positions[b]] (row 0 without positions), [batch, C].
+/// Every token still feeds the keys and values, but attention is taken for the read row's query alone, and the
+/// output projection and the MLP (most of a block) run on batch rows instead of batch × tokens.
+public func residualBlockForwardPooled(out: UnsafeMutablePointer<Float>, inp: UnsafePointer<Float>,
+                                       positions: UnsafePointer<Int32>?, weights w: BlockTensors, cache: BlockCache,
+                                       shape: AttentionShape, mlpWidth: Int) {
+    let rows = shape.batch * shape.tokens, B = shape.batch, C = shape.width, M = mlpWidth
+    precondition(rows <= cache.maxRows, "batch larger than the block cache")
+    layerNormForward(out: cache.ln1.pointer, mean: cache.ln1Mean.pointer, rstd: cache.ln1Rstd.pointer, inp: inp,
+                     weight: w.ln1Weight, bias: w.ln1Bias, rows: rows, dim: C)
+    linearForward(out: cache.qkv.pointer, inp: cache.ln1.pointer, weight: w.inProjWeight, bias: w.inProjBias,
+                  rows: rows, inDim: C, outDim: 3 * C)
+    attentionForwardPooled(out: cache.att.pointer, qkv: cache.qkv.pointer, positions: positions,
+                           scratch: cache.attentionScratch.mutableBuffer, shape: shape)
+    // From here on, the first B rows of each cache buffer: the read rows of the residual stream, then as in the
+    // full block.
+    gatherRows(out: cache.residualMid.pointer, x: inp, positions: positions, batch: B, tokens: shape.tokens, width: C)
+    addRowsWithBias(out: cache.residualMid.pointer, inp: cache.residualMid.pointer, bias: w.outProjBias, rows: B, cols: C)
+    rowByRowProduct(m: B, n: C, k: C, a: cache.att.pointer, weight: w.outProjWeight, beta: 1, c: cache.residualMid.pointer)
+    layerNormForward(out: cache.ln2.pointer, mean: cache.ln2Mean.pointer, rstd: cache.ln2Rstd.pointer,
+                     inp: cache.residualMid.pointer, weight: w.ln2Weight, bias: w.ln2Bias, rows: B, dim: C)
+    rowByRowProduct(m: B, n: M, k: C, a: cache.ln2.pointer, weight: w.fcWeight, beta: 0, c: cache.fcOut.pointer)
+    biasGELUForward(out: cache.gelu.pointer, derivative: nil, inp: cache.fcOut.pointer, bias: w.fcBias, rows: B, cols: M)
+    cache.holdsGELUDerivative = false
+    addRowsWithBias(out: out, inp: cache.residualMid.pointer, bias: w.projBias, rows: B, cols: C)
+    rowByRowProduct(m: B, n: C, k: M, a: cache.gelu.pointer, weight: w.projWeight, beta: 1, c: out)
+}
+
+/// c[m, n] = a[m, k] · weightᵀ + beta·c, with every row's result independent of m. The engine's tiles compute each
+/// row alone; OpenBLAS may round a row differently with the number of rows (small products take other kernels), so
+/// without tiles the rows go one call each. The pooled rows are few (one per sequence, where the full block has one
+/// per token), and a run's evaluation and a later `gaplab eval` of its checkpoint embed in batches of different
+/// sizes: with products over the batch's rows, their metrics no longer agreed.
+func rowByRowProduct(m: Int, n: Int, k: Int, a: UnsafePointer<Float>, weight: UnsafePointer<Float>, beta: Float,
+                     c: UnsafeMutablePointer<Float>) {
+    if tilesFit(n: n, beta: beta) {
+        sgemm(transB: true, m: m, n: n, k: k, a: a, lda: k, b: weight, ldb: k, beta: beta, c: c, ldc: n)
+    } else {
+        for r in 0..<m {
+            sgemm(transB: true, m: 1, n: n, k: k, a: a + r * k, lda: k, b: weight, ldb: k, beta: beta, c: c + r * n, ldc: n)
+        }
+    }
+}

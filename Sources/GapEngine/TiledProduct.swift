@@ -38,7 +38,7 @@ let tileBlockRows = 96
 
 /// Whether `tiledProduct` takes a product of these sizes: whole panels of columns (every model width that is a
 /// multiple of 64), and alpha 1, beta 0 or 1 (what the layers use).
-func tilesFit(n: Int, alpha: Float, beta: Float) -> Bool {
+func tilesFit(n: Int, alpha: Float = 1, beta: Float = 0) -> Bool {
     #if GAPLAB_AVX512
     return n > 0 && n % tileColumns == 0 && alpha == 1 && (beta == 0 || beta == 1)
     #else

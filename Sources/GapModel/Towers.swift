@@ -45,6 +45,11 @@ final class VisionTower {
                             positional: positional, batch: batch, patches: v.patchCount, width: v.width)
         layerNormForward(out: stack.input, mean: lnPreMean.pointer, rstd: lnPreRstd.pointer, inp: tokens.pointer,
                          weight: lnPreWeight, bias: lnPreBias, rows: batch * v.tokens, dim: v.width)
+        if !training, !stack.weights.isEmpty {
+            // Inference reads the class token alone: the last block runs for it only.
+            let pooled = stack.forwardPooled(batch: batch, positions: nil)
+            return head.forward(from: pooled, positions: nil, batch: batch, tokens: 1)
+        }
         stack.forward(batch: batch, training: training)
         return head.forward(from: stack.output, positions: nil, batch: batch, tokens: v.tokens)
     }
@@ -95,6 +100,11 @@ final class TextTower {
         endOfTextPositions(ids: ids.pointer, batch: batch, context: t.contextLength, into: endPositions.pointer)
         textTokensForward(out: stack.input, ids: ids.pointer, tokenEmbedding: tokenEmbedding, positional: positional,
                           batch: batch, context: t.contextLength, width: t.width)
+        if !training, !stack.weights.isEmpty {
+            // Inference reads the end-of-text token alone: the last block runs for it only.
+            let pooled = stack.forwardPooled(batch: batch, positions: endPositions.pointer)
+            return head.forward(from: pooled, positions: nil, batch: batch, tokens: 1)
+        }
         stack.forward(batch: batch, training: training)
         return head.forward(from: stack.output, positions: endPositions.pointer, batch: batch, tokens: t.contextLength)
     }

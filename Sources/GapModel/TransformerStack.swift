@@ -47,6 +47,19 @@ final class TransformerStack {
         }
     }
 
+    /// Inference: the blocks, with the last one (`residualBlockForwardPooled`) only for the row of each sequence the
+    /// head reads. Returns those rows, [batch, width], to be read with tokens 1 and no positions. At least one block.
+    func forwardPooled(batch: Int, positions: UnsafePointer<Int32>?) -> UnsafeMutablePointer<Float> {
+        let last = weights.count - 1
+        for i in weights.indices.dropLast() {
+            residualBlockForward(out: residuals[i + 1].pointer, inp: residuals[i].pointer, weights: weights[i],
+                                 cache: caches[i], shape: shape(batch), mlpWidth: mlpWidth, training: false)
+        }
+        residualBlockForwardPooled(out: output, inp: residuals[last].pointer, positions: positions, weights: weights[last],
+                                   cache: caches[last], shape: shape(batch), mlpWidth: mlpWidth)
+        return output
+    }
+
     func backward(batch: Int) {
         for i in weights.indices.reversed() {
             residualBlockBackward(dresidual: dresidual.pointer, inp: residuals[i].pointer, weights: weights[i], grads: grads[i],
