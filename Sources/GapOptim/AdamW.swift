@@ -48,23 +48,33 @@ public struct AdamW {
             applyDecay: weightDecay != 0)
         firstMoment.withUnsafeMutableBufferPointer { mBuffer in
             secondMoment.withUnsafeMutableBufferPointer { vBuffer in
-                // Element by element, so pieces on the engine threads give the same bits as one pass.
-                forEachSegmentPiece(segments, sharing: (parameters, gradients, mBuffer.baseAddress!, vBuffer.baseAddress!, c)) { s, range, decay in
-                    let (parameters, gradients, m, v, c) = s
-                    let (decayFactor, firstWeight, secondDecay, secondWeight) = (c.decayFactor, c.firstWeight, c.secondDecay, c.secondWeight)
-                    let (negativeStepSize, biasCorrection2Sqrt, epsilon) = (c.negativeStepSize, c.biasCorrection2Sqrt, c.epsilon)
-                    let lerpTowardsGradient = abs(firstWeight) < 0.5
-                    let decays = c.applyDecay && decay
-                    for k in range {
-                        let g = gradients[k]
-                        if decays { parameters[k] *= decayFactor }
-                        // torch's lerp picks the form by the weight to keep either end exact.
-                        m[k] = lerpTowardsGradient ? m[k] + firstWeight * (g - m[k]) : g - (g - m[k]) * (1 - firstWeight)
-                        v[k] = v[k] * secondDecay + secondWeight * g * g
-                        let denominator = v[k].squareRoot() / biasCorrection2Sqrt + epsilon
-                        parameters[k] = parameters[k] + negativeStepSize * m[k] / denominator
-                    }
-                }
+                forEachSegmentPiece(segments, StepPass(parameters: parameters, gradients: gradients, m: mBuffer.baseAddress!,
+                                                       v: vBuffer.baseAddress!, c: c))
+            }
+        }
+    }
+
+    /// The update of a piece of the buffer, element by element, so pieces on the engine threads give the same bits
+    /// as one pass.
+    struct StepPass: SegmentPass {
+        let parameters: UnsafeMutablePointer<Float>
+        let gradients: UnsafePointer<Float>
+        let m, v: UnsafeMutablePointer<Float>
+        let c: StepCoefficients
+
+        func run(_ range: Range<Int>, decay: Bool) {
+            let (decayFactor, firstWeight, secondDecay, secondWeight) = (c.decayFactor, c.firstWeight, c.secondDecay, c.secondWeight)
+            let (negativeStepSize, biasCorrection2Sqrt, epsilon) = (c.negativeStepSize, c.biasCorrection2Sqrt, c.epsilon)
+            let lerpTowardsGradient = abs(firstWeight) < 0.5
+            let decays = c.applyDecay && decay
+            for k in range {
+                let g = gradients[k]
+                if decays { parameters[k] *= decayFactor }
+                // torch's lerp picks the form by the weight to keep either end exact.
+                m[k] = lerpTowardsGradient ? m[k] + firstWeight * (g - m[k]) : g - (g - m[k]) * (1 - firstWeight)
+                v[k] = v[k] * secondDecay + secondWeight * g * g
+                let denominator = v[k].squareRoot() / biasCorrection2Sqrt + epsilon
+                parameters[k] = parameters[k] + negativeStepSize * m[k] / denominator
             }
         }
     }

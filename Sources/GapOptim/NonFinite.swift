@@ -13,12 +13,7 @@ public func firstNonFinite(_ values: UnsafePointer<Float>, segments: [ParameterS
     -> (segment: ParameterSegment, index: Int)? {
     let bad = Atomic<Bool>(false)
     withUnsafePointer(to: bad) { bad in
-        forEachSegmentPiece(segments, sharing: (values, bad)) { s, range, _ in
-            let (values, bad) = s
-            var finite = true
-            for k in range { finite = finite && values[k].isFinite }
-            if !finite { bad.pointee.store(true, ordering: .relaxed) }
-        }
+        forEachSegmentPiece(segments, FiniteCheck(values: values, bad: bad))
     }
     guard bad.load(ordering: .relaxed) else { return nil }
     for segment in segments {
@@ -29,20 +24,37 @@ public func firstNonFinite(_ values: UnsafePointer<Float>, segments: [ParameterS
     return nil
 }
 
-/// Runs `body` over the parameters of `segments`, cut into pieces of the whole parameter range that the engine
+/// Work over pieces of the parameter buffer (`forEachSegmentPiece`): a plain struct holding the pointers and
+/// scalars it needs, so that the pieces run with no closure to carry.
+protocol SegmentPass {
+    func run(_ range: Range<Int>, decay: Bool)
+}
+
+/// Runs `pass` over the parameters of `segments`, cut into pieces of the whole parameter range that the engine
 /// threads share (each piece clipped to every segment it overlaps). Pieces depend only on the segments and the
-/// thread count.
-/// `body` captures nothing (see `parallelChunks`): what it needs comes in `shared`.
+/// thread count. A protocol, not a closure: a closure handed to the threads inside the loop's shared values comes
+/// back in its generic form, and calling it took a heap-allocated thunk on every piece.
 @inline(__always)
-func forEachSegmentPiece<Shared>(_ segments: [ParameterSegment], sharing shared: Shared,
-                                 _ body: @escaping (_ shared: Shared, _ range: Range<Int>, _ decay: Bool) -> Void) {
+func forEachSegmentPiece<Pass: SegmentPass>(_ segments: [ParameterSegment], _ pass: Pass) {
     var end = 0
     for segment in segments { end = max(end, segment.offset + segment.count) }
-    parallelChunks(end, minimumPerChunk: 1 << 15, sharing: (segments, shared, body)) { s, _, piece in
-        let (segments, shared, body) = s
+    parallelChunks(end, minimumPerChunk: 1 << 15, sharing: (segments, pass)) { s, _, piece in
+        let (segments, pass) = s
         for segment in segments {
             let part = piece.clamped(to: segment.offset..<(segment.offset + segment.count))
-            if !part.isEmpty { body(shared, part, segment.decay) }
+            if !part.isEmpty { pass.run(part, decay: segment.decay) }
         }
+    }
+}
+
+/// Sets `bad` when any value in a piece is not finite.
+private struct FiniteCheck: SegmentPass {
+    let values: UnsafePointer<Float>
+    let bad: UnsafePointer<Atomic<Bool>>
+
+    func run(_ range: Range<Int>, decay: Bool) {
+        var finite = true
+        for k in range { finite = finite && values[k].isFinite }
+        if !finite { bad.pointee.store(true, ordering: .relaxed) }
     }
 }
