@@ -30,11 +30,13 @@ demo: build
 	$(BIN) report quickstart --out .gaplab/reports/quickstart
 	$(BIN) ls --experiment quickstart --columns metrics.test/alignment,metrics.test/centroid_gap,metrics.test/i2t_r1,metrics.test/t2i_r1
 
-# Engine vs PyTorch (when torch and open_clip are installed), the store's overhead, data loading, retrieval.
+# Engine vs PyTorch (when torch and open_clip are installed), heap allocations per step, the store's overhead, data
+# loading, retrieval.
 bench: build
 	python3 Benchmarks/compare.py --gaplab $(BIN)
 	python3 Benchmarks/worker_split.py --gaplab $(BIN)
 	python3 Benchmarks/blas_scaling.py
+	python3 Benchmarks/allocations.py --gaplab $(BIN)
 	$(BIN) bench --threads 2 --steps 5 --eval-pairs 10000 | tail -1
 	$(BIN) bench-store --store $$(mktemp -d)/bench.sqlite
 	$(BIN) data info scenes --bench --no-cache
