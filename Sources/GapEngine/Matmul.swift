@@ -15,7 +15,7 @@ public func sgemm(transA: Bool = false, transB: Bool = false, m: Int, n: Int, k:
     _ = EngineThreads.singleThreadedBLAS
     let product = Product(transA: transA, transB: transB, m: m, n: n, k: k, alpha: alpha, a: a, lda: lda, b: b, ldb: ldb,
                           beta: beta, c: c, ldc: ldc)
-    let tiles = !transA && tilesFit(n: n, alpha: alpha, beta: beta)
+    let tiles = !transA && k <= tilesPreferredUpToDepth && tilesFit(n: n, alpha: alpha, beta: beta)
     guard tiles || (EngineThreads.count > 1 && m * n * k >= 1 << 18) else {
         productPiece(product)
         return
@@ -46,6 +46,8 @@ struct Product {
     var ldc: Int
     /// When above 0, b holds op(B) packed in column panels (`packColumnPanels`) this many floats apart.
     var bPanelStride = 0
+    /// Terms up to which the product goes to the engine's tiles when they take it.
+    var tilesUpToDepth = tilesPreferredUpToDepth
 }
 
 /// `sgemm` over pieces of C's rows; with `rowBias`, each piece's rows of C get the bias written just before its
@@ -53,7 +55,8 @@ struct Product {
 /// (a weight in X·Wᵀ) that the engine's tiles take is packed once here, for all the pieces.
 @inline(__always)
 func sgemmRowPieces(_ product: Product, rowBias: UnsafePointer<Float>?) {
-    guard product.transB, !product.transA, tilesFit(n: product.n, alpha: product.alpha, beta: product.beta) else {
+    guard product.transB, !product.transA, product.k <= product.tilesUpToDepth,
+          tilesFit(n: product.n, alpha: product.alpha, beta: product.beta) else {
         productRowPieces(product, rowBias: rowBias)
         return
     }
@@ -87,7 +90,7 @@ private func productRowPieces(_ product: Product, rowBias: UnsafePointer<Float>?
 /// C = alpha·op(A)·op(B) + beta·C on the calling thread: the engine's tiles when they take it, OpenBLAS otherwise.
 @inline(__always)
 func productPiece(_ p: Product) {
-    if p.bPanelStride > 0 || (!p.transA && !p.transB && tilesFit(n: p.n, alpha: p.alpha, beta: p.beta)) {
+    if p.bPanelStride > 0 || (!p.transA && !p.transB && p.k <= p.tilesUpToDepth && tilesFit(n: p.n, alpha: p.alpha, beta: p.beta)) {
         tiledProduct(TiledProduct(a: p.a, aRowStride: p.transA ? 1 : p.lda, aColStride: p.transA ? p.lda : 1,
                                   b: p.b, ldb: p.ldb, panelStride: p.bPanelStride > 0 ? p.bPanelStride : tileColumns,
                                   c: p.c, ldc: p.ldc, m: p.m, n: p.n, k: p.k, accumulate: p.beta == 1))

@@ -180,7 +180,10 @@ public func residualBlockForwardPooled(out: UnsafeMutablePointer<Float>, inp: Un
 func rowByRowProduct(m: Int, n: Int, k: Int, a: UnsafePointer<Float>, weight: UnsafePointer<Float>, beta: Float,
                      c: UnsafeMutablePointer<Float>) {
     if tilesFit(n: n, beta: beta) {
-        sgemm(transB: true, m: m, n: n, k: k, a: a, lda: k, b: weight, ldb: k, beta: beta, c: c, ldc: n)
+        var product = Product(transA: false, transB: true, m: m, n: n, k: k, alpha: 1, a: a, lda: k, b: weight, ldb: k,
+                              beta: beta, c: c, ldc: n)
+        product.tilesUpToDepth = .max
+        sgemmRowPieces(product, rowBias: nil)
     } else {
         for r in 0..<m {
             sgemm(transB: true, m: 1, n: n, k: k, a: a + r * k, lda: k, b: weight, ldb: k, beta: beta, c: c + r * n, ldc: n)

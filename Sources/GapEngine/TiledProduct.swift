@@ -36,11 +36,31 @@ let tileDepth = 512
 /// Rows per block: the block's A (96 rows of up to 512 floats) is reused from the second-level cache by every panel.
 let tileBlockRows = 96
 
+/// Which kernel runs the products the tiles take: the tiles (the default on AVX-512 builds) or OpenBLAS, as before
+/// them (`gaplab bench --blas-products`, and the OpenBLAS rows of `gaplab bench --kernels`).
+public enum ProductKernel {
+    nonisolated(unsafe) public static var tiles = true
+    /// Whether this build has the tiles (AVX-512 builds).
+    public static var tilesBuilt: Bool {
+        #if GAPLAB_AVX512
+        return true
+        #else
+        return false
+        #endif
+    }
+}
+
+/// Terms up to which the layers' products go to the tiles. Timed alone at the reference step's shapes (`gaplab
+/// bench --kernels`, which times each product both ways), the tiles matched OpenBLAS with 128 terms and were
+/// 5–15% slower with 384 or 512 (OpenBLAS's packing then pays for itself). Products whose rows must not depend on
+/// how many there are (`rowByRowProduct`) use the tiles at any depth.
+let tilesPreferredUpToDepth = 256
+
 /// Whether `tiledProduct` takes a product of these sizes: whole panels of columns (every model width that is a
 /// multiple of 64), and alpha 1, beta 0 or 1 (what the layers use).
 func tilesFit(n: Int, alpha: Float = 1, beta: Float = 0) -> Bool {
     #if GAPLAB_AVX512
-    return n > 0 && n % tileColumns == 0 && alpha == 1 && (beta == 0 || beta == 1)
+    return ProductKernel.tiles && n > 0 && n % tileColumns == 0 && alpha == 1 && (beta == 0 || beta == 1)
     #else
     return false
     #endif

@@ -105,13 +105,16 @@ struct BenchCommand: ParsableCommand {
     var evalPairs: Int = 0
     @Option(help: "Output: table or json.")
     var format: String = "table"
-    @Flag(help: "Train every step on one batch written before the first, leaving out the data hand-off between steps (to measure the step alone, for example its heap allocations under valgrind).")
+    @Flag(help: "Train every step on one batch written before the first, leaving out the data hand-off between steps (to measure the step alone, for example its heap allocations with Benchmarks/allocations.py).")
     var repeatBatch = false
-    @Flag(help: "Also time each tower kernel alone at the step's shapes and print its share of a training step.")
+    @Flag(help: "Also time each tower kernel alone at the step's shapes and print its share of a training step (on AVX-512 builds, each product also through OpenBLAS, for comparison).")
     var kernels = false
+    @Flag(help: "Run every matrix product through OpenBLAS instead of the engine's AVX-512 tiles (to compare the two).")
+    var blasProducts = false
 
     func run() throws {
         threadOptions.apply()
+        if blasProducts { ProductKernel.tiles = false }
         let config = try model.map(loadModelConfig) ?? .reference
         let clip = CLIPModel(config: config, seed: 0, maxBatch: batch)
         var train = TrainConfig()

@@ -39,14 +39,22 @@ struct KernelProfile {
                 rows.append(Row(kernel: "\(t.name) \(kernel)", shape: dims, callsPerStep: calls,
                                 secondsPerCall: time(secondsPerKernel, body)))
             }
+            // With the engine's tiles in use, each product is also timed through OpenBLAS (rows marked so, not part
+            // of the step's total).
+            let kernels = ProductKernel.tiles && ProductKernel.tilesBuilt ? [true, false] : [ProductKernel.tiles]
             for (name, inDim, outDim) in [("in_proj", C, 3 * C), ("out_proj", C, C), ("c_fc", C, M), ("c_proj", M, C)] {
-                add("\(name) forward", "\(n)×\(inDim) → \(outDim)", calls: L) {
-                    linearForward(out: y.pointer, inp: x.pointer, weight: w.pointer, bias: b.pointer,
-                                  rows: n, inDim: inDim, outDim: outDim)
-                }
-                add("\(name) backward", "\(n)×\(outDim) → \(inDim)", calls: L) {
-                    linearBackward(dinp: y.pointer, dweight: dw.pointer, dbias: db.pointer, dout: z.pointer, inp: x.pointer,
-                                   weight: w.pointer, rows: n, inDim: inDim, outDim: outDim)
+                for tiles in kernels {
+                    ProductKernel.tiles = tiles
+                    defer { ProductKernel.tiles = kernels[0] }
+                    let suffix = tiles == kernels[0] ? "" : " (OpenBLAS)"
+                    add("\(name) forward\(suffix)", "\(n)×\(inDim) → \(outDim)", calls: tiles == kernels[0] ? L : 0) {
+                        linearForward(out: y.pointer, inp: x.pointer, weight: w.pointer, bias: b.pointer,
+                                      rows: n, inDim: inDim, outDim: outDim)
+                    }
+                    add("\(name) backward\(suffix)", "\(n)×\(outDim) → \(inDim)", calls: tiles == kernels[0] ? L : 0) {
+                        linearBackward(dinp: y.pointer, dweight: dw.pointer, dbias: db.pointer, dout: z.pointer, inp: x.pointer,
+                                       weight: w.pointer, rows: n, inDim: inDim, outDim: outDim)
+                    }
                 }
             }
             add("layer norm forward", "\(n)×\(C)", calls: 2 * L + 1) {
