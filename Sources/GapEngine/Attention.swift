@@ -117,8 +117,7 @@ func transpose(_ out: UnsafeMutablePointer<Float>, _ x: UnsafePointer<Float>, ro
 /// out[0..<count] = softmax of scores[0..<valid], then zeros (masked positions). Vectorised: rows are as short
 /// as the sequence, and scalar max and sum loops cost as much as the products around them. The score row is
 /// padded to whole vectors, so every pass runs on whole vectors with the lanes from `valid` on masked; the
-/// exponentials go back into the score row. One call site of `exp`: with two, the compiler kept it out of line,
-/// where a sixteen-lane vector travels as four 128-bit quarters and the whole exp runs a quarter at a time.
+/// exponentials go back into the score row.
 @inline(__always)
 func softmaxRow(out: UnsafeMutablePointer<Float>, scores: UnsafeMutablePointer<Float>, valid: Int, count: Int) {
     typealias V = VectorMath.Vector

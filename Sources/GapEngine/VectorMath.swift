@@ -26,7 +26,7 @@ public enum VectorMath {
     /// Lanes per vector; every lane gets the same arithmetic, so only the order of sums over a row depends on it.
     @inlinable public static var width: Int { Vector.scalarCount }
 
-    /// e^x per lane.
+    /// e^x per lane. Transparent, so always inlined (see `sum`).
     @_transparent
     public static func exp(_ x: Vector) -> Vector {
         // Clamped so n below fits the two scale factors: e^-104 underflows to 0 and e^89 overflows to +inf anyway.
@@ -78,7 +78,7 @@ public enum VectorMath {
         unsafeBitCast((n &+ 127) &<< 23, to: Vector.self)
     }
 
-    /// erf(x) per lane.
+    /// erf(x) per lane. Transparent, so always inlined (see `sum`).
     @_transparent
     public static func erf(_ x: Vector) -> Vector {
         let bits = unsafeBitCast(x, to: Bits.self)
