@@ -91,9 +91,7 @@ private func productRowPieces(_ product: Product, rowBias: UnsafePointer<Float>?
 @inline(__always)
 func productPiece(_ p: Product) {
     if p.bPanelStride > 0 || (!p.transA && !p.transB && p.k <= p.tilesUpToDepth && tilesFit(n: p.n, alpha: p.alpha, beta: p.beta)) {
-        tiledProduct(TiledProduct(a: p.a, aRowStride: p.transA ? 1 : p.lda, aColStride: p.transA ? p.lda : 1,
-                                  b: p.b, ldb: p.ldb, panelStride: p.bPanelStride > 0 ? p.bPanelStride : tileColumns,
-                                  c: p.c, ldc: p.ldc, m: p.m, n: p.n, k: p.k, accumulate: p.beta == 1))
+        tiledProduct(p)
     } else {
         blasSGEMM(p.transA, p.transB, p.m, p.n, p.k, p.alpha, p.a, p.lda, p.b, p.ldb, p.beta, p.c, p.ldc)
     }
@@ -118,6 +116,25 @@ public func linearForward(out: UnsafeMutablePointer<Float>, inp: UnsafePointer<F
     // The bias goes into each piece's rows just before its product accumulates onto them.
     sgemmRowPieces(Product(transA: false, transB: true, m: rows, n: outDim, k: inDim, alpha: 1, a: inp, lda: inDim,
                            b: weight, ldb: inDim, beta: 1, c: out, ldc: outDim), rowBias: bias)
+}
+
+/// c[m, n] = a[m, k] · weightᵀ + beta·c, with every row's result independent of m. The engine's tiles compute each
+/// row alone; OpenBLAS may round a row differently with the number of rows (small products take other kernels), so
+/// without tiles the rows go one call each. The pooled rows are few (one per sequence, where the full block has one
+/// per token), and a run's evaluation and a later `gaplab eval` of its checkpoint embed in batches of different
+/// sizes: with products over the batch's rows, their metrics no longer agreed.
+func rowByRowProduct(m: Int, n: Int, k: Int, a: UnsafePointer<Float>, weight: UnsafePointer<Float>, beta: Float,
+                     c: UnsafeMutablePointer<Float>) {
+    if tilesFit(n: n, beta: beta) {
+        var product = Product(transA: false, transB: true, m: m, n: n, k: k, alpha: 1, a: a, lda: k, b: weight, ldb: k,
+                              beta: beta, c: c, ldc: n)
+        product.tilesUpToDepth = .max
+        sgemmRowPieces(product, rowBias: nil)
+    } else {
+        for r in 0..<m {
+            sgemm(transB: true, m: 1, n: n, k: k, a: a + r * k, lda: k, b: weight, ldb: k, beta: beta, c: c + r * n, ldc: n)
+        }
+    }
 }
 
 /// Backward of `linearForward`. Gradients of the weight and bias accumulate (shared parameters are used by

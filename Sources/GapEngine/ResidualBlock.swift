@@ -171,22 +171,3 @@ public func residualBlockForwardPooled(out: UnsafeMutablePointer<Float>, inp: Un
     addRowsWithBias(out: out, inp: cache.residualMid.pointer, bias: w.projBias, rows: B, cols: C)
     rowByRowProduct(m: B, n: C, k: M, a: cache.gelu.pointer, weight: w.projWeight, beta: 1, c: out)
 }
-
-/// c[m, n] = a[m, k] · weightᵀ + beta·c, with every row's result independent of m. The engine's tiles compute each
-/// row alone; OpenBLAS may round a row differently with the number of rows (small products take other kernels), so
-/// without tiles the rows go one call each. The pooled rows are few (one per sequence, where the full block has one
-/// per token), and a run's evaluation and a later `gaplab eval` of its checkpoint embed in batches of different
-/// sizes: with products over the batch's rows, their metrics no longer agreed.
-func rowByRowProduct(m: Int, n: Int, k: Int, a: UnsafePointer<Float>, weight: UnsafePointer<Float>, beta: Float,
-                     c: UnsafeMutablePointer<Float>) {
-    if tilesFit(n: n, beta: beta) {
-        var product = Product(transA: false, transB: true, m: m, n: n, k: k, alpha: 1, a: a, lda: k, b: weight, ldb: k,
-                              beta: beta, c: c, ldc: n)
-        product.tilesUpToDepth = .max
-        sgemmRowPieces(product, rowBias: nil)
-    } else {
-        for r in 0..<m {
-            sgemm(transB: true, m: 1, n: n, k: k, a: a + r * k, lda: k, b: weight, ldb: k, beta: beta, c: c + r * n, ldc: n)
-        }
-    }
-}

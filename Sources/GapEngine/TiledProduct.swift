@@ -1,31 +1,19 @@
-/// The engine's own matrix-product kernel for the model's products on AVX-512 builds (Package.swift): C = A·B or
-/// C += A·B over tiles of 6 rows × 64 columns held in 24 vector registers.
-///
-/// OpenBLAS copies both operands into packed panels at every call and, for beta = 0, zeroes C first; in a profile of
-/// a training step that took 15% of the time. The model's products have one long operand (the batch's rows,
-/// thousands) and one small one (a weight, 128 × 512 at most). Here the long operand is read in place, one element
-/// at a time broadcast across a vector, and only the small one is ever repacked (`packColumnPanels`, for Wᵀ).
-/// Timed against OpenBLAS, the tiles match it on the layers' products of up to 256 terms and lose beyond, so they
-/// take X·Wᵀ and dY·W up to `tilesPreferredUpToDepth` terms. The weight gradient dYᵀ·X (thousands of terms) stays with
-/// OpenBLAS: read in place, its A is a column of dY per tile row, one float from each of hundreds of cache lines.
-/// What the tiles guarantee and OpenBLAS does not: each row of C is computed alone, the same whatever the number
-/// of rows (`rowByRowProduct`).
-///
-/// A[i, kk] is at a + i·aRowStride + kk·aColStride and B[kk, j] at b + (j / 64)·panelStride + kk·ldb + j % 64, so
-/// B is either a row-major matrix read in place (panelStride 64) or packed panels (ldb 64, panelStride 64·k).
-struct TiledProduct {
-    var a: UnsafePointer<Float>
-    var aRowStride: Int
-    var aColStride: Int
-    var b: UnsafePointer<Float>
-    var ldb: Int
-    var panelStride: Int
-    var c: UnsafeMutablePointer<Float>
-    var ldc: Int
-    var m: Int, n: Int, k: Int
-    /// C += A·B instead of C = A·B.
-    var accumulate: Bool
-}
+// The engine's own matrix-product kernel for the model's products on AVX-512 builds (Package.swift): C = A·B or
+// C += A·B over tiles of 6 rows × 64 columns held in 24 vector registers.
+//
+// OpenBLAS copies both operands into packed panels at every call and, for beta = 0, zeroes C first; in a profile of
+// a training step that took 15% of the time. The model's products have one long operand (the batch's rows,
+// thousands) and one small one (a weight, 128 × 512 at most). Here the long operand is read in place, one element
+// at a time broadcast across a vector, and only the small one is ever repacked (`packColumnPanels`, for Wᵀ).
+// Timed against OpenBLAS, the tiles match it on the layers' products of up to 256 terms and lose beyond, so they
+// take X·Wᵀ and dY·W up to `tilesPreferredUpToDepth` terms. The weight gradient dYᵀ·X (thousands of terms) stays with
+// OpenBLAS: read in place, its A is a column of dY per tile row, one float from each of hundreds of cache lines.
+// What the tiles guarantee and OpenBLAS does not: each row of C is computed alone, the same whatever the number
+// of rows (`rowByRowProduct`).
+//
+// A is read in place, row-major with row stride lda. B[kk, j] is at b + (j / 64)·panelStride + kk·ldb + j % 64:
+// either a row-major matrix read in place (panelStride 64) or packed panels (ldb 64, panelStride 64·k, the
+// `Product`'s `bPanelStride`).
 
 /// Columns of a tile, and of a packed panel of B.
 let tileColumns = 64
@@ -68,41 +56,28 @@ func tilesFit(n: Int, alpha: Float = 1, beta: Float = 0) -> Bool {
     #endif
 }
 
-func tiledProduct(_ p: TiledProduct) {
-    if p.aColStride == 1 {
-        tiledLoops(p, aRowStride: p.aRowStride, aColStride: 1)
-    } else if p.aRowStride == 1 {
-        tiledLoops(p, aRowStride: 1, aColStride: p.aColStride)
-    } else {
-        tiledLoops(p, aRowStride: p.aRowStride, aColStride: p.aColStride)
-    }
-}
-
-/// The strides are passed apart from `p` so that each call site above, once inlined, has one of them constant:
-/// the broadcasts then address A with constant offsets.
-@inline(__always)
-private func tiledLoops(_ p: TiledProduct, aRowStride: Int, aColStride: Int) {
-    let panels = p.n / tileColumns
+/// C = A·B (beta 0) or C += A·B (beta 1) for a product `tilesFit` takes, with neither operand transposed.
+func tiledProduct(_ p: Product) {
+    precondition(!p.transA && !p.transB && p.alpha == 1 && (p.beta == 0 || p.beta == 1), "a product the tiles do not take")
+    let panels = p.n / tileColumns, panelStride = p.bPanelStride > 0 ? p.bPanelStride : tileColumns
     var k0 = 0
     repeat {
         let depth = min(tileDepth, p.k - k0)
-        let accumulate = p.accumulate || k0 > 0
+        let accumulate = p.beta == 1 || k0 > 0
         var r0 = 0
         while r0 < p.m {
             let r1 = min(r0 + tileBlockRows, p.m)
             for panel in 0..<panels {
-                let b = p.b + panel * p.panelStride + k0 * p.ldb
-                let aTerms = p.a + k0 * aColStride
+                let b = p.b + panel * panelStride + k0 * p.ldb
                 let c = p.c + panel * tileColumns
                 var r = r0
                 while r + tileRows <= r1 {
-                    tile6(a: aTerms + r * aRowStride, aRowStride: aRowStride, aColStride: aColStride, b: b, ldb: p.ldb,
-                          c: c + r * p.ldc, ldc: p.ldc, depth: depth, accumulate: accumulate)
+                    tile6(a: p.a + r * p.lda + k0, lda: p.lda, b: b, ldb: p.ldb, c: c + r * p.ldc, ldc: p.ldc,
+                          depth: depth, accumulate: accumulate)
                     r += tileRows
                 }
                 while r < r1 {
-                    tile1(a: aTerms + r * aRowStride, aColStride: aColStride, b: b, ldb: p.ldb, c: c + r * p.ldc,
-                          depth: depth, accumulate: accumulate)
+                    tile1(a: p.a + r * p.lda + k0, b: b, ldb: p.ldb, c: c + r * p.ldc, depth: depth, accumulate: accumulate)
                     r += 1
                 }
             }
@@ -113,7 +88,7 @@ private func tiledLoops(_ p: TiledProduct, aRowStride: Int, aColStride: Int) {
 }
 
 @inline(__always)
-private func tile6(a: UnsafePointer<Float>, aRowStride: Int, aColStride: Int, b: UnsafePointer<Float>, ldb: Int,
+private func tile6(a: UnsafePointer<Float>, lda: Int, b: UnsafePointer<Float>, ldb: Int,
                    c: UnsafeMutablePointer<Float>, ldc: Int, depth: Int, accumulate: Bool) {
     typealias V = SIMD16<Float>
     var c00 = V(), c01 = V(), c02 = V(), c03 = V(), c10 = V(), c11 = V(), c12 = V(), c13 = V()
@@ -124,17 +99,17 @@ private func tile6(a: UnsafePointer<Float>, aRowStride: Int, aColStride: Int, b:
         let b0 = load16(bk), b1 = load16(bk + 16), b2 = load16(bk + 32), b3 = load16(bk + 48)
         var s = V(repeating: ak[0])
         c00.addProduct(s, b0); c01.addProduct(s, b1); c02.addProduct(s, b2); c03.addProduct(s, b3)
-        s = V(repeating: ak[aRowStride])
+        s = V(repeating: ak[lda])
         c10.addProduct(s, b0); c11.addProduct(s, b1); c12.addProduct(s, b2); c13.addProduct(s, b3)
-        s = V(repeating: ak[2 * aRowStride])
+        s = V(repeating: ak[2 * lda])
         c20.addProduct(s, b0); c21.addProduct(s, b1); c22.addProduct(s, b2); c23.addProduct(s, b3)
-        s = V(repeating: ak[3 * aRowStride])
+        s = V(repeating: ak[3 * lda])
         c30.addProduct(s, b0); c31.addProduct(s, b1); c32.addProduct(s, b2); c33.addProduct(s, b3)
-        s = V(repeating: ak[4 * aRowStride])
+        s = V(repeating: ak[4 * lda])
         c40.addProduct(s, b0); c41.addProduct(s, b1); c42.addProduct(s, b2); c43.addProduct(s, b3)
-        s = V(repeating: ak[5 * aRowStride])
+        s = V(repeating: ak[5 * lda])
         c50.addProduct(s, b0); c51.addProduct(s, b1); c52.addProduct(s, b2); c53.addProduct(s, b3)
-        ak += aColStride
+        ak += 1
         bk += ldb
     }
     writeRow(c, c00, c01, c02, c03, accumulate)
@@ -147,16 +122,15 @@ private func tile6(a: UnsafePointer<Float>, aRowStride: Int, aColStride: Int, b:
 
 /// One row of a tile: the rows left over below a multiple of six.
 @inline(__always)
-private func tile1(a: UnsafePointer<Float>, aColStride: Int, b: UnsafePointer<Float>, ldb: Int,
+private func tile1(a: UnsafePointer<Float>, b: UnsafePointer<Float>, ldb: Int,
                    c: UnsafeMutablePointer<Float>, depth: Int, accumulate: Bool) {
     typealias V = SIMD16<Float>
     var c0 = V(), c1 = V(), c2 = V(), c3 = V()
-    var ak = a, bk = b
-    for _ in 0..<depth {
-        let s = V(repeating: ak[0])
+    var bk = b
+    for kk in 0..<depth {
+        let s = V(repeating: a[kk])
         c0.addProduct(s, load16(bk)); c1.addProduct(s, load16(bk + 16))
         c2.addProduct(s, load16(bk + 32)); c3.addProduct(s, load16(bk + 48))
-        ak += aColStride
         bk += ldb
     }
     writeRow(c, c0, c1, c2, c3, accumulate)
