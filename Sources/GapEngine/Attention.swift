@@ -232,8 +232,9 @@ public func attentionForwardPooled(out: UnsafeMutablePointer<Float>, qkv: Unsafe
     precondition(scratch.count >= attentionScratchCount(s, threads: EngineThreads.count), "attention scratch too small")
     parallelChunks(s.batch * s.heads, sharing: (out, qkv, positions, scratch.baseAddress!, s)) { shared, slot, range in
         let (out, qkv, positions, scratch, s) = shared
-        let T = s.tokens, C = s.width, hd = s.headDim, C3 = 3 * C
-        let scores = scratch + slot * s.scratchPerThread
+        let T = s.tokens, C = s.width, hd = s.headDim, C3 = 3 * C, Tp = s.paddedTokens
+        // A score row padded to whole vectors, as `softmaxRow` reads it, then the probabilities.
+        let scores = scratch + slot * s.scratchPerThread, p = scores + Tp
         for bh in range {
             let b = bh / s.heads, h = bh % s.heads
             let i = positions.map { Int($0[b]) } ?? 0
@@ -246,18 +247,12 @@ public func attentionForwardPooled(out: UnsafeMutablePointer<Float>, qkv: Unsafe
                 for d in 0..<hd { dot += q[d] * k[d] }
                 scores[j] = dot * s.scale
             }
-            var mx = -Float.infinity
-            for j in 0..<valid where scores[j] > mx { mx = scores[j] }
-            var sum: Float = 0
-            for j in 0..<valid {
-                scores[j] = Foundation.exp(scores[j] - mx)
-                sum += scores[j]
-            }
+            softmaxRow(out: p, scores: scores, valid: valid, count: valid)
             let o = out + b * C + h * hd
             o.update(repeating: 0, count: hd)
             for j in 0..<valid {
-                let p = scores[j] / sum, v = base + j * C3 + 2 * C
-                for d in 0..<hd { o[d] += p * v[d] }
+                let v = base + j * C3 + 2 * C
+                for d in 0..<hd { o[d] += p[j] * v[d] }
             }
         }
     }
