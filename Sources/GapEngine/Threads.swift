@@ -50,8 +50,35 @@ public func parallelChunks<Shared>(_ n: Int, minimumPerChunk: Int = 1, sharing s
         return
     }
     withUnsafePointer(to: shared) { pointer in
-        WorkerPool.shared.run(LoopJob(shared: pointer, body: body), count: n, pieceLength: (n + pieces - 1) / pieces)
+        WorkerPool.shared.run(LoopJob(shared: pointer, body: body),
+                              pieces: Pieces(count: n, pieces: pieces, minimumLength: max(minimumPerChunk, 1)))
     }
+}
+
+/// How a loop of `count` items is cut into `pieces` contiguous pieces. When every piece stays at least
+/// `minimumLength` long, piece sizes fall linearly (weights pieces, pieces − 1, ..., 1): the threads start on
+/// large pieces and end on small ones, so the thread that finishes first waits for a short piece, not for an
+/// eighth of the loop. Otherwise the pieces are equal. Either way the cut depends only on the count and the
+/// number of pieces.
+@usableFromInline
+struct Pieces {
+    @usableFromInline let count, pieces: Int
+    @usableFromInline let tapered: Bool
+
+    @inlinable init(count: Int, pieces: Int, minimumLength: Int) {
+        self.count = count
+        self.pieces = pieces
+        tapered = count >= minimumLength * pieces * (pieces + 1) / 2
+    }
+
+    /// Items before piece c.
+    @inlinable func start(_ c: Int) -> Int {
+        guard tapered else { return min(count, c * ((count + pieces - 1) / pieces)) }
+        let weightBefore = c * pieces - c * (c - 1) / 2, weightTotal = pieces * (pieces + 1) / 2
+        return count * weightBefore / weightTotal
+    }
+
+    @inlinable func range(_ c: Int) -> Range<Int> { start(c)..<start(c + 1) }
 }
 
 /// One parallel loop as the worker threads see it: three words, so it sits inside the pool's `any ChunkJob`
@@ -100,8 +127,7 @@ final class WorkerPool: @unchecked Sendable {
     private var workers = 0
     /// The open loop, written before it opens and kept until every piece has finished, and its pieces.
     nonisolated(unsafe) private var job: any ChunkJob = IdleJob()
-    nonisolated(unsafe) private var count = 0
-    nonisolated(unsafe) private var pieceLength = 1
+    nonisolated(unsafe) private var cut = Pieces(count: 0, pieces: 1, minimumLength: 1)
     /// Where the caller's time in parallel loops goes (see `LoopCounters`).
     let callerWorkNanoseconds = Atomic<Int>(0)
     let callerWaitNanoseconds = Atomic<Int>(0)
@@ -124,18 +150,17 @@ final class WorkerPool: @unchecked Sendable {
     /// caller alone. The caller takes pieces too and never waits for a worker to arrive, only for pieces a worker
     /// has taken to finish.
     @usableFromInline
-    func run(_ loop: some ChunkJob, count n: Int, pieceLength per: Int) {
-        let pieces = (n + per - 1) / per
+    func run(_ loop: some ChunkJob, pieces cut: Pieces) {
+        let pieces = cut.pieces
         guard workers > 0, busy.try() else {
             // Inside a piece a worker runs, the slot stays the worker's own.
             let slot = Thread.current.threadDictionary[Self.slotKey] as? Int ?? 0
-            for c in 0..<pieces { loop.run(slot: slot, range: (c * per)..<min(n, (c + 1) * per)) }
+            for c in 0..<pieces where !cut.range(c).isEmpty { loop.run(slot: slot, range: cut.range(c)) }
             return
         }
         defer { busy.unlock() }
         job = loop
-        count = n
-        pieceLength = per
+        self.cut = cut
         finished.store(0, ordering: .sequentiallyConsistent)
         claims.store(pieces << 32, ordering: .sequentiallyConsistent)
         generation.add(1, ordering: .sequentiallyConsistent)
@@ -161,8 +186,8 @@ final class WorkerPool: @unchecked Sendable {
             let claim = claims.add(1, ordering: .acquiringAndReleasing).oldValue
             let chunks = claim >> 32, c = claim & 0xFFFF_FFFF
             if c >= chunks { return }
-            let lo = c * pieceLength
-            job.run(slot: slot, range: lo..<min(count, lo + pieceLength))
+            let range = cut.range(c)
+            if !range.isEmpty { job.run(slot: slot, range: range) }
             finished.add(1, ordering: .releasing)
         }
     }
