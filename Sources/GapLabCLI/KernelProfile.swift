@@ -33,28 +33,43 @@ struct KernelProfile {
             for i in 0..<(n * M) { nearOne[i] = 1 + nearOne[i] * 0.01 }
             for i in 0..<(n * M) { y[i] = 1 }
             let mean = FloatBuffer(count: n), rstd = FloatBuffer(count: n)
-            let probs = FloatBuffer(count: shape.probabilityCount)
+            let statistics = FloatBuffer(count: shape.softmaxStatisticsCount)
             let scratch = FloatBuffer(count: attentionScratchCount(shape, threads: EngineThreads.count))
             func add(_ kernel: String, _ dims: String, calls: Int, _ body: () -> Void) {
                 rows.append(Row(kernel: "\(t.name) \(kernel)", shape: dims, callsPerStep: calls,
                                 secondsPerCall: time(secondsPerKernel, body)))
             }
-            // With the engine's tiles in use, each product is also timed through OpenBLAS (rows marked so, not part
-            // of the step's total).
-            let kernels = ProductKernel.tiles && ProductKernel.tilesBuilt ? [true, false] : [ProductKernel.tiles]
+            // With the engine's tiles in use, each product is also timed through OpenBLAS, call for call in
+            // alternation with the tiles so that both see the same machine (rows marked so, not part of the step's total).
+            let compare = ProductKernel.tiles && ProductKernel.tilesBuilt
             for (name, inDim, outDim) in [("in_proj", C, 3 * C), ("out_proj", C, C), ("c_fc", C, M), ("c_proj", M, C)] {
-                for tiles in kernels {
-                    ProductKernel.tiles = tiles
-                    defer { ProductKernel.tiles = kernels[0] }
-                    let suffix = tiles == kernels[0] ? "" : " (OpenBLAS)"
-                    add("\(name) forward\(suffix)", "\(n)×\(inDim) → \(outDim)", calls: tiles == kernels[0] ? L : 0) {
+                let products: [(String, String, () -> Void)] = [
+                    ("forward", "\(n)×\(inDim) → \(outDim)", {
                         linearForward(out: y.pointer, inp: x.pointer, weight: w.pointer, bias: b.pointer,
                                       rows: n, inDim: inDim, outDim: outDim)
-                    }
-                    add("\(name) backward\(suffix)", "\(n)×\(outDim) → \(inDim)", calls: tiles == kernels[0] ? L : 0) {
-                        linearBackward(dinp: y.pointer, dweight: dw.pointer, dbias: db.pointer, dout: z.pointer, inp: x.pointer,
+                    }),
+                    ("input gradient", "\(n)×\(outDim) → \(inDim)", {
+                        sgemm(m: n, n: inDim, k: outDim, a: z.pointer, lda: outDim, b: w.pointer, ldb: inDim,
+                              beta: 0, c: y.pointer, ldc: inDim)
+                    }),
+                    ("weight gradient", "\(outDim)×\(inDim), \(n) terms", {
+                        linearBackward(dinp: nil, dweight: dw.pointer, dbias: db.pointer, dout: z.pointer, inp: x.pointer,
                                        weight: w.pointer, rows: n, inDim: inDim, outDim: outDim)
+                    }),
+                ]
+                for (pass, dims, body) in products {
+                    guard compare else {
+                        add("\(name) \(pass)", dims, calls: L, body)
+                        continue
                     }
+                    let (tiled, blas) = timeAlternating(secondsPerKernel, body, {
+                        ProductKernel.tiles = false
+                        defer { ProductKernel.tiles = true }
+                        body()
+                    })
+                    rows.append(Row(kernel: "\(t.name) \(name) \(pass)", shape: dims, callsPerStep: L, secondsPerCall: tiled))
+                    rows.append(Row(kernel: "\(t.name) \(name) \(pass) (OpenBLAS)", shape: dims, callsPerStep: 0,
+                                    secondsPerCall: blas))
                 }
             }
             add("layer norm forward", "\(n)×\(C)", calls: 2 * L + 1) {
@@ -74,10 +89,10 @@ struct KernelProfile {
             }
             let heads = "\(batch)×\(t.heads) heads × \(t.tokens)²\(t.causal ? ", causal" : "")"
             add("attention forward", heads, calls: L) {
-                attentionForward(out: y.pointer, probs: probs.pointer, qkv: x.pointer, scratch: scratch.mutableBuffer, shape: shape)
+                attentionForward(out: y.pointer, softmaxStatistics: statistics.pointer, qkv: x.pointer, scratch: scratch.mutableBuffer, shape: shape)
             }
             add("attention backward", heads, calls: L) {
-                attentionBackward(dqkv: y.pointer, dout: z.pointer, qkv: x.pointer, probs: probs.pointer,
+                attentionBackward(dqkv: y.pointer, dout: z.pointer, qkv: x.pointer, softmaxStatistics: statistics.pointer,
                                   scratch: scratch.mutableBuffer, shape: shape)
             }
         }
@@ -104,6 +119,25 @@ struct KernelProfile {
             spent += s
         }
         return median(samples)
+    }
+
+    /// Median seconds per call of `first` and of `second`, called in turn over about `budget` seconds (at least 5 each).
+    static func timeAlternating(_ budget: Double, _ first: () -> Void, _ second: () -> Void) -> (Double, Double) {
+        first()
+        second()
+        var a: [Double] = [], b: [Double] = []
+        var spent = 0.0
+        func seconds(_ body: () -> Void) -> Double {
+            let t0 = DispatchTime.now().uptimeNanoseconds
+            body()
+            return Double(DispatchTime.now().uptimeNanoseconds - t0) / 1e9
+        }
+        while spent < budget || a.count < 5 {
+            a.append(seconds(first))
+            b.append(seconds(second))
+            spent += a[a.count - 1] + b[b.count - 1]
+        }
+        return (median(a), median(b))
     }
 
     static func table(_ rows: [Row], stepSeconds: Double) -> String {
