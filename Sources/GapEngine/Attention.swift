@@ -18,13 +18,14 @@ public struct AttentionShape {
 
     public var headDim: Int { width / heads }
     public var scale: Float { 1 / Float(headDim).squareRoot() }
-    /// Floats of the saved attention probabilities: batch × heads × tokens × tokens.
-    public var probabilityCount: Int { batch * heads * tokens * tokens }
+    /// Floats of the saved softmax statistics, two per query row (the row's largest score and the reciprocal of
+    /// its sum of exponentials): batch × heads × tokens × 2.
+    public var softmaxStatisticsCount: Int { 2 * batch * heads * tokens }
     /// Score rows padded to whole vectors.
     var paddedTokens: Int { (tokens + VectorMath.width - 1) / VectorMath.width * VectorMath.width }
-    /// Scratch floats one thread needs: a tokens × paddedTokens score (or score-gradient) panel and a
+    /// Scratch floats one thread needs: two tokens × paddedTokens panels (probabilities and their gradient) and a
     /// head_dim × paddedTokens transposed K (or V).
-    var scratchPerThread: Int { (tokens + headDim) * paddedTokens }
+    var scratchPerThread: Int { (2 * tokens + headDim) * paddedTokens }
 }
 
 /// Scratch floats `attentionForward` and `attentionBackward` need for `shape` with up to `threads` engine threads.
@@ -35,66 +36,89 @@ public func attentionScratchCount(_ shape: AttentionShape, threads: Int) -> Int 
 // The products inside one head are small (tokens × head_dim, e.g. 65 × 32): called through sgemm, each of the
 // batch × heads of them paid OpenBLAS's packing and dispatch, and attention took a seventh of a training step.
 // Here they are one register-blocked kernel, `broadcastProduct`, over the head's rows in place.
+//
+// The probabilities (batch × heads × tokens², 8.6 MB a layer for the reference vision tower) are not kept for the
+// backward pass: it recomputes them from Q, K and two numbers a row (its largest score and the reciprocal of its
+// sum of exponentials), as FlashAttention does from a log-sum-exp. Recomputed with the same operations as in the
+// forward pass, they are the same floats. One head's probabilities fit in a thread's scratch, so the forward pass
+// no longer writes them to memory nor the backward pass reads them back, and the step's peak memory drops by
+// their size.
 
 /// Multi-head self-attention core (torch's MultiheadAttention between in_proj and out_proj).
 /// qkv: [B, T, 3C] with columns q | k | v, head h at columns h·hd ..< (h+1)·hd of each.
-/// out: [B, T, C]. probs: [B, H, T, T] softmax(scale·QKᵀ + mask), saved for backward.
-public func attentionForward(out: UnsafeMutablePointer<Float>, probs: UnsafeMutablePointer<Float>,
+/// out: [B, T, C]. softmaxStatistics: [B, H, T, 2], each row's `SoftmaxStatistics`, saved for backward (nil when no
+/// backward pass follows).
+public func attentionForward(out: UnsafeMutablePointer<Float>, softmaxStatistics: UnsafeMutablePointer<Float>?,
                              qkv: UnsafePointer<Float>, scratch: UnsafeMutableBufferPointer<Float>,
                              shape s: AttentionShape) {
     precondition(scratch.count >= attentionScratchCount(s, threads: EngineThreads.count), "attention scratch too small")
-    parallelChunks(s.batch * s.heads, sharing: (out, probs, qkv, scratch.baseAddress!, s)) { shared, slot, range in
-        let (out, probs, qkv, scratch, s) = shared
+    let shared = (out, softmaxStatistics, qkv, scratch.baseAddress!, s)
+    parallelChunks(s.batch * s.heads, sharing: shared) { shared, slot, range in
+        let (out, statistics, qkv, scratch, s) = shared
         let T = s.tokens, C = s.width, hd = s.headDim, C3 = 3 * C, Tp = s.paddedTokens, causal = s.causal
         let scores = scratch + slot * s.scratchPerThread
-        let kt = scores + T * Tp
+        let kt = scores + 2 * T * Tp
         for bh in range {
             let b = bh / s.heads, h = bh % s.heads
             let q = qkv + b * T * C3 + h * hd
             let k = q + C
             let v = q + 2 * C
-            let p = probs + bh * T * T
             transpose(kt, k, rows: T, cols: hd, ld: C3, paddedRows: Tp)
-            // scores = scale · Q Kᵀ, rows padded to Tp columns.
+            // scores = scale · Q Kᵀ, rows padded to Tp columns; each row becomes its probabilities in place.
             broadcastProduct(out: scores, ldo: Tp, a: q, aRowStride: C3, aColStride: 1, b: kt, ldb: Tp,
                              rows: T, n: Tp, scale: s.scale) { _ in 0..<hd }
             for i in 0..<T {
-                softmaxRow(out: p + i * T, scores: scores + i * Tp, valid: causal ? i + 1 : T, count: T)
+                let row = softmaxRow(out: scores + i * Tp, scores: scores + i * Tp, valid: causal ? i + 1 : T,
+                                     count: Tp)
+                if let statistics {
+                    statistics[2 * (bh * T + i)] = row.largest
+                    statistics[2 * (bh * T + i) + 1] = row.inverseSum
+                }
             }
             // out = P V; masked probabilities are 0, so causal rows stop at their diagonal.
-            broadcastProduct(out: out + b * T * C + h * hd, ldo: C, a: p, aRowStride: T, aColStride: 1, b: v, ldb: C3,
-                             rows: T, n: hd, scale: 1) { i in 0..<(causal ? min(i + 1, T) : T) }
+            broadcastProduct(out: out + b * T * C + h * hd, ldo: C, a: scores, aRowStride: Tp, aColStride: 1,
+                             b: v, ldb: C3, rows: T, n: hd, scale: 1) { i in 0..<(causal ? min(i + 1, T) : T) }
         }
     }
 }
 
-/// Backward of `attentionForward`. dqkv is overwritten.
+/// Backward of `attentionForward`, from the softmax statistics it saved. dqkv is overwritten.
 public func attentionBackward(dqkv: UnsafeMutablePointer<Float>, dout: UnsafePointer<Float>,
-                              qkv: UnsafePointer<Float>, probs: UnsafePointer<Float>,
+                              qkv: UnsafePointer<Float>, softmaxStatistics: UnsafePointer<Float>,
                               scratch: UnsafeMutableBufferPointer<Float>, shape s: AttentionShape) {
     precondition(scratch.count >= attentionScratchCount(s, threads: EngineThreads.count), "attention scratch too small")
-    parallelChunks(s.batch * s.heads, sharing: (dqkv, dout, qkv, probs, scratch.baseAddress!, s)) { shared, slot, range in
-        let (dqkv, dout, qkv, probs, scratch, s) = shared
+    let shared = (dqkv, dout, qkv, softmaxStatistics, scratch.baseAddress!, s)
+    parallelChunks(s.batch * s.heads, sharing: shared) { shared, slot, range in
+        let (dqkv, dout, qkv, statistics, scratch, s) = shared
         let T = s.tokens, C = s.width, hd = s.headDim, C3 = 3 * C, Tp = s.paddedTokens, causal = s.causal
-        let dp = scratch + slot * s.scratchPerThread
-        let vt = dp + T * Tp
+        let p = scratch + slot * s.scratchPerThread
+        let dp = p + T * Tp
+        let transposed = dp + T * Tp
         for bh in range {
             let b = bh / s.heads, h = bh % s.heads
             let q = qkv + b * T * C3 + h * hd
             let k = q + C, v = q + 2 * C
             let dq = dqkv + b * T * C3 + h * hd
             let dk = dq + C, dv = dq + 2 * C
-            let p = probs + bh * T * T
             let dO = dout + b * T * C + h * hd
+            // P = exp(scale · Q Kᵀ − largest) · inverseSum, zero where masked and in the padding.
+            transpose(transposed, k, rows: T, cols: hd, ld: C3, paddedRows: Tp)
+            broadcastProduct(out: p, ldo: Tp, a: q, aRowStride: C3, aColStride: 1, b: transposed, ldb: Tp,
+                             rows: T, n: Tp, scale: s.scale) { _ in 0..<hd }
+            for i in 0..<T {
+                probabilitiesRow(p + i * Tp, SoftmaxStatistics(largest: statistics[2 * (bh * T + i)],
+                                                               inverseSum: statistics[2 * (bh * T + i) + 1]),
+                                 valid: causal ? i + 1 : T, count: Tp)
+            }
             // dP = dO Vᵀ
-            transpose(vt, v, rows: T, cols: hd, ld: C3, paddedRows: Tp)
-            broadcastProduct(out: dp, ldo: Tp, a: dO, aRowStride: C, aColStride: 1, b: vt, ldb: Tp,
+            transpose(transposed, v, rows: T, cols: hd, ld: C3, paddedRows: Tp)
+            broadcastProduct(out: dp, ldo: Tp, a: dO, aRowStride: C, aColStride: 1, b: transposed, ldb: Tp,
                              rows: T, n: Tp, scale: 1) { _ in 0..<hd }
             // dV = Pᵀ dO: row j gathers the rows i that attend to it (i ≥ j when causal).
-            broadcastProduct(out: dv, ldo: C3, a: p, aRowStride: 1, aColStride: T, b: dO, ldb: C,
+            broadcastProduct(out: dv, ldo: C3, a: p, aRowStride: 1, aColStride: Tp, b: dO, ldb: C,
                              rows: T, n: hd, scale: 1) { j in (causal ? j : 0)..<T }
-            // dS = P ⊙ (dP − rowsum(dP ⊙ P)), times the scale of S = scale·QKᵀ.
-            for i in 0..<T { softmaxBackwardRow(dp: dp + i * Tp, p: p + i * T, count: T, scale: s.scale) }
+            // dS = P ⊙ (dP − rowsum(dP ⊙ P)), times the scale of S = scale·QKᵀ. The padding is 0 in P and dP.
+            for i in 0..<T { softmaxBackwardRow(dp: dp + i * Tp, p: p + i * Tp, count: Tp, scale: s.scale) }
             // dQ = dS K ; dK = dSᵀ Q
             broadcastProduct(out: dq, ldo: C3, a: dp, aRowStride: Tp, aColStride: 1, b: k, ldb: C3,
                              rows: T, n: hd, scale: 1) { i in 0..<(causal ? min(i + 1, T) : T) }
@@ -104,22 +128,72 @@ public func attentionBackward(dqkv: UnsafeMutablePointer<Float>, dout: UnsafePoi
     }
 }
 
-/// out[c·paddedRows + r] = x[r·ld + c] for r < rows, and 0 for rows ≤ r < paddedRows.
+/// out[c·paddedRows + r] = x[r·ld + c] for r < rows, and 0 for rows ≤ r < paddedRows (a multiple of the vector
+/// width). Square blocks of one vector per row when cols is a multiple of the width (head widths of 16, 32, 64 at
+/// sixteen lanes); element by element otherwise.
 @inline(__always)
-func transpose(_ out: UnsafeMutablePointer<Float>, _ x: UnsafePointer<Float>, rows: Int, cols: Int, ld: Int, paddedRows: Int) {
-    for c in 0..<cols {
-        let o = out + c * paddedRows
-        for r in 0..<rows { o[r] = x[r * ld + c] }
-        for r in rows..<paddedRows { o[r] = 0 }
+func transpose(_ out: UnsafeMutablePointer<Float>, _ x: UnsafePointer<Float>, rows: Int, cols: Int, ld: Int,
+               paddedRows: Int) {
+    typealias V = VectorMath.Vector
+    let w = V.scalarCount
+    guard cols % w == 0 else {
+        for c in 0..<cols {
+            let o = out + c * paddedRows
+            for r in 0..<rows { o[r] = x[r * ld + c] }
+            for r in rows..<paddedRows { o[r] = 0 }
+        }
+        return
+    }
+    withUnsafeTemporaryAllocation(of: V.self, capacity: 2 * w) { blocks in
+        let block = blocks.baseAddress!
+        for r0 in stride(from: 0, to: paddedRows, by: w) {
+            for c0 in stride(from: 0, to: cols, by: w) {
+                for i in 0..<w { block[i] = r0 + i < rows ? VectorMath.load(x + (r0 + i) * ld + c0) : V() }
+                let columns = transposeSquare(block, scratch: block + w)
+                for i in 0..<w { VectorMath.store(columns[i], out + (c0 + i) * paddedRows + r0) }
+            }
+        }
     }
 }
 
-/// out[0..<count] = softmax of scores[0..<valid], then zeros (masked positions). Vectorised: rows are as short
+/// Transposes the width × width block v[0..<width] (row i in v[i]): returns where its columns now are, v itself or
+/// scratch. Each of the log2(width) rounds rotates the bits of (vector index, lane) right by one: vector i takes
+/// the even lanes of v[2i] then of v[2i + 1], vector i + width/2 their odd lanes. After log2(width) rounds the
+/// bits of row and column have changed places.
+@inline(__always)
+func transposeSquare(_ v: UnsafeMutablePointer<VectorMath.Vector>, scratch: UnsafeMutablePointer<VectorMath.Vector>)
+    -> UnsafeMutablePointer<VectorMath.Vector> {
+    typealias V = VectorMath.Vector
+    let w = V.scalarCount, half = w / 2
+    var from = v, to = scratch
+    var size = 1
+    while size < w {
+        for i in 0..<half {
+            let a = from[2 * i], b = from[2 * i + 1]
+            to[i] = V(lowHalf: a.evenHalf, highHalf: b.evenHalf)
+            to[i + half] = V(lowHalf: a.oddHalf, highHalf: b.oddHalf)
+        }
+        swap(&from, &to)
+        size *= 2
+    }
+    return from
+}
+
+/// A softmax row's largest score and the reciprocal of Σ_j exp(score_j − largest): its probabilities are
+/// exp(score_j − largest) · inverseSum.
+struct SoftmaxStatistics {
+    var largest: Float
+    var inverseSum: Float
+}
+
+/// out[0..<count] = softmax of scores[0..<valid], then zeros (masked positions); returns the row's statistics.
+/// out may be scores itself. Vectorised: rows are as short
 /// as the sequence, and scalar max and sum loops cost as much as the products around them. The score row is
 /// padded to whole vectors, so every pass runs on whole vectors with the lanes from `valid` on masked; the
 /// exponentials go back into the score row.
-@inline(__always)
-func softmaxRow(out: UnsafeMutablePointer<Float>, scores: UnsafeMutablePointer<Float>, valid: Int, count: Int) {
+@inline(__always) @discardableResult
+func softmaxRow(out: UnsafeMutablePointer<Float>, scores: UnsafeMutablePointer<Float>, valid: Int, count: Int)
+    -> SoftmaxStatistics {
     typealias V = VectorMath.Vector
     let w = V.scalarCount
     var mxv = V(repeating: -.infinity)
@@ -130,7 +204,7 @@ func softmaxRow(out: UnsafeMutablePointer<Float>, scores: UnsafeMutablePointer<F
         mxv = mxv.replacing(with: x, where: x .> mxv)
         j += w
     }
-    let mx = V(repeating: mxv.max())
+    let largest = VectorMath.maximum(mxv), mx = V(repeating: largest)
     var sumv = V()
     j = 0
     while j < valid {
@@ -139,11 +213,28 @@ func softmaxRow(out: UnsafeMutablePointer<Float>, scores: UnsafeMutablePointer<F
         sumv += e
         j += w
     }
-    let inv = V(repeating: 1 / VectorMath.sum(sumv))
+    let inverseSum = 1 / VectorMath.sum(sumv), inv = V(repeating: inverseSum)
     j = 0
     while j < count {
         let p = j < valid ? VectorMath.load(scores + j) * inv : V()
         if j + w <= count { VectorMath.store(p, out + j) } else { VectorMath.storePartial(p, out + j, count - j) }
+        j += w
+    }
+    return SoftmaxStatistics(largest: largest, inverseSum: inverseSum)
+}
+
+/// p[0..<count] = exp(p[j] − largest) · inverseSum for j < valid, then zeros: a row of `softmaxRow`'s
+/// probabilities again, the same floats, from its scores and the statistics it returned. count is a multiple of
+/// the vector width.
+@inline(__always)
+func probabilitiesRow(_ p: UnsafeMutablePointer<Float>, _ row: SoftmaxStatistics, valid: Int, count: Int) {
+    typealias V = VectorMath.Vector
+    let w = V.scalarCount, mx = V(repeating: row.largest), inv = V(repeating: row.inverseSum)
+    var j = 0
+    while j < count {
+        let masked = VectorMath.lanes(from: valid - j)
+        let e = j < valid ? VectorMath.exp(VectorMath.load(p + j) - mx).replacing(with: 0, where: masked) * inv : V()
+        VectorMath.store(e, p + j)
         j += w
     }
 }

@@ -29,7 +29,7 @@ public final class BlockCache {
     /// Whether the last forward pass was a training one: `fcOut` then holds GELU′ of the pre-activation (all the
     /// backward pass needs of it) instead of the pre-activation.
     var holdsGELUDerivative = false
-    let ln1, ln1Mean, ln1Rstd, qkv, probs, att, residualMid, ln2, ln2Mean, ln2Rstd, fcOut, gelu: FloatBuffer
+    let ln1, ln1Mean, ln1Rstd, qkv, softmaxStatistics, att, residualMid, ln2, ln2Mean, ln2Rstd, fcOut, gelu: FloatBuffer
     let attentionScratch: FloatBuffer
 
     /// `threads`: the most engine threads the block will run with (sizes the attention scratch).
@@ -42,7 +42,7 @@ public final class BlockCache {
         ln1Mean = FloatBuffer(count: rows)
         ln1Rstd = FloatBuffer(count: rows)
         qkv = FloatBuffer(count: rows * 3 * width)
-        probs = FloatBuffer(count: maxBatch * heads * tokens * tokens)
+        softmaxStatistics = FloatBuffer(count: 2 * maxBatch * heads * tokens)
         att = FloatBuffer(count: rows * width)
         residualMid = FloatBuffer(count: rows * width)
         ln2 = FloatBuffer(count: rows * width)
@@ -70,7 +70,7 @@ public final class BlockGradScratch {
 
 /// x_out = x_mid + mlp(ln_2(x_mid)), x_mid = x + out_proj(attn(ln_1(x))). `inp` is kept by the caller
 /// (it is the previous block's output) for the backward pass. With `training` false (embedding only) the
-/// backward pass may not follow; GELU′ is then not computed.
+/// backward pass may not follow; GELU′ and the softmax statistics are then not computed.
 public func residualBlockForward(out: UnsafeMutablePointer<Float>, inp: UnsafePointer<Float>,
                                  weights w: BlockTensors, cache: BlockCache,
                                  shape: AttentionShape, mlpWidth: Int, training: Bool = true) {
@@ -80,8 +80,8 @@ public func residualBlockForward(out: UnsafeMutablePointer<Float>, inp: UnsafePo
                      weight: w.ln1Weight, bias: w.ln1Bias, rows: rows, dim: C)
     linearForward(out: cache.qkv.pointer, inp: cache.ln1.pointer, weight: w.inProjWeight, bias: w.inProjBias,
                   rows: rows, inDim: C, outDim: 3 * C)
-    attentionForward(out: cache.att.pointer, probs: cache.probs.pointer, qkv: cache.qkv.pointer,
-                     scratch: cache.attentionScratch.mutableBuffer, shape: shape)
+    attentionForward(out: cache.att.pointer, softmaxStatistics: training ? cache.softmaxStatistics.pointer : nil,
+                     qkv: cache.qkv.pointer, scratch: cache.attentionScratch.mutableBuffer, shape: shape)
     // residualMid = inp + out_proj(att): the residual and the bias first, then the product accumulates onto them.
     addRowsWithBias(out: cache.residualMid.pointer, inp: inp, bias: w.outProjBias, rows: rows, cols: C)
     sgemm(transB: true, m: rows, n: C, k: C, a: cache.att.pointer, lda: C, b: w.outProjWeight, ldb: C,
@@ -119,7 +119,8 @@ public func residualBlockBackward(dresidual: UnsafeMutablePointer<Float>, inp: U
     linearBackward(dinp: scratch.datt.pointer, dweight: g.outProjWeight, dbias: g.outProjBias, dout: dresidual,
                    inp: cache.att.pointer, weight: w.outProjWeight, rows: rows, inDim: C, outDim: C)
     attentionBackward(dqkv: scratch.dqkv.pointer, dout: scratch.datt.pointer, qkv: cache.qkv.pointer,
-                      probs: cache.probs.pointer, scratch: scratch.attention.mutableBuffer, shape: shape)
+                      softmaxStatistics: cache.softmaxStatistics.pointer, scratch: scratch.attention.mutableBuffer,
+                      shape: shape)
     linearBackward(dinp: scratch.dln.pointer, dweight: g.inProjWeight, dbias: g.inProjBias, dout: scratch.dqkv.pointer,
                    inp: cache.ln1.pointer, weight: w.inProjWeight, rows: rows, inDim: C, outDim: 3 * C)
     layerNormBackward(dinp: dresidual, dweight: g.ln1Weight, dbias: g.ln1Bias, dout: scratch.dln.pointer,

@@ -161,6 +161,20 @@ public enum VectorMath {
         return two[0] + two[1]
     }
 
+    /// The largest lane, halves compared pairwise (a compare and a blend each, where the standard library's `max()`
+    /// goes lane by lane in scalar code). NaN lanes are passed over, as the running maxima in softmax pass them.
+    @_transparent
+    public static func maximum(_ v: Vector) -> Float {
+        #if GAPLAB_AVX512
+        let eight = v.lowHalf.replacing(with: v.highHalf, where: v.highHalf .> v.lowHalf)
+        #else
+        let eight = v
+        #endif
+        let four = eight.lowHalf.replacing(with: eight.highHalf, where: eight.highHalf .> eight.lowHalf)
+        let two = four.lowHalf.replacing(with: four.highHalf, where: four.highHalf .> four.lowHalf)
+        return two[1] > two[0] ? two[1] : two[0]
+    }
+
     /// Lanes whose index is `first` or more (none when first ≥ width).
     @inlinable @inline(__always)
     public static func lanes(from first: Int) -> SIMDMask<Exponents.MaskStorage> {

@@ -93,15 +93,15 @@ final class KernelGradientTests: XCTestCase {
         let shape = AttentionShape(batch: 2, tokens: 5, width: 8, heads: 2, causal: causal)
         let qkvCount = shape.batch * shape.tokens * 3 * shape.width, outCount = shape.batch * shape.tokens * shape.width
         let qkv = randomBuffer(qkvCount, seed: causal ? 14 : 15), r = randomBuffer(outCount, seed: 16)
-        let out = FloatBuffer(count: outCount), probs = FloatBuffer(count: shape.probabilityCount)
+        let out = FloatBuffer(count: outCount), statistics = FloatBuffer(count: shape.softmaxStatisticsCount)
         let scratch = FloatBuffer(count: attentionScratchCount(shape, threads: 4))
         func loss() -> Double {
-            attentionForward(out: out.pointer, probs: probs.pointer, qkv: qkv.pointer, scratch: scratch.mutableBuffer, shape: shape)
+            attentionForward(out: out.pointer, softmaxStatistics: statistics.pointer, qkv: qkv.pointer, scratch: scratch.mutableBuffer, shape: shape)
             return dot(out.pointer, r.pointer, outCount)
         }
         _ = loss()
         let dqkv = FloatBuffer(count: qkvCount)
-        attentionBackward(dqkv: dqkv.pointer, dout: r.pointer, qkv: qkv.pointer, probs: probs.pointer,
+        attentionBackward(dqkv: dqkv.pointer, dout: r.pointer, qkv: qkv.pointer, softmaxStatistics: statistics.pointer,
                           scratch: scratch.mutableBuffer, shape: shape)
         checkGradient("qkv", values: qkv.pointer, count: qkvCount, analytic: dqkv.array, samples: 60, step: 5e-3, loss: loss)
         if causal {
@@ -116,17 +116,19 @@ final class KernelGradientTests: XCTestCase {
     func testAttentionCausal() { attentionCheck(causal: true) }
 
     /// The register-blocked kernel against a plain Double implementation, at head widths with whole vector tiles
-    /// (32), a single vector (8) and a ragged tail (12), odd token counts (rows left over from pairs), and both
-    /// masks; forward values and every input gradient.
+    /// (32, 64; 16 is one sixteen-lane vector), a single vector (8) and a ragged tail (12), odd token counts (rows
+    /// left over from pairs), and both masks; forward values and every input gradient, the backward pass working
+    /// from the statistics the forward pass saved.
     func testAttentionMatchesDoubleReference() {
-        for (tokens, width, heads, causal) in [(65, 128, 4, false), (33, 64, 8, true), (7, 24, 2, false), (32, 128, 4, true)] {
+        for (tokens, width, heads, causal) in [(65, 128, 4, false), (33, 64, 8, true), (7, 24, 2, false), (32, 128, 4, true),
+                                                 (17, 128, 2, true), (20, 64, 4, false)] {
             let s = AttentionShape(batch: 3, tokens: tokens, width: width, heads: heads, causal: causal)
             let T = tokens, C = width, hd = s.headDim, C3 = 3 * C
             let qkv = randomBuffer(s.batch * T * C3, seed: UInt64(tokens)), dout = randomBuffer(s.batch * T * C, seed: 99)
-            let out = FloatBuffer(count: s.batch * T * C), probs = FloatBuffer(count: s.probabilityCount)
+            let out = FloatBuffer(count: s.batch * T * C), statistics = FloatBuffer(count: s.softmaxStatisticsCount)
             let dqkv = FloatBuffer(count: s.batch * T * C3), scratch = FloatBuffer(count: attentionScratchCount(s, threads: 2))
-            attentionForward(out: out.pointer, probs: probs.pointer, qkv: qkv.pointer, scratch: scratch.mutableBuffer, shape: s)
-            attentionBackward(dqkv: dqkv.pointer, dout: dout.pointer, qkv: qkv.pointer, probs: probs.pointer,
+            attentionForward(out: out.pointer, softmaxStatistics: statistics.pointer, qkv: qkv.pointer, scratch: scratch.mutableBuffer, shape: s)
+            attentionBackward(dqkv: dqkv.pointer, dout: dout.pointer, qkv: qkv.pointer, softmaxStatistics: statistics.pointer,
                               scratch: scratch.mutableBuffer, shape: s)
             var worstOut = 0.0, worstGrad = 0.0
             for b in 0..<s.batch {
