@@ -44,15 +44,18 @@ struct Product {
     var beta: Float
     var c: UnsafeMutablePointer<Float>
     var ldc: Int
+    /// When set, added to every row of C as the tiles write it (the bias of a linear layer).
+    var columnBias: UnsafePointer<Float>? = nil
     /// When above 0, b holds op(B) packed in column panels (`packColumnPanels`) this many floats apart.
     var bPanelStride = 0
     /// Terms up to which the product goes to the engine's tiles when they take it.
     var tilesUpToDepth = tilesPreferredUpToDepth
 }
 
-/// `sgemm` over pieces of C's rows; with `rowBias`, each piece's rows of C get the bias written just before its
-/// product accumulates onto them (beta = 1), while those rows are about to be read anyway. A transposed B
-/// (a weight in X·Wᵀ) that the engine's tiles take is packed once here, for all the pieces.
+/// `sgemm` over pieces of C's rows, with `rowBias` (the product then has beta = 1) added to every row of C. A
+/// transposed B (a weight in X·Wᵀ) that the engine's tiles take is packed once here, for all the pieces, and the
+/// tiles add the bias as they write C; through OpenBLAS, each piece's rows of C get the bias written just before
+/// its product accumulates onto them, while those rows are about to be read anyway.
 @inline(__always)
 func sgemmRowPieces(_ product: Product, rowBias: UnsafePointer<Float>?) {
     guard product.transB, !product.transA, product.k <= product.tilesUpToDepth,
@@ -67,7 +70,11 @@ func sgemmRowPieces(_ product: Product, rowBias: UnsafePointer<Float>?) {
         packed.b = UnsafePointer(panels)
         packed.ldb = tileColumns
         packed.bPanelStride = tileColumns * product.k
-        productRowPieces(packed, rowBias: rowBias)
+        if let rowBias {
+            packed.beta = 0
+            packed.columnBias = rowBias
+        }
+        productRowPieces(packed, rowBias: nil)
     }
 }
 

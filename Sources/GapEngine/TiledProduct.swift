@@ -56,7 +56,8 @@ func tilesFit(n: Int, alpha: Float = 1, beta: Float = 0) -> Bool {
     #endif
 }
 
-/// C = A·B (beta 0) or C += A·B (beta 1) for a product `tilesFit` takes, with neither operand transposed.
+/// C = A·B (beta 0) or C += A·B (beta 1) for a product `tilesFit` takes, with neither operand transposed; plus the
+/// product's column bias, when it has one, in the last pass over the terms.
 func tiledProduct(_ p: Product) {
     precondition(!p.transA && !p.transB && p.alpha == 1 && (p.beta == 0 || p.beta == 1), "a product the tiles do not take")
     let panels = p.n / tileColumns, panelStride = p.bPanelStride > 0 ? p.bPanelStride : tileColumns
@@ -64,20 +65,22 @@ func tiledProduct(_ p: Product) {
     repeat {
         let depth = min(tileDepth, p.k - k0)
         let accumulate = p.beta == 1 || k0 > 0
+        let bias = k0 + depth == p.k ? p.columnBias : nil
         var r0 = 0
         while r0 < p.m {
             let r1 = min(r0 + tileBlockRows, p.m)
             for panel in 0..<panels {
                 let b = p.b + panel * panelStride + k0 * p.ldb
-                let c = p.c + panel * tileColumns
+                let c = p.c + panel * tileColumns, panelBias = bias.map { $0 + panel * tileColumns }
                 var r = r0
                 while r + tileRows <= r1 {
                     tile6(a: p.a + r * p.lda + k0, lda: p.lda, b: b, ldb: p.ldb, c: c + r * p.ldc, ldc: p.ldc,
-                          depth: depth, accumulate: accumulate)
+                          depth: depth, accumulate: accumulate, bias: panelBias)
                     r += tileRows
                 }
                 while r < r1 {
-                    tile1(a: p.a + r * p.lda + k0, b: b, ldb: p.ldb, c: c + r * p.ldc, depth: depth, accumulate: accumulate)
+                    tile1(a: p.a + r * p.lda + k0, b: b, ldb: p.ldb, c: c + r * p.ldc, depth: depth, accumulate: accumulate,
+                          bias: panelBias)
                     r += 1
                 }
             }
@@ -89,7 +92,7 @@ func tiledProduct(_ p: Product) {
 
 @inline(__always)
 private func tile6(a: UnsafePointer<Float>, lda: Int, b: UnsafePointer<Float>, ldb: Int,
-                   c: UnsafeMutablePointer<Float>, ldc: Int, depth: Int, accumulate: Bool) {
+                   c: UnsafeMutablePointer<Float>, ldc: Int, depth: Int, accumulate: Bool, bias: UnsafePointer<Float>?) {
     typealias V = SIMD16<Float>
     var c00 = V(), c01 = V(), c02 = V(), c03 = V(), c10 = V(), c11 = V(), c12 = V(), c13 = V()
     var c20 = V(), c21 = V(), c22 = V(), c23 = V(), c30 = V(), c31 = V(), c32 = V(), c33 = V()
@@ -112,6 +115,12 @@ private func tile6(a: UnsafePointer<Float>, lda: Int, b: UnsafePointer<Float>, l
         ak += 1
         bk += ldb
     }
+    if let bias {
+        let b0 = load16(bias), b1 = load16(bias + 16), b2 = load16(bias + 32), b3 = load16(bias + 48)
+        c00 += b0; c01 += b1; c02 += b2; c03 += b3; c10 += b0; c11 += b1; c12 += b2; c13 += b3
+        c20 += b0; c21 += b1; c22 += b2; c23 += b3; c30 += b0; c31 += b1; c32 += b2; c33 += b3
+        c40 += b0; c41 += b1; c42 += b2; c43 += b3; c50 += b0; c51 += b1; c52 += b2; c53 += b3
+    }
     writeRow(c, c00, c01, c02, c03, accumulate)
     writeRow(c + ldc, c10, c11, c12, c13, accumulate)
     writeRow(c + 2 * ldc, c20, c21, c22, c23, accumulate)
@@ -123,7 +132,7 @@ private func tile6(a: UnsafePointer<Float>, lda: Int, b: UnsafePointer<Float>, l
 /// One row of a tile: the rows left over below a multiple of six.
 @inline(__always)
 private func tile1(a: UnsafePointer<Float>, b: UnsafePointer<Float>, ldb: Int,
-                   c: UnsafeMutablePointer<Float>, depth: Int, accumulate: Bool) {
+                   c: UnsafeMutablePointer<Float>, depth: Int, accumulate: Bool, bias: UnsafePointer<Float>?) {
     typealias V = SIMD16<Float>
     var c0 = V(), c1 = V(), c2 = V(), c3 = V()
     var bk = b
@@ -132,6 +141,9 @@ private func tile1(a: UnsafePointer<Float>, b: UnsafePointer<Float>, ldb: Int,
         c0.addProduct(s, load16(bk)); c1.addProduct(s, load16(bk + 16))
         c2.addProduct(s, load16(bk + 32)); c3.addProduct(s, load16(bk + 48))
         bk += ldb
+    }
+    if let bias {
+        c0 += load16(bias); c1 += load16(bias + 16); c2 += load16(bias + 32); c3 += load16(bias + 48)
     }
     writeRow(c, c0, c1, c2, c3, accumulate)
 }

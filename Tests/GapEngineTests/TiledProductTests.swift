@@ -43,10 +43,19 @@ final class TiledProductTests: XCTestCase {
         let dy = randomBuffer(rows * outDim, seed: 64), dxStart = randomBuffer(rows * inDim, seed: 65)
         for threads in [1, 2] {
             EngineThreads.set(threads)
+            let unbiased = FloatBuffer(count: rows * outDim)
             for withBias in [false, true] {
-                let y = FloatBuffer(count: rows * outDim)
+                let y = withBias ? FloatBuffer(count: rows * outDim) : unbiased
                 linearForward(out: y.pointer, inp: x.pointer, weight: w.pointer, bias: withBias ? bias.pointer : nil,
                               rows: rows, inDim: inDim, outDim: outDim)
+                if withBias {
+                    // The tiles add the bias as they write C: the same floats as adding it to the product afterwards.
+                    var exact = true
+                    for r in 0..<rows {
+                        for o in 0..<outDim where y[r * outDim + o] != unbiased[r * outDim + o] + bias[o] { exact = false }
+                    }
+                    XCTAssertTrue(exact, "bias added once to the finished product, threads \(threads)")
+                }
                 var worst = 0.0
                 for r in stride(from: 0, to: rows, by: 7) {
                     for o in 0..<outDim {
