@@ -94,14 +94,27 @@ public final class CLIPModel {
     }
 
     /// Inference: embeds `count` token rows [count, context] into out [count, embed_dim].
+    ///
+    /// The text tower cuts each batch after its last end-of-text token (`TextTower.forward`). Captions of all lengths
+    /// in one batch would keep it near the full context, so when there is more than one batch the captions go in
+    /// order of length (a stable order, fixed by the tokens alone), and each embedding is written back to its row.
     public func encodeTexts(_ tokens: UnsafePointer<Int32>, count: Int, into out: UnsafeMutablePointer<Float>) {
         let ctx = config.text.contextLength, E = config.embedDim
+        guard count > maxBatch else {
+            if count > 0 { out.update(from: text.forward(tokens: tokens, batch: count, training: false), count: count * E) }
+            return
+        }
+        let ends = Int32Buffer(count: count)
+        endOfTextPositions(ids: tokens, batch: count, context: ctx, into: ends.pointer)
+        let order = (0..<count).sorted { (ends.pointer[$0], $0) < (ends.pointer[$1], $1) }
+        let batchTokens = Int32Buffer(count: maxBatch * ctx)
         var start = 0
         while start < count {
-            let n = min(maxBatch, count - start)
-            let e = text.forward(tokens: tokens + start * ctx, batch: n, training: false)
-            (out + start * E).update(from: e, count: n * E)
-            start += n
+            let rows = order[start..<min(count, start + maxBatch)]
+            for (i, row) in rows.enumerated() { (batchTokens.pointer + i * ctx).update(from: tokens + row * ctx, count: ctx) }
+            let e = text.forward(tokens: batchTokens.pointer, batch: rows.count, training: false)
+            for (i, row) in rows.enumerated() { (out + row * E).update(from: e + i * E, count: E) }
+            start += rows.count
         }
     }
 }

@@ -98,13 +98,22 @@ final class TextTower {
         let t = config
         ids.pointer.update(from: tokens, count: batch * t.contextLength)
         endOfTextPositions(ids: ids.pointer, batch: batch, context: t.contextLength, into: endPositions.pointer)
-        textTokensForward(out: stack.input, ids: ids.pointer, tokenEmbedding: tokenEmbedding, positional: positional,
-                          batch: batch, context: t.contextLength, width: t.width)
         if !training, !stack.weights.isEmpty {
-            // Inference reads the end-of-text token alone: the last block runs for it only.
-            let pooled = stack.forwardPooled(batch: batch, positions: endPositions.pointer)
+            // Inference reads the end-of-text token alone: the last block runs for it only. Attention is causal, so
+            // no row depends on the rows after it: the sequences are cut after the batch's last end of text, and
+            // the rows kept are computed exactly as at full length.
+            var used = 1
+            for b in 0..<batch { used = max(used, Int(endPositions.pointer[b]) + 1) }
+            for b in 1..<max(batch, 1) where used < t.contextLength {
+                (ids.pointer + b * used).update(from: ids.pointer + b * t.contextLength, count: used)
+            }
+            textTokensForward(out: stack.input, ids: ids.pointer, tokenEmbedding: tokenEmbedding, positional: positional,
+                              batch: batch, context: used, width: t.width)
+            let pooled = stack.forwardPooled(batch: batch, positions: endPositions.pointer, tokens: used)
             return head.forward(from: pooled, positions: nil, batch: batch, tokens: 1)
         }
+        textTokensForward(out: stack.input, ids: ids.pointer, tokenEmbedding: tokenEmbedding, positional: positional,
+                          batch: batch, context: t.contextLength, width: t.width)
         stack.forward(batch: batch, training: training)
         return head.forward(from: stack.output, positions: endPositions.pointer, batch: batch, tokens: t.contextLength)
     }

@@ -36,8 +36,8 @@ final class TransformerStack {
     var input: UnsafeMutablePointer<Float> { residuals[0].pointer }
     var output: UnsafeMutablePointer<Float> { residuals[residuals.count - 1].pointer }
 
-    func shape(_ batch: Int) -> AttentionShape {
-        AttentionShape(batch: batch, tokens: tokens, width: width, heads: heads, causal: causal)
+    func shape(_ batch: Int, tokens: Int? = nil) -> AttentionShape {
+        AttentionShape(batch: batch, tokens: tokens ?? self.tokens, width: width, heads: heads, causal: causal)
     }
 
     func forward(batch: Int, training: Bool) {
@@ -49,14 +49,16 @@ final class TransformerStack {
 
     /// Inference: the blocks, with the last one (`residualBlockForwardPooled`) only for the row of each sequence the
     /// head reads. Returns those rows, [batch, width], to be read with tokens 1 and no positions. At least one block.
-    func forwardPooled(batch: Int, positions: UnsafePointer<Int32>?) -> UnsafeMutablePointer<Float> {
-        let last = weights.count - 1
+    /// `tokens` (causal stacks): sequences cut to their first `tokens` rows, which must hold every read row.
+    func forwardPooled(batch: Int, positions: UnsafePointer<Int32>?, tokens: Int? = nil) -> UnsafeMutablePointer<Float> {
+        precondition(tokens == nil || causal, "only a causal stack's rows do not depend on the rows after them")
+        let last = weights.count - 1, shape = shape(batch, tokens: tokens)
         for i in weights.indices.dropLast() {
             residualBlockForward(out: residuals[i + 1].pointer, inp: residuals[i].pointer, weights: weights[i],
-                                 cache: caches[i], shape: shape(batch), mlpWidth: mlpWidth, training: false)
+                                 cache: caches[i], shape: shape, mlpWidth: mlpWidth, training: false)
         }
         residualBlockForwardPooled(out: output, inp: residuals[last].pointer, positions: positions, weights: weights[last],
-                                   cache: caches[last], shape: shape(batch), mlpWidth: mlpWidth)
+                                   cache: caches[last], shape: shape, mlpWidth: mlpWidth)
         return output
     }
 
