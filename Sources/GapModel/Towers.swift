@@ -77,6 +77,8 @@ final class TextTower {
     let tokenEmbedding, positional, dtokenEmbedding, dpositional: UnsafeMutablePointer<Float>
     let ids, endPositions: Int32Buffer
     private var batch = 0
+    /// Rows per sequence in the last forward pass: up to the batch's last end-of-text token (`forward`).
+    private var used = 0
 
     init(config model: ModelConfig, layout: ParameterLayout, weights w: UnsafeMutablePointer<Float>,
          grads g: UnsafeMutablePointer<Float>, maxBatch: Int) {
@@ -98,32 +100,31 @@ final class TextTower {
         let t = config
         ids.pointer.update(from: tokens, count: batch * t.contextLength)
         endOfTextPositions(ids: ids.pointer, batch: batch, context: t.contextLength, into: endPositions.pointer)
+        // The head reads each sequence's end-of-text row, and attention is causal, so no row depends on the rows
+        // after it: the sequences are cut after the batch's last end of text. The rows kept are computed as at full
+        // length, and the rows cut would have had zero gradients.
+        used = 1
+        for b in 0..<batch { used = max(used, Int(endPositions.pointer[b]) + 1) }
+        for b in 1..<max(batch, 1) where used < t.contextLength {
+            (ids.pointer + b * used).update(from: ids.pointer + b * t.contextLength, count: used)
+        }
+        textTokensForward(out: stack.input, ids: ids.pointer, tokenEmbedding: tokenEmbedding, positional: positional,
+                          batch: batch, context: used, width: t.width)
         if !training, !stack.weights.isEmpty {
-            // Inference reads the end-of-text token alone: the last block runs for it only. Attention is causal, so
-            // no row depends on the rows after it: the sequences are cut after the batch's last end of text, and
-            // the rows kept are computed exactly as at full length.
-            var used = 1
-            for b in 0..<batch { used = max(used, Int(endPositions.pointer[b]) + 1) }
-            for b in 1..<max(batch, 1) where used < t.contextLength {
-                (ids.pointer + b * used).update(from: ids.pointer + b * t.contextLength, count: used)
-            }
-            textTokensForward(out: stack.input, ids: ids.pointer, tokenEmbedding: tokenEmbedding, positional: positional,
-                              batch: batch, context: used, width: t.width)
+            // Inference reads the end-of-text token alone: the last block runs for it only.
             let pooled = stack.forwardPooled(batch: batch, positions: endPositions.pointer, tokens: used)
             return head.forward(from: pooled, positions: nil, batch: batch, tokens: 1)
         }
-        textTokensForward(out: stack.input, ids: ids.pointer, tokenEmbedding: tokenEmbedding, positional: positional,
-                          batch: batch, context: t.contextLength, width: t.width)
-        stack.forward(batch: batch, training: training)
-        return head.forward(from: stack.output, positions: endPositions.pointer, batch: batch, tokens: t.contextLength)
+        stack.forward(batch: batch, training: training, tokens: used)
+        return head.forward(from: stack.output, positions: endPositions.pointer, batch: batch, tokens: used)
     }
 
     func backward(embedGrad: UnsafePointer<Float>) {
         let t = config
         head.backward(embedGrad: embedGrad, into: stack.dresidual.pointer, positions: endPositions.pointer,
-                      batch: batch, tokens: t.contextLength)
-        stack.backward(batch: batch)
+                      batch: batch, tokens: used)
+        stack.backward(batch: batch, tokens: used)
         textTokensBackward(dtokenEmbedding: dtokenEmbedding, dpositional: dpositional, dout: stack.dresidual.pointer,
-                           ids: ids.pointer, batch: batch, context: t.contextLength, width: t.width)
+                           ids: ids.pointer, batch: batch, context: used, width: t.width)
     }
 }

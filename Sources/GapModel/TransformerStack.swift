@@ -40,16 +40,19 @@ final class TransformerStack {
         AttentionShape(batch: batch, tokens: tokens ?? self.tokens, width: width, heads: heads, causal: causal)
     }
 
-    func forward(batch: Int, training: Bool) {
+    /// `tokens` (causal stacks, here and in `forwardPooled` and `backward`): sequences cut to their first `tokens`
+    /// rows, which must hold every row the head reads.
+    func forward(batch: Int, training: Bool, tokens: Int? = nil) {
+        precondition(tokens == nil || causal, "only a causal stack's rows do not depend on the rows after them")
+        let shape = shape(batch, tokens: tokens)
         for i in weights.indices {
             residualBlockForward(out: residuals[i + 1].pointer, inp: residuals[i].pointer, weights: weights[i],
-                                 cache: caches[i], shape: shape(batch), mlpWidth: mlpWidth, training: training)
+                                 cache: caches[i], shape: shape, mlpWidth: mlpWidth, training: training)
         }
     }
 
     /// Inference: the blocks, with the last one (`residualBlockForwardPooled`) only for the row of each sequence the
     /// head reads. Returns those rows, [batch, width], to be read with tokens 1 and no positions. At least one block.
-    /// `tokens` (causal stacks): sequences cut to their first `tokens` rows, which must hold every read row.
     func forwardPooled(batch: Int, positions: UnsafePointer<Int32>?, tokens: Int? = nil) -> UnsafeMutablePointer<Float> {
         precondition(tokens == nil || causal, "only a causal stack's rows do not depend on the rows after them")
         let last = weights.count - 1, shape = shape(batch, tokens: tokens)
@@ -62,10 +65,11 @@ final class TransformerStack {
         return output
     }
 
-    func backward(batch: Int) {
+    func backward(batch: Int, tokens: Int? = nil) {
+        let shape = shape(batch, tokens: tokens)
         for i in weights.indices.reversed() {
             residualBlockBackward(dresidual: dresidual.pointer, inp: residuals[i].pointer, weights: weights[i], grads: grads[i],
-                                  cache: caches[i], scratch: scratch, shape: shape(batch), mlpWidth: mlpWidth)
+                                  cache: caches[i], scratch: scratch, shape: shape, mlpWidth: mlpWidth)
         }
     }
 }

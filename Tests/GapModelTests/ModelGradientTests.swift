@@ -17,12 +17,13 @@ func seededFloats(_ n: Int, seed: UInt64, scale: Double = 1) -> [Float] {
 
 /// The whole model's backward against finite differences, for two towers, partial and full sharing.
 final class ModelGradientTests: XCTestCase {
-    func check(_ config: ModelConfig, stepSize: Float = 3e-3, file: StaticString = #filePath, line: UInt = #line) {
+    func check(_ config: ModelConfig, stepSize: Float = 3e-3,
+               tokens: [Int32] = [9, 3, 10, 0, 0,   9, 10, 0, 0, 0,   9, 4, 5, 6, 10],
+               file: StaticString = #filePath, line: UInt = #line) {
         XCTAssertEqual(config.issues(), [], file: file, line: line)
         let batch = 3
         let model = CLIPModel(config: config, seed: 7, maxBatch: batch)
         let images = seededFloats(batch * 3 * 16, seed: 1)
-        let tokens: [Int32] = [9, 3, 10, 0, 0,   9, 10, 0, 0, 0,   9, 4, 5, 6, 10]
         let E = config.embedDim
         let rImage = seededFloats(batch * E, seed: 2), rText = seededFloats(batch * E, seed: 3)
         func loss() -> Double {
@@ -61,6 +62,21 @@ final class ModelGradientTests: XCTestCase {
     func testSharedHeadOnly() { check(tinyConfig(depth: 0, head: true)) }
     func testFullSharing() { check(tinyConfig(depth: 2, head: true)) }
     func testPartialSharingUnequalDepths() { check(tinyConfig(depth: 1, head: true, visionLayers: 3, textLayers: 2), stepSize: 1e-3) }
+    /// Every end-of-text token before the last position: the text tower runs on the first four rows of each
+    /// sequence, and the positional embedding of the row cut gets a zero gradient, as finite differences do.
+    func testTextCutAfterTheLastEndOfText() {
+        let tokens: [Int32] = [9, 3, 5, 10, 0,   9, 10, 0, 0, 0,   9, 4, 10, 0, 0]
+        check(tinyConfig(depth: 0, head: false), stepSize: 1e-3, tokens: tokens)
+        check(tinyConfig(depth: 1, head: true), stepSize: 5e-4, tokens: tokens)
+        let config = tinyConfig(depth: 0, head: false)
+        let model = CLIPModel(config: config, seed: 7, maxBatch: 3)
+        _ = model.forward(images: seededFloats(3 * 3 * 16, seed: 1), tokens: tokens, batch: 3)
+        model.zeroGrads()
+        model.backward(imageEmbedGrad: seededFloats(3 * 6, seed: 2), textEmbedGrad: seededFloats(3 * 6, seed: 3))
+        let positional = model.gradPointer(model.layout.textEmbeddingNames.positional), width = config.text.width
+        XCTAssertTrue((0..<(4 * width)).contains { positional[$0] != 0 })
+        XCTAssertTrue((4 * width..<(5 * width)).allSatisfy { positional[$0] == 0 })
+    }
 
     func testSharedTensorsAreUsedByBothTowers() {
         let config = tinyConfig(depth: 2, head: true)
