@@ -23,9 +23,9 @@ public struct AttentionShape {
     public var softmaxStatisticsCount: Int { 2 * batch * heads * tokens }
     /// Score rows padded to whole vectors.
     var paddedTokens: Int { (tokens + VectorMath.width - 1) / VectorMath.width * VectorMath.width }
-    /// Scratch floats one thread needs: two tokens × paddedTokens panels (probabilities and their gradient) and a
-    /// head_dim × paddedTokens transposed K (or V).
-    var scratchPerThread: Int { (2 * tokens + headDim) * paddedTokens }
+    /// Scratch floats one thread needs: two tokens × paddedTokens panels (probabilities and their gradient), a
+    /// head_dim × paddedTokens transposed K (or V), and the two square blocks `transpose` works in.
+    var scratchPerThread: Int { (2 * tokens + headDim) * paddedTokens + transposeScratchCount }
 }
 
 /// Scratch floats `attentionForward` and `attentionBackward` need for `shape` with up to `threads` engine threads.
@@ -57,13 +57,13 @@ public func attentionForward(out: UnsafeMutablePointer<Float>, softmaxStatistics
         let (out, statistics, qkv, scratch, s) = shared
         let T = s.tokens, C = s.width, hd = s.headDim, C3 = 3 * C, Tp = s.paddedTokens, causal = s.causal
         let scores = scratch + slot * s.scratchPerThread
-        let kt = scores + 2 * T * Tp
+        let kt = scores + 2 * T * Tp, blocks = kt + hd * Tp
         for bh in range {
             let b = bh / s.heads, h = bh % s.heads
             let q = qkv + b * T * C3 + h * hd
             let k = q + C
             let v = q + 2 * C
-            transpose(kt, k, rows: T, cols: hd, ld: C3, paddedRows: Tp)
+            transpose(kt, k, rows: T, cols: hd, ld: C3, paddedRows: Tp, blocks: blocks)
             // scores = scale · Q Kᵀ, rows padded to Tp columns; each row becomes its probabilities in place.
             broadcastProduct(out: scores, ldo: Tp, a: q, aRowStride: C3, aColStride: 1, b: kt, ldb: Tp,
                              rows: T, n: Tp, scale: s.scale) { _ in 0..<hd }
@@ -93,7 +93,7 @@ public func attentionBackward(dqkv: UnsafeMutablePointer<Float>, dout: UnsafePoi
         let T = s.tokens, C = s.width, hd = s.headDim, C3 = 3 * C, Tp = s.paddedTokens, causal = s.causal
         let p = scratch + slot * s.scratchPerThread
         let dp = p + T * Tp
-        let transposed = dp + T * Tp
+        let transposed = dp + T * Tp, blocks = transposed + hd * Tp
         for bh in range {
             let b = bh / s.heads, h = bh % s.heads
             let q = qkv + b * T * C3 + h * hd
@@ -102,7 +102,7 @@ public func attentionBackward(dqkv: UnsafeMutablePointer<Float>, dout: UnsafePoi
             let dk = dq + C, dv = dq + 2 * C
             let dO = dout + b * T * C + h * hd
             // P = exp(scale · Q Kᵀ − largest) · inverseSum, zero where masked and in the padding.
-            transpose(transposed, k, rows: T, cols: hd, ld: C3, paddedRows: Tp)
+            transpose(transposed, k, rows: T, cols: hd, ld: C3, paddedRows: Tp, blocks: blocks)
             broadcastProduct(out: p, ldo: Tp, a: q, aRowStride: C3, aColStride: 1, b: transposed, ldb: Tp,
                              rows: T, n: Tp, scale: s.scale) { _ in 0..<hd }
             for i in 0..<T {
@@ -111,7 +111,7 @@ public func attentionBackward(dqkv: UnsafeMutablePointer<Float>, dout: UnsafePoi
                                  valid: causal ? i + 1 : T, count: Tp)
             }
             // dP = dO Vᵀ
-            transpose(transposed, v, rows: T, cols: hd, ld: C3, paddedRows: Tp)
+            transpose(transposed, v, rows: T, cols: hd, ld: C3, paddedRows: Tp, blocks: blocks)
             broadcastProduct(out: dp, ldo: Tp, a: dO, aRowStride: C, aColStride: 1, b: transposed, ldb: Tp,
                              rows: T, n: Tp, scale: 1) { _ in 0..<hd }
             // dV = Pᵀ dO: row j gathers the rows i that attend to it (i ≥ j when causal).
@@ -128,12 +128,15 @@ public func attentionBackward(dqkv: UnsafeMutablePointer<Float>, dout: UnsafePoi
     }
 }
 
+/// Floats of the two width × width blocks `transpose` works in.
+var transposeScratchCount: Int { 2 * VectorMath.width * VectorMath.width }
+
 /// out[c·paddedRows + r] = x[r·ld + c] for r < rows, and 0 for rows ≤ r < paddedRows (a multiple of the vector
 /// width). Square blocks of one vector per row when cols is a multiple of the width (head widths of 16, 32, 64 at
-/// sixteen lanes); element by element otherwise.
+/// sixteen lanes), in `blocks` (`transposeScratchCount` floats); element by element otherwise.
 @inline(__always)
 func transpose(_ out: UnsafeMutablePointer<Float>, _ x: UnsafePointer<Float>, rows: Int, cols: Int, ld: Int,
-               paddedRows: Int) {
+               paddedRows: Int, blocks: UnsafeMutablePointer<Float>) {
     typealias V = VectorMath.Vector
     let w = V.scalarCount
     guard cols % w == 0 else {
@@ -144,34 +147,30 @@ func transpose(_ out: UnsafeMutablePointer<Float>, _ x: UnsafePointer<Float>, ro
         }
         return
     }
-    withUnsafeTemporaryAllocation(of: V.self, capacity: 2 * w) { blocks in
-        let block = blocks.baseAddress!
-        for r0 in stride(from: 0, to: paddedRows, by: w) {
-            for c0 in stride(from: 0, to: cols, by: w) {
-                for i in 0..<w { block[i] = r0 + i < rows ? VectorMath.load(x + (r0 + i) * ld + c0) : V() }
-                let columns = transposeSquare(block, scratch: block + w)
-                for i in 0..<w { VectorMath.store(columns[i], out + (c0 + i) * paddedRows + r0) }
-            }
+    for r0 in stride(from: 0, to: paddedRows, by: w) {
+        for c0 in stride(from: 0, to: cols, by: w) {
+            for i in 0..<w { VectorMath.store(r0 + i < rows ? VectorMath.load(x + (r0 + i) * ld + c0) : V(), blocks + i * w) }
+            let columns = transposeSquare(blocks, scratch: blocks + w * w)
+            for i in 0..<w { VectorMath.store(VectorMath.load(columns + i * w), out + (c0 + i) * paddedRows + r0) }
         }
     }
 }
 
-/// Transposes the width × width block v[0..<width] (row i in v[i]): returns where its columns now are, v itself or
-/// scratch. Each of the log2(width) rounds rotates the bits of (vector index, lane) right by one: vector i takes
-/// the even lanes of v[2i] then of v[2i + 1], vector i + width/2 their odd lanes. After log2(width) rounds the
-/// bits of row and column have changed places.
+/// Transposes the width × width block v (row i at v + i·width): returns where its columns now are, v itself or
+/// scratch. Each of the log2(width) rounds rotates the bits of (row, lane) right by one: row i takes the even
+/// lanes of rows 2i and 2i + 1, row i + width/2 their odd lanes. After log2(width) rounds the bits of row and
+/// column have changed places.
 @inline(__always)
-func transposeSquare(_ v: UnsafeMutablePointer<VectorMath.Vector>, scratch: UnsafeMutablePointer<VectorMath.Vector>)
-    -> UnsafeMutablePointer<VectorMath.Vector> {
+func transposeSquare(_ v: UnsafeMutablePointer<Float>, scratch: UnsafeMutablePointer<Float>) -> UnsafeMutablePointer<Float> {
     typealias V = VectorMath.Vector
     let w = V.scalarCount, half = w / 2
     var from = v, to = scratch
     var size = 1
     while size < w {
         for i in 0..<half {
-            let a = from[2 * i], b = from[2 * i + 1]
-            to[i] = V(lowHalf: a.evenHalf, highHalf: b.evenHalf)
-            to[i + half] = V(lowHalf: a.oddHalf, highHalf: b.oddHalf)
+            let a = VectorMath.load(from + 2 * i * w), b = VectorMath.load(from + (2 * i + 1) * w)
+            VectorMath.store(V(lowHalf: a.evenHalf, highHalf: b.evenHalf), to + i * w)
+            VectorMath.store(V(lowHalf: a.oddHalf, highHalf: b.oddHalf), to + (i + half) * w)
         }
         swap(&from, &to)
         size *= 2

@@ -12,9 +12,11 @@ final class AttentionKernelTests: XCTestCase {
             let ld = 3 * cols + 5, padded = (rows + w - 1) / w * w
             let x = (0..<(rows * ld)).map { _ in Float(rng.normal()) }
             var out = [Float](repeating: .nan, count: cols * padded)
+            let blocks = FloatBuffer(count: transposeScratchCount)
             x.withUnsafeBufferPointer { x in
                 out.withUnsafeMutableBufferPointer { out in
-                    transpose(out.baseAddress!, x.baseAddress!, rows: rows, cols: cols, ld: ld, paddedRows: padded)
+                    transpose(out.baseAddress!, x.baseAddress!, rows: rows, cols: cols, ld: ld, paddedRows: padded,
+                              blocks: blocks.pointer)
                 }
             }
             for c in 0..<cols {
