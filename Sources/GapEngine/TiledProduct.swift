@@ -5,8 +5,8 @@
 // a training step that took 15% of the time. The model's products have one long operand (the batch's rows,
 // thousands) and one small one (a weight, 128 × 512 at most). Here the long operand is read in place, one element
 // at a time broadcast across a vector, and only the small one is ever repacked (`packColumnPanels`, for Wᵀ).
-// Timed against OpenBLAS, the tiles match it on the layers' products of up to 256 terms and lose beyond, so they
-// take X·Wᵀ and dY·W up to `tilesPreferredUpToDepth` terms. The weight gradient dYᵀ·X (thousands of terms) stays with
+// Timed call for call against OpenBLAS, the tiles match it on the layers' products; they take X·Wᵀ and dY·W up to
+// `tilesPreferredUpToDepth` terms. The weight gradient dYᵀ·X (thousands of terms) stays with
 // OpenBLAS: read in place, its A is a column of dY per tile row, one float from each of hundreds of cache lines.
 // What the tiles guarantee and OpenBLAS does not: each row of C is computed alone, the same whatever the number
 // of rows (`rowByRowProduct`).
@@ -40,10 +40,11 @@ public enum ProductKernel {
     }
 }
 
-/// Terms up to which the layers' products go to the tiles. Timed alone at the reference step's shapes (`gaplab
-/// bench --kernels`, which times each product both ways), the tiles matched OpenBLAS with 128 terms and were
-/// 5–15% slower with 384 or 512 (OpenBLAS's packing then pays for itself). Products whose rows must not depend on
-/// how many there are (`rowByRowProduct`) use the tiles at any depth.
+/// Terms up to which the layers' products go to the tiles. Timed alone at the reference step's shapes, call for
+/// call in alternation with OpenBLAS (`gaplab bench --kernels`), the tiles were level with it at 128 terms and
+/// within the noise at 384 and 512 (from 19% faster to 10% slower); training steps alternating a limit of 256 and
+/// 512 were no faster with 512. Products whose rows must not depend on how many there are (`rowByRowProduct`) use
+/// the tiles at any depth.
 let tilesPreferredUpToDepth = 256
 
 /// Whether `tiledProduct` takes a product of these sizes: whole panels of columns (every model width that is a
