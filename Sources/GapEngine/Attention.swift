@@ -149,7 +149,9 @@ func transpose(_ out: UnsafeMutablePointer<Float>, _ x: UnsafePointer<Float>, ro
     }
     for r0 in stride(from: 0, to: paddedRows, by: w) {
         for c0 in stride(from: 0, to: cols, by: w) {
-            for i in 0..<w { VectorMath.store(r0 + i < rows ? VectorMath.load(x + (r0 + i) * ld + c0) : V(), blocks + i * w) }
+            for i in 0..<w {
+                VectorMath.store(r0 + i < rows ? VectorMath.load(x + (r0 + i) * ld + c0) : V(), blocks + i * w)
+            }
             let columns = transposeSquare(blocks, scratch: blocks + w * w)
             for i in 0..<w { VectorMath.store(VectorMath.load(columns + i * w), out + (c0 + i) * paddedRows + r0) }
         }
@@ -161,7 +163,8 @@ func transpose(_ out: UnsafeMutablePointer<Float>, _ x: UnsafePointer<Float>, ro
 /// lanes of rows 2i and 2i + 1, row i + width/2 their odd lanes. After log2(width) rounds the bits of row and
 /// column have changed places.
 @inline(__always)
-func transposeSquare(_ v: UnsafeMutablePointer<Float>, scratch: UnsafeMutablePointer<Float>) -> UnsafeMutablePointer<Float> {
+func transposeSquare(_ v: UnsafeMutablePointer<Float>, scratch: UnsafeMutablePointer<Float>)
+    -> UnsafeMutablePointer<Float> {
     typealias V = VectorMath.Vector
     let w = V.scalarCount, half = w / 2
     var from = v, to = scratch

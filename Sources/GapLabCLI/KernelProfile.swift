@@ -89,11 +89,12 @@ struct KernelProfile {
             }
             let heads = "\(batch)×\(t.heads) heads × \(t.tokens)²\(t.causal ? ", causal" : "")"
             add("attention forward", heads, calls: L) {
-                attentionForward(out: y.pointer, softmaxStatistics: statistics.pointer, qkv: x.pointer, scratch: scratch.mutableBuffer, shape: shape)
+                attentionForward(out: y.pointer, softmaxStatistics: statistics.pointer, qkv: x.pointer,
+                                 scratch: scratch.mutableBuffer, shape: shape)
             }
             add("attention backward", heads, calls: L) {
-                attentionBackward(dqkv: y.pointer, dout: z.pointer, qkv: x.pointer, softmaxStatistics: statistics.pointer,
-                                  scratch: scratch.mutableBuffer, shape: shape)
+                attentionBackward(dqkv: y.pointer, dout: z.pointer, qkv: x.pointer,
+                                  softmaxStatistics: statistics.pointer, scratch: scratch.mutableBuffer, shape: shape)
             }
         }
         return rows
