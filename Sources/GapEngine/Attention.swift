@@ -189,10 +189,9 @@ struct SoftmaxStatistics {
 }
 
 /// out[0..<count] = softmax of scores[0..<valid], then zeros (masked positions); returns the row's statistics.
-/// out may be scores itself. Vectorised: rows are as short
-/// as the sequence, and scalar max and sum loops cost as much as the products around them. The score row is
-/// padded to whole vectors, so every pass runs on whole vectors with the lanes from `valid` on masked; the
-/// exponentials go back into the score row.
+/// out may be scores itself. Vectorised: rows are as short as the sequence, and scalar max and sum loops cost as
+/// much as the products around them. The score row is padded to whole vectors, so every pass runs on whole vectors
+/// with the lanes from `valid` on masked; the exponentials go back into the score row.
 @inline(__always) @discardableResult
 func softmaxRow(out: UnsafeMutablePointer<Float>, scores: UnsafeMutablePointer<Float>, valid: Int, count: Int)
     -> SoftmaxStatistics {

@@ -15,7 +15,7 @@ public func sgemm(transA: Bool = false, transB: Bool = false, m: Int, n: Int, k:
     _ = EngineThreads.singleThreadedBLAS
     let product = Product(transA: transA, transB: transB, m: m, n: n, k: k, alpha: alpha, a: a, lda: lda, b: b, ldb: ldb,
                           beta: beta, c: c, ldc: ldc)
-    let tiles = !transA && k <= tilesPreferredUpToDepth && tilesFit(n: n, alpha: alpha, beta: beta)
+    let tiles = product.tilesTakeIt
     guard tiles || (EngineThreads.count > 1 && m * n * k >= 1 << 18) else {
         productPiece(product)
         return
@@ -50,6 +50,9 @@ struct Product {
     var bPanelStride = 0
     /// Terms up to which the product goes to the engine's tiles when they take it.
     var tilesUpToDepth = tilesPreferredUpToDepth
+
+    /// Whether the engine's tiles compute this product (once op(B) = Wᵀ is packed, when B is transposed).
+    var tilesTakeIt: Bool { !transA && k <= tilesUpToDepth && tilesFit(n: n, alpha: alpha, beta: beta) }
 }
 
 /// `sgemm` over pieces of C's rows, with `rowBias` (the product then has beta = 1) added to every row of C. A
@@ -58,8 +61,7 @@ struct Product {
 /// its product accumulates onto them, while those rows are about to be read anyway.
 @inline(__always)
 func sgemmRowPieces(_ product: Product, rowBias: UnsafePointer<Float>?) {
-    guard product.transB, !product.transA, product.k <= product.tilesUpToDepth,
-          tilesFit(n: product.n, alpha: product.alpha, beta: product.beta) else {
+    guard product.transB, product.tilesTakeIt else {
         productRowPieces(product, rowBias: rowBias)
         return
     }
@@ -97,7 +99,7 @@ private func productRowPieces(_ product: Product, rowBias: UnsafePointer<Float>?
 /// C = alpha·op(A)·op(B) + beta·C on the calling thread: the engine's tiles when they take it, OpenBLAS otherwise.
 @inline(__always)
 func productPiece(_ p: Product) {
-    if p.bPanelStride > 0 || (!p.transA && !p.transB && p.k <= p.tilesUpToDepth && tilesFit(n: p.n, alpha: p.alpha, beta: p.beta)) {
+    if p.bPanelStride > 0 || (!p.transB && p.tilesTakeIt) {
         tiledProduct(p)
     } else {
         blasSGEMM(p.transA, p.transB, p.m, p.n, p.k, p.alpha, p.a, p.lda, p.b, p.ldb, p.beta, p.c, p.ldc)

@@ -162,7 +162,8 @@ public enum VectorMath {
     }
 
     /// The largest lane, halves compared pairwise (a compare and a blend each, where the standard library's `max()`
-    /// goes lane by lane in scalar code). NaN lanes are passed over, as the running maxima in softmax pass them.
+    /// goes lane by lane in scalar code). For vectors without NaN, as softmax's running maxima are (their compares
+    /// pass NaN over); a NaN lane may or may not come out.
     @_transparent
     public static func maximum(_ v: Vector) -> Float {
         #if GAPLAB_AVX512
