@@ -261,17 +261,101 @@ func softmaxBackwardRow(dp: UnsafeMutablePointer<Float>, p: UnsafePointer<Float>
 /// out[r, c] = scale · Σ_{k ∈ terms(r)} A[r, k] · B[k, c] for r < rows, c < n, where A[r, k] is at
 /// a + r·aRowStride + k·aColStride (so A may be read transposed) and B[k, c] at b + k·ldb + c.
 ///
-/// Four rows of out at a time over two vectors of columns (eight accumulators; a head of 32 columns is one such
-/// block at sixteen lanes): each loaded vector of B serves four rows and each broadcast element of A two vectors.
-/// A group of rows sums over the union of its rows' term ranges; the callers' A is zero outside each row's own
-/// range, so the union changes nothing. Past the last row a group repeats it: the same sums, stored again.
+/// Eight rows of out at a time over two vectors of columns (sixteen accumulators; a head of 32 columns is one such
+/// block at sixteen lanes): each loaded vector of B serves eight rows and each broadcast element of A two vectors,
+/// and sixteen independent sums keep both FMA units busy through each FMA's latency. Rows left below a multiple
+/// of eight go four at a time. A group of rows sums over the union of its rows' term ranges; the callers' A is
+/// zero outside each row's own range, so the union changes nothing. Past the last row a group repeats it: the
+/// same sums, stored again.
 @inline(__always)
 func broadcastProduct(out: UnsafeMutablePointer<Float>, ldo: Int, a: UnsafePointer<Float>, aRowStride: Int, aColStride: Int,
                       b: UnsafePointer<Float>, ldb: Int, rows: Int, n: Int, scale: Float, terms: (Int) -> Range<Int>) {
+    var r = 0
+    while r + 8 <= rows {
+        broadcastProduct8(out: out + r * ldo, ldo: ldo, a: a + r * aRowStride, aRowStride: aRowStride,
+                          aColStride: aColStride, b: b, ldb: ldb, n: n, scale: scale,
+                          terms: terms(r).lowerBound..<terms(r + 7).upperBound)
+        r += 8
+    }
+    while r < rows {
+        broadcastProduct4(out: out, ldo: ldo, a: a, aRowStride: aRowStride, aColStride: aColStride, b: b, ldb: ldb,
+                          r: r, rows: rows, n: n, scale: scale, terms: terms)
+        r += 4
+    }
+}
+
+/// Eight rows r ..< r + 8 of `broadcastProduct` (out and a already at row r), over `terms`: the union of the rows'
+/// term ranges, which run from the first row's lower bound to the last row's upper bound for every caller (their
+/// ranges are all rows, or a causal prefix or suffix).
+@inline(__always)
+private func broadcastProduct8(out: UnsafeMutablePointer<Float>, ldo: Int, a: UnsafePointer<Float>, aRowStride: Int,
+                               aColStride: Int, b: UnsafePointer<Float>, ldb: Int, n: Int, scale: Float,
+                               terms: Range<Int>) {
     typealias V = VectorMath.Vector
     let w = V.scalarCount, sc = V(repeating: scale)
-    var r = 0
-    while r < rows {
+    var c = 0
+    while c + 2 * w <= n {
+        var x0 = V(), x1 = V(), y0 = V(), y1 = V(), z0 = V(), z1 = V(), u0 = V(), u1 = V()
+        var e0 = V(), e1 = V(), f0 = V(), f1 = V(), g0 = V(), g1 = V(), h0 = V(), h1 = V()
+        for k in terms {
+            let bk = b + k * ldb + c, ak = a + k * aColStride
+            let v0 = VectorMath.load(bk), v1 = VectorMath.load(bk + w)
+            var s = V(repeating: ak[0])
+            x0.addProduct(s, v0); x1.addProduct(s, v1)
+            s = V(repeating: ak[aRowStride]); y0.addProduct(s, v0); y1.addProduct(s, v1)
+            s = V(repeating: ak[2 * aRowStride]); z0.addProduct(s, v0); z1.addProduct(s, v1)
+            s = V(repeating: ak[3 * aRowStride]); u0.addProduct(s, v0); u1.addProduct(s, v1)
+            s = V(repeating: ak[4 * aRowStride]); e0.addProduct(s, v0); e1.addProduct(s, v1)
+            s = V(repeating: ak[5 * aRowStride]); f0.addProduct(s, v0); f1.addProduct(s, v1)
+            s = V(repeating: ak[6 * aRowStride]); g0.addProduct(s, v0); g1.addProduct(s, v1)
+            s = V(repeating: ak[7 * aRowStride]); h0.addProduct(s, v0); h1.addProduct(s, v1)
+        }
+        let o = out + c
+        VectorMath.store(sc * x0, o); VectorMath.store(sc * x1, o + w)
+        VectorMath.store(sc * y0, o + ldo); VectorMath.store(sc * y1, o + ldo + w)
+        VectorMath.store(sc * z0, o + 2 * ldo); VectorMath.store(sc * z1, o + 2 * ldo + w)
+        VectorMath.store(sc * u0, o + 3 * ldo); VectorMath.store(sc * u1, o + 3 * ldo + w)
+        VectorMath.store(sc * e0, o + 4 * ldo); VectorMath.store(sc * e1, o + 4 * ldo + w)
+        VectorMath.store(sc * f0, o + 5 * ldo); VectorMath.store(sc * f1, o + 5 * ldo + w)
+        VectorMath.store(sc * g0, o + 6 * ldo); VectorMath.store(sc * g1, o + 6 * ldo + w)
+        VectorMath.store(sc * h0, o + 7 * ldo); VectorMath.store(sc * h1, o + 7 * ldo + w)
+        c += 2 * w
+    }
+    while c < n {
+        let width = min(w, n - c)
+        var x = V(), y = V(), z = V(), u = V(), e = V(), f = V(), g = V(), h = V()
+        for k in terms {
+            let bk = b + k * ldb + c, ak = a + k * aColStride
+            let v = width == w ? VectorMath.load(bk) : VectorMath.loadPartial(bk, width)
+            x.addProduct(V(repeating: ak[0]), v); y.addProduct(V(repeating: ak[aRowStride]), v)
+            z.addProduct(V(repeating: ak[2 * aRowStride]), v); u.addProduct(V(repeating: ak[3 * aRowStride]), v)
+            e.addProduct(V(repeating: ak[4 * aRowStride]), v); f.addProduct(V(repeating: ak[5 * aRowStride]), v)
+            g.addProduct(V(repeating: ak[6 * aRowStride]), v); h.addProduct(V(repeating: ak[7 * aRowStride]), v)
+        }
+        let o = out + c
+        if width == w {
+            VectorMath.store(sc * x, o); VectorMath.store(sc * y, o + ldo)
+            VectorMath.store(sc * z, o + 2 * ldo); VectorMath.store(sc * u, o + 3 * ldo)
+            VectorMath.store(sc * e, o + 4 * ldo); VectorMath.store(sc * f, o + 5 * ldo)
+            VectorMath.store(sc * g, o + 6 * ldo); VectorMath.store(sc * h, o + 7 * ldo)
+        } else {
+            VectorMath.storePartial(sc * x, o, width); VectorMath.storePartial(sc * y, o + ldo, width)
+            VectorMath.storePartial(sc * z, o + 2 * ldo, width); VectorMath.storePartial(sc * u, o + 3 * ldo, width)
+            VectorMath.storePartial(sc * e, o + 4 * ldo, width); VectorMath.storePartial(sc * f, o + 5 * ldo, width)
+            VectorMath.storePartial(sc * g, o + 6 * ldo, width); VectorMath.storePartial(sc * h, o + 7 * ldo, width)
+        }
+        c += width
+    }
+}
+
+/// Four rows r ..< r + 4 of `broadcastProduct` (repeating the last row past `rows`).
+@inline(__always)
+private func broadcastProduct4(out: UnsafeMutablePointer<Float>, ldo: Int, a: UnsafePointer<Float>, aRowStride: Int,
+                               aColStride: Int, b: UnsafePointer<Float>, ldb: Int, r: Int, rows: Int, n: Int,
+                               scale: Float, terms: (Int) -> Range<Int>) {
+    typealias V = VectorMath.Vector
+    let w = V.scalarCount, sc = V(repeating: scale)
+    do {
         let r1 = min(r + 1, rows - 1), r2 = min(r + 2, rows - 1), r3 = min(r + 3, rows - 1)
         let t0 = terms(r), t1 = terms(r1), t2 = terms(r2), t3 = terms(r3)
         let lo = min(min(t0.lowerBound, t1.lowerBound), min(t2.lowerBound, t3.lowerBound))
@@ -313,9 +397,9 @@ func broadcastProduct(out: UnsafeMutablePointer<Float>, ldo: Int, a: UnsafePoint
             }
             c += width
         }
-        r += 4
     }
 }
+
 
 /// `attentionForward` for one query row per sequence, positions[b] (row 0 without positions): out [B, C]. Keys
 /// and values are every row (those up to the query's, when causal). Nothing is saved for a backward pass.
