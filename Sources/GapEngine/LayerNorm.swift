@@ -50,104 +50,93 @@ public func layerNormForward(out: UnsafeMutablePointer<Float>, mean: UnsafeMutab
 
 /// Backward of `layerNormForward`: dinp is accumulated (the residual stream's gradient is already there);
 /// dweight and dbias accumulate.
+///
+/// One pass over the rows: each piece of rows adds its rows' dweight and dbias terms into its own partial while it
+/// has the row in hand for dinp, and the partials are added in piece order at the end. (A second pass over every
+/// row, split by columns, read dout and inp again from memory.) With one thread there is one piece, summed in row
+/// order; the pieces depend only on the row count and the thread count, so results do too.
 public func layerNormBackward(dinp: UnsafeMutablePointer<Float>, dweight: UnsafeMutablePointer<Float>,
                               dbias: UnsafeMutablePointer<Float>, dout: UnsafePointer<Float>,
                               inp: UnsafePointer<Float>, weight: UnsafePointer<Float>,
                               mean: UnsafePointer<Float>, rstd: UnsafePointer<Float>, rows: Int, dim: Int) {
-    typealias V = VectorMath.Vector
-    let w = V.scalarCount
-    let vectorised = dim % w == 0
-    // Input gradients are independent per row.
-    parallelChunks(rows, minimumPerChunk: 64, sharing: (dinp, dout, inp, weight, mean, rstd, dim)) { s, _, range in
-        let (dinp, dout, inp, weight, mean, rstd, dim) = s
-        let w = V.scalarCount, vectorised = dim % w == 0
-        for r in range {
-            let x = inp + r * dim, dy = dout + r * dim, dx = dinp + r * dim
-            let m = mean[r], rs = rstd[r]
-            if vectorised {
-                let mv = V(repeating: m), rsv = V(repeating: rs)
-                var sumDn = V(), sumDnNorm = V()
-                for i in stride(from: 0, to: dim, by: w) {
-                    let norm = (VectorMath.load(x + i) - mv) * rsv
-                    let dn = VectorMath.load(dy + i) * VectorMath.load(weight + i)
-                    sumDn += dn
-                    sumDnNorm.addProduct(dn, norm)
-                }
-                let dnMean = V(repeating: VectorMath.sum(sumDn) / Float(dim)), dnNormMean = V(repeating: VectorMath.sum(sumDnNorm) / Float(dim))
-                for i in stride(from: 0, to: dim, by: w) {
-                    let norm = (VectorMath.load(x + i) - mv) * rsv
-                    let dn = VectorMath.load(dy + i) * VectorMath.load(weight + i)
-                    VectorMath.store(VectorMath.load(dx + i) + (dn - dnMean - norm * dnNormMean) * rsv, dx + i)
-                }
-            } else {
-                var dnormMean: Float = 0, dnormNormMean: Float = 0
-                for i in 0..<dim {
-                    let norm = (x[i] - m) * rs
-                    let dn = dy[i] * weight[i]
-                    dnormMean += dn
-                    dnormNormMean += dn * norm
-                }
-                dnormMean /= Float(dim)
-                dnormNormMean /= Float(dim)
-                for i in 0..<dim {
-                    let norm = (x[i] - m) * rs
-                    let dn = dy[i] * weight[i]
-                    dx[i] += (dn - dnormMean - norm * dnormNormMean) * rs
+    let threads = EngineThreads.count
+    let pieces = threads == 1 ? 1 : max(1, min(threads * piecesPerThread, rows / 64))
+    let per = (rows + pieces - 1) / pieces, pieceCount = (rows + per - 1) / per
+    // Each piece's partial on cache lines of its own: pieces run on different threads at once, and a line two
+    // partials shared went back and forth between the cores at every row.
+    let stride = (2 * dim + 15) / 16 * 16
+    layerNormPartials.with(count: pieceCount * stride + 15) { buffer in
+        let partials = buffer + (16 - Int(bitPattern: buffer) / 4 % 16) % 16
+        partials.update(repeating: 0, count: pieceCount * stride)
+        let shared = (dinp, partials, dout, inp, weight, mean, rstd, rows, dim, per, stride)
+        parallelChunks(pieceCount, sharing: shared) { s, _, range in
+            let (dinp, partials, dout, inp, weight, mean, rstd, rows, dim, per, stride) = s
+            for piece in range {
+                let gw = partials + piece * stride, gb = gw + dim
+                for r in (piece * per)..<min(rows, (piece + 1) * per) {
+                    layerNormBackwardRow(dx: dinp + r * dim, gw: gw, gb: gb, dy: dout + r * dim, x: inp + r * dim,
+                                         weight: weight, mean: mean[r], rstd: rstd[r], dim: dim)
                 }
             }
         }
-    }
-    // Parameter gradients: split by columns, each summed over the rows in row order, so the result does not
-    // depend on the thread count.
-    if vectorised {
-        // Blocks of four vectors (two cache lines of a row) when the width allows, so every line read is used whole.
-        let span = dim % (4 * w) == 0 ? 4 * w : w
-        parallelChunks(dim / span, sharing: (dweight, dbias, dout, inp, mean, rstd, rows, dim, span)) { s, _, blocks in
-            let (dweight, dbias, dout, inp, mean, rstd, rows, dim, span) = s
-            let w = V.scalarCount
-            for block in blocks {
-                let i = block * span
-                if span == 4 * w {
-                    var g0 = V(), g1 = V(), g2 = V(), g3 = V(), b0 = V(), b1 = V(), b2 = V(), b3 = V()
-                    for r in 0..<rows {
-                        let dy = dout + r * dim + i, x = inp + r * dim + i
-                        let mv = V(repeating: mean[r]), rsv = V(repeating: rstd[r])
-                        let d0 = VectorMath.load(dy), d1 = VectorMath.load(dy + w)
-                        let d2 = VectorMath.load(dy + 2 * w), d3 = VectorMath.load(dy + 3 * w)
-                        g0.addProduct(d0, (VectorMath.load(x) - mv) * rsv)
-                        g1.addProduct(d1, (VectorMath.load(x + w) - mv) * rsv)
-                        g2.addProduct(d2, (VectorMath.load(x + 2 * w) - mv) * rsv)
-                        g3.addProduct(d3, (VectorMath.load(x + 3 * w) - mv) * rsv)
-                        b0 += d0; b1 += d1; b2 += d2; b3 += d3
-                    }
-                    let dw = dweight + i, db = dbias + i
-                    VectorMath.store(VectorMath.load(dw) + g0, dw); VectorMath.store(VectorMath.load(dw + w) + g1, dw + w)
-                    VectorMath.store(VectorMath.load(dw + 2 * w) + g2, dw + 2 * w)
-                    VectorMath.store(VectorMath.load(dw + 3 * w) + g3, dw + 3 * w)
-                    VectorMath.store(VectorMath.load(db) + b0, db); VectorMath.store(VectorMath.load(db + w) + b1, db + w)
-                    VectorMath.store(VectorMath.load(db + 2 * w) + b2, db + 2 * w)
-                    VectorMath.store(VectorMath.load(db + 3 * w) + b3, db + 3 * w)
-                } else {
-                    var gw = V(), gb = V()
-                    for r in 0..<rows {
-                        let dy = VectorMath.load(dout + r * dim + i)
-                        let norm = (VectorMath.load(inp + r * dim + i) - V(repeating: mean[r])) * V(repeating: rstd[r])
-                        gw.addProduct(dy, norm)
-                        gb += dy
-                    }
-                    VectorMath.store(VectorMath.load(dweight + i) + gw, dweight + i)
-                    VectorMath.store(VectorMath.load(dbias + i) + gb, dbias + i)
-                }
+        for i in 0..<dim {
+            var w = partials[i], b = partials[dim + i]
+            for piece in 1..<pieceCount {
+                w += partials[piece * stride + i]
+                b += partials[piece * stride + dim + i]
             }
-        }
-    } else {
-        for r in 0..<rows {
-            let x = inp + r * dim, dy = dout + r * dim
-            let m = mean[r], rs = rstd[r]
-            for i in 0..<dim {
-                dweight[i] += dy[i] * (x[i] - m) * rs
-                dbias[i] += dy[i]
-            }
+            dweight[i] += w
+            dbias[i] += b
         }
     }
 }
+
+/// One row of `layerNormBackward`: dx += its input gradient; gw += dy ⊙ norm and gb += dy, the row's terms of
+/// dweight and dbias.
+@inline(__always)
+private func layerNormBackwardRow(dx: UnsafeMutablePointer<Float>, gw: UnsafeMutablePointer<Float>,
+                                  gb: UnsafeMutablePointer<Float>, dy: UnsafePointer<Float>, x: UnsafePointer<Float>,
+                                  weight: UnsafePointer<Float>, mean m: Float, rstd rs: Float, dim: Int) {
+    typealias V = VectorMath.Vector
+    let w = V.scalarCount
+    if dim % w == 0 {
+        let mv = V(repeating: m), rsv = V(repeating: rs)
+        var sumDn = V(), sumDnNorm = V()
+        for i in stride(from: 0, to: dim, by: w) {
+            let norm = (VectorMath.load(x + i) - mv) * rsv
+            let dn = VectorMath.load(dy + i) * VectorMath.load(weight + i)
+            sumDn += dn
+            sumDnNorm.addProduct(dn, norm)
+        }
+        let dnMean = V(repeating: VectorMath.sum(sumDn) / Float(dim))
+        let dnNormMean = V(repeating: VectorMath.sum(sumDnNorm) / Float(dim))
+        for i in stride(from: 0, to: dim, by: w) {
+            let norm = (VectorMath.load(x + i) - mv) * rsv
+            let d = VectorMath.load(dy + i)
+            let dn = d * VectorMath.load(weight + i)
+            VectorMath.store(VectorMath.load(dx + i) + (dn - dnMean - norm * dnNormMean) * rsv, dx + i)
+            VectorMath.store(VectorMath.load(gw + i).addingProduct(d, norm), gw + i)
+            VectorMath.store(VectorMath.load(gb + i) + d, gb + i)
+        }
+    } else {
+        var dnMean: Float = 0, dnNormMean: Float = 0
+        for i in 0..<dim {
+            let norm = (x[i] - m) * rs
+            let dn = dy[i] * weight[i]
+            dnMean += dn
+            dnNormMean += dn * norm
+        }
+        dnMean /= Float(dim)
+        dnNormMean /= Float(dim)
+        for i in 0..<dim {
+            let norm = (x[i] - m) * rs
+            let dn = dy[i] * weight[i]
+            dx[i] += (dn - dnMean - norm * dnNormMean) * rs
+            gw[i] += dy[i] * norm
+            gb[i] += dy[i]
+        }
+    }
+}
+
+/// `layerNormBackward`'s partial sums, kept between calls so the step does not allocate.
+let layerNormPartials = SharedScratch()

@@ -303,6 +303,45 @@ final class SplitProductTests: XCTestCase {
         }
     }
 
+    /// With several threads LayerNorm's backward pass sums dweight and dbias in pieces of rows, one partial each:
+    /// the input gradient equals the one-thread pass's, the parameter gradients are close to it and to a Double
+    /// reference, accumulate onto what the gradients held, and come out the same bits on every run. Widths on the
+    /// vector grid and off it (scalar path).
+    func testLayerNormBackwardInPiecesMatchesOneThread() {
+        defer { EngineThreads.set(1) }
+        for dim in [128, 40] {
+            let rows = 1000
+            let x = randomBuffer(rows * dim, seed: 61, scale: 2), w = randomBuffer(dim, seed: 62), b = randomBuffer(dim, seed: 63)
+            let dy = randomBuffer(rows * dim, seed: 64), start = randomBuffer(rows * dim, seed: 65)
+            let startW = randomBuffer(dim, seed: 66), startB = randomBuffer(dim, seed: 67)
+            let y = FloatBuffer(count: rows * dim), mean = FloatBuffer(count: rows), rstd = FloatBuffer(count: rows)
+            layerNormForward(out: y.pointer, mean: mean.pointer, rstd: rstd.pointer, inp: x.pointer, weight: w.pointer,
+                             bias: b.pointer, rows: rows, dim: dim)
+            func run(threads: Int) -> (dx: [Float], dw: [Float], db: [Float]) {
+                EngineThreads.set(threads)
+                let dx = FloatBuffer(start.array), dw = FloatBuffer(startW.array), db = FloatBuffer(startB.array)
+                layerNormBackward(dinp: dx.pointer, dweight: dw.pointer, dbias: db.pointer, dout: dy.pointer, inp: x.pointer,
+                                  weight: w.pointer, mean: mean.pointer, rstd: rstd.pointer, rows: rows, dim: dim)
+                return (dx.array, dw.array, db.array)
+            }
+            let one = run(threads: 1), split = run(threads: 2), again = run(threads: 2)
+            XCTAssertEqual(split.dx, one.dx, "dim \(dim)")
+            XCTAssertEqual(split.dw, again.dw)
+            XCTAssertEqual(split.db, again.db)
+            for i in 0..<dim {
+                var gw = Double(startW[i]), gb = Double(startB[i])
+                for r in 0..<rows {
+                    let norm = (Double(x[r * dim + i]) - Double(mean[r])) * Double(rstd[r])
+                    gw += Double(dy[r * dim + i]) * norm
+                    gb += Double(dy[r * dim + i])
+                }
+                XCTAssertEqual(Double(split.dw[i]), gw, accuracy: 2e-3, "dim \(dim), dweight[\(i)]")
+                XCTAssertEqual(Double(split.db[i]), gb, accuracy: 2e-3, "dim \(dim), dbias[\(i)]")
+                XCTAssertEqual(split.dw[i], one.dw[i], accuracy: 2e-3)
+            }
+        }
+    }
+
     /// The bias written into each piece's rows before its product: the one-thread result and a Double reference.
     func testLinearForwardWithBiasInPieces() {
         defer { EngineThreads.set(1) }
