@@ -209,7 +209,7 @@ func softmaxRow(out: UnsafeMutablePointer<Float>, scores: UnsafeMutablePointer<F
     var sumv = V()
     j = 0
     while j < valid {
-        let e = VectorMath.exp(VectorMath.load(scores + j) - mx).replacing(with: 0, where: VectorMath.lanes(from: valid - j))
+        let e = softmaxExp(VectorMath.load(scores + j) - mx).replacing(with: 0, where: VectorMath.lanes(from: valid - j))
         VectorMath.store(e, scores + j)
         sumv += e
         j += w
@@ -224,6 +224,15 @@ func softmaxRow(out: UnsafeMutablePointer<Float>, scores: UnsafeMutablePointer<F
     return SoftmaxStatistics(largest: largest, inverseSum: inverseSum)
 }
 
+/// e^x for a score less the row's largest (x ≤ 0 in the lanes that are kept), without `VectorMath.exp`'s range
+/// handling: below −87 it returns e^−87 (1.6e-38, nothing beside the row's largest term, which is 1), so the
+/// result stays a normal float and one scale factor does. Lanes past the valid scores may get anything; the
+/// callers replace them by 0.
+@inline(__always)
+func softmaxExp(_ x: VectorMath.Vector) -> VectorMath.Vector {
+    return VectorMath.expWithinNormalRange(x.replacing(with: -87, where: x .< -87))
+}
+
 /// p[0..<count] = exp(p[j] − largest) · inverseSum for j < valid, then zeros: a row of `softmaxRow`'s
 /// probabilities again, the same floats, from its scores and the statistics it returned. count is a multiple of
 /// the vector width.
@@ -234,7 +243,7 @@ func probabilitiesRow(_ p: UnsafeMutablePointer<Float>, _ row: SoftmaxStatistics
     var j = 0
     while j < count {
         let masked = VectorMath.lanes(from: valid - j)
-        let e = j < valid ? VectorMath.exp(VectorMath.load(p + j) - mx).replacing(with: 0, where: masked) * inv : V()
+        let e = j < valid ? softmaxExp(VectorMath.load(p + j) - mx).replacing(with: 0, where: masked) * inv : V()
         VectorMath.store(e, p + j)
         j += w
     }
