@@ -82,10 +82,8 @@ public func residualBlockForward(out: UnsafeMutablePointer<Float>, inp: UnsafePo
                   rows: rows, inDim: C, outDim: 3 * C)
     attentionForward(out: cache.att.pointer, softmaxStatistics: training ? cache.softmaxStatistics.pointer : nil,
                      qkv: cache.qkv.pointer, scratch: cache.attentionScratch.mutableBuffer, shape: shape)
-    // residualMid = inp + out_proj(att): the residual and the bias first, then the product accumulates onto them.
-    addRowsWithBias(out: cache.residualMid.pointer, inp: inp, bias: w.outProjBias, rows: rows, cols: C)
-    sgemm(transB: true, m: rows, n: C, k: C, a: cache.att.pointer, lda: C, b: w.outProjWeight, ldb: C,
-          beta: 1, c: cache.residualMid.pointer, ldc: C)
+    linearResidualForward(out: cache.residualMid.pointer, residual: inp, inp: cache.att.pointer, weight: w.outProjWeight,
+                          bias: w.outProjBias, rows: rows, inDim: C, outDim: C)
     layerNormForward(out: cache.ln2.pointer, mean: cache.ln2Mean.pointer, rstd: cache.ln2Rstd.pointer,
                      inp: cache.residualMid.pointer, weight: w.ln2Weight, bias: w.ln2Bias, rows: rows, dim: C)
     // c_fc without its bias: the activation kernel adds it.
@@ -94,9 +92,8 @@ public func residualBlockForward(out: UnsafeMutablePointer<Float>, inp: UnsafePo
     biasGELUForward(out: cache.gelu.pointer, derivative: training ? cache.fcOut.pointer : nil, inp: cache.fcOut.pointer,
                     bias: w.fcBias, rows: rows, cols: M)
     cache.holdsGELUDerivative = training
-    addRowsWithBias(out: out, inp: cache.residualMid.pointer, bias: w.projBias, rows: rows, cols: C)
-    sgemm(transB: true, m: rows, n: C, k: M, a: cache.gelu.pointer, lda: M, b: w.projWeight, ldb: M,
-          beta: 1, c: out, ldc: C)
+    linearResidualForward(out: out, residual: cache.residualMid.pointer, inp: cache.gelu.pointer, weight: w.projWeight,
+                          bias: w.projBias, rows: rows, inDim: M, outDim: C)
 }
 
 /// Backward of `residualBlockForward`. On entry `dresidual` holds dL/d(out); on return dL/d(inp).

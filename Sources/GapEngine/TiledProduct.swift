@@ -66,22 +66,25 @@ func tiledProduct(_ p: Product) {
     repeat {
         let depth = min(tileDepth, p.k - k0)
         let accumulate = p.beta == 1 || k0 > 0
-        let bias = k0 + depth == p.k ? p.columnBias : nil
+        let last = k0 + depth == p.k
+        let bias = last ? p.columnBias : nil
+        precondition(p.addend == nil || (last && !accumulate), "an addend goes on a single pass that writes C")
         var r0 = 0
         while r0 < p.m {
             let r1 = min(r0 + tileBlockRows, p.m)
             for panel in 0..<panels {
                 let b = p.b + panel * panelStride + k0 * p.ldb
                 let c = p.c + panel * tileColumns, panelBias = bias.map { $0 + panel * tileColumns }
+                let addend = p.addend.map { $0 + panel * tileColumns }
                 var r = r0
                 while r + tileRows <= r1 {
                     tile6(a: p.a + r * p.lda + k0, lda: p.lda, b: b, ldb: p.ldb, c: c + r * p.ldc, ldc: p.ldc,
-                          depth: depth, accumulate: accumulate, bias: panelBias)
+                          depth: depth, accumulate: accumulate, bias: panelBias, addend: addend.map { $0 + r * p.ldc })
                     r += tileRows
                 }
                 while r < r1 {
                     tile1(a: p.a + r * p.lda + k0, b: b, ldb: p.ldb, c: c + r * p.ldc, depth: depth, accumulate: accumulate,
-                          bias: panelBias)
+                          bias: panelBias, addend: addend.map { $0 + r * p.ldc })
                     r += 1
                 }
             }
@@ -93,7 +96,8 @@ func tiledProduct(_ p: Product) {
 
 @inline(__always)
 private func tile6(a: UnsafePointer<Float>, lda: Int, b: UnsafePointer<Float>, ldb: Int,
-                   c: UnsafeMutablePointer<Float>, ldc: Int, depth: Int, accumulate: Bool, bias: UnsafePointer<Float>?) {
+                   c: UnsafeMutablePointer<Float>, ldc: Int, depth: Int, accumulate: Bool, bias: UnsafePointer<Float>?,
+                   addend: UnsafePointer<Float>?) {
     typealias V = SIMD16<Float>
     var c00 = V(), c01 = V(), c02 = V(), c03 = V(), c10 = V(), c11 = V(), c12 = V(), c13 = V()
     var c20 = V(), c21 = V(), c22 = V(), c23 = V(), c30 = V(), c31 = V(), c32 = V(), c33 = V()
@@ -116,6 +120,15 @@ private func tile6(a: UnsafePointer<Float>, lda: Int, b: UnsafePointer<Float>, l
         ak += 1
         bk += ldb
     }
+    if let addend {
+        writeRow(c, onto: addend, bias, c00, c01, c02, c03)
+        writeRow(c + ldc, onto: addend + ldc, bias, c10, c11, c12, c13)
+        writeRow(c + 2 * ldc, onto: addend + 2 * ldc, bias, c20, c21, c22, c23)
+        writeRow(c + 3 * ldc, onto: addend + 3 * ldc, bias, c30, c31, c32, c33)
+        writeRow(c + 4 * ldc, onto: addend + 4 * ldc, bias, c40, c41, c42, c43)
+        writeRow(c + 5 * ldc, onto: addend + 5 * ldc, bias, c50, c51, c52, c53)
+        return
+    }
     if let bias {
         let b0 = load16(bias), b1 = load16(bias + 16), b2 = load16(bias + 32), b3 = load16(bias + 48)
         c00 += b0; c01 += b1; c02 += b2; c03 += b3; c10 += b0; c11 += b1; c12 += b2; c13 += b3
@@ -133,7 +146,8 @@ private func tile6(a: UnsafePointer<Float>, lda: Int, b: UnsafePointer<Float>, l
 /// One row of a tile: the rows left over below a multiple of six.
 @inline(__always)
 private func tile1(a: UnsafePointer<Float>, b: UnsafePointer<Float>, ldb: Int,
-                   c: UnsafeMutablePointer<Float>, depth: Int, accumulate: Bool, bias: UnsafePointer<Float>?) {
+                   c: UnsafeMutablePointer<Float>, depth: Int, accumulate: Bool, bias: UnsafePointer<Float>?,
+                   addend: UnsafePointer<Float>?) {
     typealias V = SIMD16<Float>
     var c0 = V(), c1 = V(), c2 = V(), c3 = V()
     var bk = b
@@ -142,6 +156,10 @@ private func tile1(a: UnsafePointer<Float>, b: UnsafePointer<Float>, ldb: Int,
         c0.addProduct(s, load16(bk)); c1.addProduct(s, load16(bk + 16))
         c2.addProduct(s, load16(bk + 32)); c3.addProduct(s, load16(bk + 48))
         bk += ldb
+    }
+    if let addend {
+        writeRow(c, onto: addend, bias, c0, c1, c2, c3)
+        return
     }
     if let bias {
         c0 += load16(bias); c1 += load16(bias + 16); c2 += load16(bias + 32); c3 += load16(bias + 48)
@@ -158,6 +176,16 @@ private func writeRow(_ c: UnsafeMutablePointer<Float>, _ x0: SIMD16<Float>, _ x
     } else {
         store16(x0, c); store16(x1, c + 16); store16(x2, c + 32); store16(x3, c + 48)
     }
+}
+
+/// One row of a tile written as (addend + bias) + sums: the order in which writing addend + bias into C first and
+/// accumulating onto it rounds.
+@inline(__always)
+private func writeRow(_ c: UnsafeMutablePointer<Float>, onto addend: UnsafePointer<Float>, _ bias: UnsafePointer<Float>?,
+                      _ x0: SIMD16<Float>, _ x1: SIMD16<Float>, _ x2: SIMD16<Float>, _ x3: SIMD16<Float>) {
+    var a0 = load16(addend), a1 = load16(addend + 16), a2 = load16(addend + 32), a3 = load16(addend + 48)
+    if let bias { a0 += load16(bias); a1 += load16(bias + 16); a2 += load16(bias + 32); a3 += load16(bias + 48) }
+    store16(a0 + x0, c); store16(a1 + x1, c + 16); store16(a2 + x2, c + 32); store16(a3 + x3, c + 48)
 }
 
 @inline(__always)

@@ -34,6 +34,47 @@ final class TiledProductTests: XCTestCase {
         }
     }
 
+    /// A block's output projection onto its residual: the tiles adding residual and bias as they write C give the
+    /// same floats as the residual and bias written first with the product accumulated onto them (OpenBLAS, or
+    /// more terms than the tiles take), close to a Double reference, at one thread and two.
+    func testResidualProjectionEqualsAccumulatingOntoResidual() {
+        let tiles = ProductKernel.tiles
+        defer { EngineThreads.set(1); ProductKernel.tiles = tiles }
+        let rows = 1003, outDim = 128
+        for inDim in [128, 64] {
+            let x = randomBuffer(rows * inDim, seed: 71), w = randomBuffer(outDim * inDim, seed: 72)
+            let bias = randomBuffer(outDim, seed: 73), residual = randomBuffer(rows * outDim, seed: 74)
+            for threads in [1, 2] {
+                EngineThreads.set(threads)
+                let fused = FloatBuffer(count: rows * outDim), accumulated = FloatBuffer(count: rows * outDim)
+                linearResidualForward(out: fused.pointer, residual: residual.pointer, inp: x.pointer, weight: w.pointer,
+                                      bias: bias.pointer, rows: rows, inDim: inDim, outDim: outDim)
+                addRowsWithBias(out: accumulated.pointer, inp: residual.pointer, bias: bias.pointer, rows: rows, cols: outDim)
+                sgemm(transB: true, m: rows, n: outDim, k: inDim, a: x.pointer, lda: inDim, b: w.pointer, ldb: inDim,
+                      beta: 1, c: accumulated.pointer, ldc: outDim)
+                XCTAssertEqual(fused.array, accumulated.array, "inDim \(inDim), threads \(threads)")
+                var worst = 0.0
+                for r in stride(from: 0, to: rows, by: 7) {
+                    for o in 0..<outDim {
+                        var ref = Double(residual[r * outDim + o]) + Double(bias[o])
+                        for i in 0..<inDim { ref += Double(x[r * inDim + i]) * Double(w[o * inDim + i]) }
+                        worst = max(worst, abs(ref - Double(fused[r * outDim + o])))
+                    }
+                }
+                XCTAssertLessThan(worst, 1e-4, "inDim \(inDim), threads \(threads)")
+                // Through OpenBLAS: the residual and bias written first, then the product accumulated.
+                ProductKernel.tiles = false
+                let viaBLAS = FloatBuffer(count: rows * outDim)
+                linearResidualForward(out: viaBLAS.pointer, residual: residual.pointer, inp: x.pointer, weight: w.pointer,
+                                      bias: bias.pointer, rows: rows, inDim: inDim, outDim: outDim)
+                ProductKernel.tiles = tiles
+                for i in stride(from: 0, to: rows * outDim, by: 13) {
+                    XCTAssertEqual(viaBLAS[i], fused[i], accuracy: 1e-4)
+                }
+            }
+        }
+    }
+
     /// Forward (with and without bias) and the input gradient (overwritten and accumulated) at widths the tiles take
     /// on AVX-512 builds, against Double, at one thread and two.
     func testLinearLayersAtTiledWidths() {
