@@ -62,11 +62,12 @@ public func layerNormBackward(dinp: UnsafeMutablePointer<Float>, dweight: Unsafe
     let threads = EngineThreads.count
     let pieces = threads == 1 ? 1 : max(1, min(threads * piecesPerThread, rows / 64))
     let per = (rows + pieces - 1) / pieces, pieceCount = (rows + per - 1) / per
-    // Each piece's partial on cache lines of its own: pieces run on different threads at once, and a line two
-    // partials shared went back and forth between the cores at every row.
-    let stride = (2 * dim + 15) / 16 * 16
-    layerNormPartials.with(count: pieceCount * stride + 15) { buffer in
-        let partials = buffer + (16 - Int(bitPattern: buffer) / 4 % 16) % 16
+    // Each piece's partial on cache lines of its own (the scratch starts on a line, and the stride is whole lines):
+    // pieces run on different threads at once, and a line two partials shared went back and forth between the cores
+    // at every row.
+    let lineFloats = FloatBuffer.cacheLineBytes / MemoryLayout<Float>.stride
+    let stride = (2 * dim + lineFloats - 1) / lineFloats * lineFloats
+    layerNormPartials.with(count: pieceCount * stride) { partials in
         partials.update(repeating: 0, count: pieceCount * stride)
         let shared = (dinp, partials, dout, inp, weight, mean, rstd, rows, dim, per, stride)
         parallelChunks(pieceCount, sharing: shared) { s, _, range in
