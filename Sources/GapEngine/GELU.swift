@@ -4,9 +4,9 @@
 ///
 /// The MLP's activation with the c_fc bias folded in: out[r, c] = GELU(x[r, c] + bias[c]) over a [rows, cols]
 /// matrix, and, when `derivative` is given (training), GELU′ = Φ + x·φ at the same point, sharing Φ and its
-/// exponential, so the backward pass is a product (`multiplyElementwise`) instead of a second pass of its own. `derivative` may
-/// alias `inp` (the pre-activation is needed for nothing else). One pass instead of a bias pass then a GELU pass
-/// over the widest activation of the block.
+/// exponential, so the backward pass is a product (`multiplyElementwise`) instead of a second pass of its own.
+/// `derivative` may alias `inp` (the pre-activation is needed for nothing else). One pass instead of a bias pass
+/// then a GELU pass over the widest activation of the block.
 public func biasGELUForward(out: UnsafeMutablePointer<Float>, derivative: UnsafeMutablePointer<Float>?,
                             inp: UnsafePointer<Float>, bias: UnsafePointer<Float>, rows: Int, cols: Int) {
     parallelChunks(rows, minimumPerChunk: max(1, 16384 / max(cols, 1)), sharing: (out, derivative, inp, bias, cols)) { s, _, range in
@@ -53,9 +53,9 @@ private func geluAndDerivative(_ x: VectorMath.Vector) -> (VectorMath.Vector, Ve
 /// Stegun 7.1.26: erf within 1.5e-7 for every z ≥ 0), and Φ(|x|) = 1 − Φ(−|x|): the left tail, where GELU is
 /// small, comes without cancellation. One exponential serves Φ and φ, where erf's own branches and φ took two,
 /// and there is no second polynomial: GELU with its derivative took a third of the time it took with
-/// `VectorMath.erf`, GELU alone 0.83–0.87 (`gaplab bench --kernels`, alternated call for call). Where e^(−x²/2) < e^−80
-/// (|x| > 12.6) it is taken as 0, so no lane goes through subnormal arithmetic (slow) and Φ is exactly 0 or 1
-/// there.
+/// `VectorMath.erf`, GELU alone 0.83–0.87 (`gaplab bench --kernels`, alternated call for call). Where
+/// e^(−x²/2) < e^−80 (|x| > 12.6) it is taken as 0, so no lane goes through subnormal arithmetic (slow) and Φ is
+/// exactly 0 or 1 there.
 @inline(__always)
 func normalCDF(_ x: VectorMath.Vector) -> (cdf: VectorMath.Vector, gauss: VectorMath.Vector) {
     typealias V = VectorMath.Vector

@@ -296,4 +296,3 @@ enum Ones {
         return UnsafePointer(buffer.pointer)
     }
 }
-
