@@ -186,12 +186,17 @@ public func linearBackward(dinp: UnsafeMutablePointer<Float>?, dweight: UnsafeMu
 
 /// dW[outDim, inDim] += doutᵀ · inp and db[outDim] += Σ_r dout[r, :], a sum over the batch's rows.
 ///
-/// With several threads the rows are cut into pieces: each piece's product (and column sums) goes to its own
-/// partial, and the partials are added in piece order. Cutting dW itself instead would make every thread pack
-/// all of the long operand (rows × inDim) for its share.
+/// When the engine's tiles take it (inDim a multiple of 64), `weightGradientOnTiles`. Through OpenBLAS, with
+/// several threads the rows are cut into pieces: each piece's product (and column sums) goes to its own partial,
+/// and the partials are added in piece order. Cutting dW itself instead would make every thread pack all of the
+/// long operand (rows × inDim) for its share.
 func accumulateWeightGradient(dweight: UnsafeMutablePointer<Float>, dbias: UnsafeMutablePointer<Float>?,
                               dout: UnsafePointer<Float>, inp: UnsafePointer<Float>, rows: Int, inDim: Int, outDim: Int) {
     let threads = EngineThreads.count
+    if weightGradientTilesFit(inDim: inDim) {
+        weightGradientOnTiles(dweight: dweight, dbias: dbias, dout: dout, inp: inp, rows: rows, inDim: inDim, outDim: outDim)
+        return
+    }
     let pieces = min(threads * piecesPerThread, rows / 256)
     guard threads > 1, pieces > 1, outDim * inDim * rows >= 1 << 18 else {
         productPiece(Product(transA: true, transB: false, m: outDim, n: inDim, k: rows, alpha: 1, a: dout, lda: outDim,
@@ -234,6 +239,35 @@ func accumulateWeightGradient(dweight: UnsafeMutablePointer<Float>, dbias: Unsaf
                     for piece in 1..<pieceCount { dbias[r] += partials[(piece - 1) * stride + outDim * inDim + r] }
                 }
             }
+        }
+    }
+}
+
+/// `weightGradientTiles` over the engine threads, each taking one share of dW: its rows (strips of six) when X,
+/// which every share then packs whole, is the narrower operand, its columns (panels of 64) otherwise.
+private func weightGradientOnTiles(dweight: UnsafeMutablePointer<Float>, dbias: UnsafeMutablePointer<Float>?,
+                                   dout: UnsafePointer<Float>, inp: UnsafePointer<Float>, rows: Int, inDim: Int, outDim: Int) {
+    let threads = outDim * inDim * rows >= 1 << 18 ? EngineThreads.count : 1
+    let strips = stripCount(outDim), panels = inDim / tileColumns
+    let byStrips = inDim <= outDim || panels < threads
+    let units = byStrips ? strips : panels
+    let perThread = weightGradientScratchCount(outDim: outDim)
+    partialSums.with(count: threads * perThread) { scratch in
+        guard threads > 1 else {
+            weightGradientTiles(dweight: dweight, dbias: dbias, dout: dout, inp: inp, rows: rows, inDim: inDim,
+                                outDim: outDim, strips: 0..<strips, panels: 0..<panels, scratch: scratch)
+            return
+        }
+        let shared = (dweight, dbias, dout, inp, rows, inDim, outDim, strips, panels, byStrips, scratch, perThread)
+        // One share per thread: every share packs the whole of the other operand. Eight shares, claimed as the
+        // threads finished, took 1.15–1.29× OpenBLAS's time at 2 threads (`gaplab bench --kernels`), against
+        // 0.99–1.07× for two.
+        parallelChunks(units, minimumPerChunk: max(1, units / threads), sharing: shared) { s, slot, range in
+            let (dweight, dbias, dout, inp, rows, inDim, outDim, strips, panels, byStrips, scratch, perThread) = s
+            weightGradientTiles(dweight: dweight, dbias: byStrips || range.lowerBound == 0 ? dbias : nil,
+                                dout: dout, inp: inp, rows: rows, inDim: inDim, outDim: outDim,
+                                strips: byStrips ? range : 0..<strips, panels: byStrips ? 0..<panels : range,
+                                scratch: scratch + slot * perThread)
         }
     }
 }

@@ -6,9 +6,10 @@
 // thousands) and one small one (a weight, 128 × 512 at most). Here the long operand is read in place, one element
 // at a time broadcast across a vector, and only the small one is ever repacked (`packColumnPanels`, for Wᵀ).
 // Timed call for call against OpenBLAS, the tiles match it on the layers' products; they take X·Wᵀ and dY·W up to
-// `tilesPreferredUpToDepth` terms. The weight gradient dYᵀ·X (thousands of terms) stays with OpenBLAS: read in
-// place, each term of a tile takes six floats of a row of dY and the next term a row further on (2 KiB for c_fc),
-// and a trial of the tiles that way was 3–21% slower per product than OpenBLAS with its packed copies.
+// `tilesPreferredUpToDepth` terms. The weight gradient dYᵀ·X (thousands of terms) packs both of its long
+// operands first (`weightGradientTiles`): read in place, each term of a tile takes six floats of a row of dY and
+// the next term a row further on (2 KiB for c_fc), and a trial of the tiles that way was 3–21% slower per product
+// than OpenBLAS with its packed copies.
 // What the tiles guarantee and OpenBLAS does not: each row of C is computed alone, the same whatever the number
 // of rows (`rowByRowProduct`).
 //
@@ -96,10 +97,12 @@ func tiledProduct(_ p: Product) {
     } while k0 < p.k
 }
 
+/// Six rows of A: row j's term kk at a[j·lda + kk·termStride] (termStride 1 for a row-major A read in place, 6 for
+/// the weight gradient's packed strips of dY).
 @inline(__always)
-private func tile6(a: UnsafePointer<Float>, lda: Int, b: UnsafePointer<Float>, ldb: Int,
-                   c: UnsafeMutablePointer<Float>, ldc: Int, depth: Int, accumulate: Bool, bias: UnsafePointer<Float>?,
-                   addend: UnsafePointer<Float>?) {
+func tile6(a: UnsafePointer<Float>, lda: Int, termStride: Int = 1, b: UnsafePointer<Float>, ldb: Int,
+           c: UnsafeMutablePointer<Float>, ldc: Int, depth: Int, accumulate: Bool, bias: UnsafePointer<Float>?,
+           addend: UnsafePointer<Float>?) {
     typealias V = SIMD16<Float>
     var c00 = V(), c01 = V(), c02 = V(), c03 = V(), c10 = V(), c11 = V(), c12 = V(), c13 = V()
     var c20 = V(), c21 = V(), c22 = V(), c23 = V(), c30 = V(), c31 = V(), c32 = V(), c33 = V()
@@ -119,7 +122,7 @@ private func tile6(a: UnsafePointer<Float>, lda: Int, b: UnsafePointer<Float>, l
         c40.addProduct(s, b0); c41.addProduct(s, b1); c42.addProduct(s, b2); c43.addProduct(s, b3)
         s = V(repeating: ak[5 * lda])
         c50.addProduct(s, b0); c51.addProduct(s, b1); c52.addProduct(s, b2); c53.addProduct(s, b3)
-        ak += 1
+        ak += termStride
         bk += ldb
     }
     if let addend {
@@ -191,12 +194,12 @@ private func writeRow(_ c: UnsafeMutablePointer<Float>, onto addend: UnsafePoint
 }
 
 @inline(__always)
-private func load16(_ p: UnsafePointer<Float>) -> SIMD16<Float> {
+func load16(_ p: UnsafePointer<Float>) -> SIMD16<Float> {
     UnsafeRawPointer(p).loadUnaligned(as: SIMD16<Float>.self)
 }
 
 @inline(__always)
-private func store16(_ v: SIMD16<Float>, _ p: UnsafeMutablePointer<Float>) {
+func store16(_ v: SIMD16<Float>, _ p: UnsafeMutablePointer<Float>) {
     UnsafeMutableRawPointer(p).storeBytes(of: v, as: SIMD16<Float>.self)
 }
 

@@ -34,6 +34,49 @@ final class TiledProductTests: XCTestCase {
         }
     }
 
+    /// The weight gradient on the tiles, dW += dYᵀ·X and db += Σ dY: against a Double reference for every element,
+    /// accumulated onto what the gradients held; rows not a multiple of a packed block, a last strip of dW with
+    /// fewer than six rows, dW shared out by strips and by panels; the same bits at one thread and two, and close
+    /// to OpenBLAS's.
+    func testWeightGradientTilesMatchDoubleReference() throws {
+        try XCTSkipUnless(ProductKernel.tilesBuilt, "the tiles are built on AVX-512 machines only")
+        let tiles = ProductKernel.tiles
+        defer { EngineThreads.set(1); ProductKernel.tiles = tiles }
+        for (rows, inDim, outDim) in [(1000, 128, 200), (333, 256, 64), (130, 64, 384), (7, 64, 6)] {
+            let dout = randomBuffer(rows * outDim, seed: UInt64(rows)), inp = randomBuffer(rows * inDim, seed: UInt64(inDim))
+            let weight = randomBuffer(outDim * inDim, seed: 3)
+            let start = randomBuffer(outDim * inDim, seed: 4), startBias = randomBuffer(outDim, seed: 5)
+            func run(threads: Int, tiles: Bool) -> (dw: [Float], db: [Float]) {
+                EngineThreads.set(threads)
+                ProductKernel.tiles = tiles
+                defer { ProductKernel.tiles = true }
+                let dw = FloatBuffer(start.array), db = FloatBuffer(startBias.array)
+                linearBackward(dinp: nil, dweight: dw.pointer, dbias: db.pointer, dout: dout.pointer, inp: inp.pointer,
+                               weight: weight.pointer, rows: rows, inDim: inDim, outDim: outDim)
+                return (dw.array, db.array)
+            }
+            let one = run(threads: 1, tiles: true), two = run(threads: 2, tiles: true), blas = run(threads: 1, tiles: false)
+            let shape = "\(rows) rows, \(outDim)×\(inDim)"
+            XCTAssertEqual(one.dw, two.dw, shape)
+            XCTAssertEqual(one.db, two.db, shape)
+            var worst = 0.0, worstBias = 0.0, fromBLAS: Float = 0
+            for o in 0..<outDim {
+                var b = Double(startBias[o])
+                for r in 0..<rows { b += Double(dout[r * outDim + o]) }
+                worstBias = max(worstBias, abs(b - Double(one.db[o])))
+                for i in 0..<inDim {
+                    var w = Double(start[o * inDim + i])
+                    for r in 0..<rows { w += Double(dout[r * outDim + o]) * Double(inp[r * inDim + i]) }
+                    worst = max(worst, abs(w - Double(one.dw[o * inDim + i])))
+                    fromBLAS = max(fromBLAS, abs(blas.dw[o * inDim + i] - one.dw[o * inDim + i]))
+                }
+            }
+            XCTAssertLessThan(worst, 1e-3, shape)
+            XCTAssertLessThan(worstBias, 1e-3, shape)
+            XCTAssertLessThan(fromBLAS, 2e-3, shape)
+        }
+    }
+
     /// A block's output projection onto its residual: the tiles adding residual and bias as they write C give the
     /// same floats as the residual and bias written first with the product accumulated onto them (OpenBLAS, or
     /// more terms than the tiles take), close to a Double reference, at one thread and two.
