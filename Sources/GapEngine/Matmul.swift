@@ -59,17 +59,21 @@ struct Product {
 }
 
 /// `sgemm` over pieces of C's rows, with `rowBias` (the product then has beta = 1) added to every row of C. A
-/// transposed B (a weight in X·Wᵀ) that the engine's tiles take is packed once here, for all the pieces, and the
+/// B that the engine's tiles take (a weight, W in dY·W or Wᵀ in X·Wᵀ) is packed once here, for all the pieces, and the
 /// tiles add the bias as they write C; through OpenBLAS, each piece's rows of C get the bias written just before
 /// its product accumulates onto them, while those rows are about to be read anyway.
 @inline(__always)
 func sgemmRowPieces(_ product: Product, rowBias: UnsafePointer<Float>?) {
-    guard product.transB, product.tilesTakeIt else {
+    guard product.tilesTakeIt else {
         productRowPieces(product, rowBias: rowBias)
         return
     }
     packedPanels.with(count: product.n * product.k) { panels in
-        packColumnPanels(panels, transposing: product.b, ld: product.ldb, n: product.n, k: product.k)
+        if product.transB {
+            packColumnPanels(panels, transposing: product.b, ld: product.ldb, n: product.n, k: product.k)
+        } else {
+            packColumnPanels(panels, from: product.b, ld: product.ldb, n: product.n, k: product.k)
+        }
         var packed = product
         packed.transB = false
         packed.b = UnsafePointer(panels)
@@ -135,8 +139,8 @@ public func linearForward(out: UnsafeMutablePointer<Float>, inp: UnsafePointer<F
 /// A residual block's output projection: out = residual + bias + inp · Wᵀ (out_proj onto the residual stream,
 /// c_proj onto the attention branch's output). When the tiles take the product they add the residual and the bias
 /// as they write each tile, so out is written once (out_proj's forward took 0.88–0.92 of the time, timed call for
-/// call at the reference shapes); otherwise the residual and the bias are written first and the product
-/// accumulates onto them (c_proj's 512 terms: on the tiles it was no faster). Same floats either way.
+/// call at the reference shapes); otherwise (more terms than one pass of the tiles takes, as c_proj's 512) the
+/// residual and the bias are written first and the product accumulates onto them. Same floats either way.
 public func linearResidualForward(out: UnsafeMutablePointer<Float>, residual: UnsafePointer<Float>,
                                   inp: UnsafePointer<Float>, weight: UnsafePointer<Float>, bias: UnsafePointer<Float>,
                                   rows: Int, inDim: Int, outDim: Int) {

@@ -4,9 +4,8 @@
 // OpenBLAS copies both operands into packed panels at every call and, for beta = 0, zeroes C first; in a profile of
 // a training step that took 15% of the time. The model's products have one long operand (the batch's rows,
 // thousands) and one small one (a weight, 128 × 512 at most). Here the long operand is read in place, one element
-// at a time broadcast across a vector, and only the small one is ever repacked (`packColumnPanels`, for Wᵀ).
-// Timed call for call against OpenBLAS, the tiles match it on the layers' products; they take X·Wᵀ and dY·W up to
-// `tilesPreferredUpToDepth` terms. The weight gradient dYᵀ·X (thousands of terms) packs both of its long
+// at a time broadcast across a vector, and only the small one is ever repacked (`packColumnPanels`, Wᵀ or W).
+// They take X·Wᵀ and dY·W up to `tilesPreferredUpToDepth` terms, every layer's product of the model. The weight gradient dYᵀ·X (thousands of terms) packs both of its long
 // operands first (`weightGradientTiles`): read in place, each term of a tile takes six floats of a row of dY and
 // the next term a row further on (2 KiB for c_fc), and a trial of the tiles that way was 3–21% slower per product
 // than OpenBLAS with its packed copies.
@@ -21,10 +20,12 @@
 let tileColumns = 64
 /// Rows of a tile: 6 × 4 accumulators, 4 vectors of B and a broadcast use 29 of the 32 vector registers.
 let tileRows = 6
-/// Terms per pass over C: a panel of B up to 512 × 64 (128 KiB) stays in the second-level cache while the tiles of
-/// a row block pass over it. Every layer's product has at most 512 terms, so C is written once. (Passes of 128 terms,
-/// a first-level-cache panel, made the input gradient slower in trials: C was read and written four times.)
-let tileDepth = 512
+/// Terms per pass over a row block's C: 128 terms of a panel of B (32 KiB) stay in the first-level cache (48 KiB)
+/// while the block's tiles pass over them, and the block's C stays in the second-level cache from one pass to the
+/// next. Timed against OpenBLAS (`gaplab bench --kernels`, two runs at each thread count), passes of 256 and 512
+/// terms were no faster. (Passes over the terms outside the row blocks, which read and wrote the whole of C at
+/// every pass, made the input gradient slower.)
+let tileDepth = 128
 /// Rows per block: the block's A (96 rows of up to 512 floats) is reused from the second-level cache by every panel.
 let tileBlockRows = 96
 
@@ -42,12 +43,13 @@ public enum ProductKernel {
     }
 }
 
-/// Terms up to which the layers' products go to the tiles. Timed alone at the reference step's shapes, call for
-/// call in alternation with OpenBLAS (`gaplab bench --kernels`), the tiles were level with it at 128 terms and
-/// within the noise at 384 and 512 (from 19% faster to 10% slower); training steps alternating a limit of 256 and
-/// 512 were no faster with 512. Products whose rows must not depend on how many there are (`rowByRowProduct`) use
-/// the tiles at any depth.
-let tilesPreferredUpToDepth = 256
+/// Terms up to which the layers' products go to the tiles: all of them, at most 512. Timed alone at the reference
+/// step's shapes, call for call in alternation with OpenBLAS (`gaplab bench --kernels`, two runs at each thread
+/// count), the tiles took 0.78–0.90 of its time on the layers' products of 128, 384 and 512 terms, and training
+/// steps alternating this limit with 256 (where the products of 384 and 512 terms went to OpenBLAS) took
+/// 0.961–0.965 of the time at 1 thread and 0.975–0.986 at 2. Products whose rows must not depend on how many
+/// there are (`rowByRowProduct`) use the tiles at any depth.
+let tilesPreferredUpToDepth = 512
 
 /// Whether `tiledProduct` takes a product of these sizes: whole panels of columns (every model width that is a
 /// multiple of 64), and alpha 1, beta 0 or 1 (what the layers use).
@@ -64,17 +66,17 @@ func tilesFit(n: Int, alpha: Float = 1, beta: Float = 0) -> Bool {
 /// one, in a single pass that writes C.
 func tiledProduct(_ p: Product) {
     precondition(!p.transA && !p.transB && p.alpha == 1 && (p.beta == 0 || p.beta == 1), "a product the tiles do not take")
+    precondition(p.addend == nil || p.k <= tileDepth, "an addend goes on a single pass that writes C")
     let panels = p.n / tileColumns, panelStride = p.bPanelStride > 0 ? p.bPanelStride : tileColumns
-    var k0 = 0
-    repeat {
-        let depth = min(tileDepth, p.k - k0)
-        let accumulate = p.beta == 1 || k0 > 0
-        let last = k0 + depth == p.k
-        let bias = last ? p.columnBias : nil
-        precondition(p.addend == nil || (last && !accumulate), "an addend goes on a single pass that writes C")
-        var r0 = 0
-        while r0 < p.m {
-            let r1 = min(r0 + tileBlockRows, p.m)
+    var r0 = 0
+    while r0 < p.m {
+        let r1 = min(r0 + tileBlockRows, p.m)
+        // The row block's C stays in the second-level cache while the passes over the terms add onto it.
+        var k0 = 0
+        repeat {
+            let depth = min(tileDepth, p.k - k0)
+            let accumulate = p.beta == 1 || k0 > 0
+            let bias = k0 + depth == p.k ? p.columnBias : nil
             for panel in 0..<panels {
                 let b = p.b + panel * panelStride + k0 * p.ldb
                 let c = p.c + panel * tileColumns, panelBias = bias.map { $0 + panel * tileColumns }
@@ -91,10 +93,10 @@ func tiledProduct(_ p: Product) {
                     r += 1
                 }
             }
-            r0 = r1
-        }
-        k0 += depth
-    } while k0 < p.k
+            k0 += depth
+        } while k0 < p.k
+        r0 = r1
+    }
 }
 
 /// Six rows of A: row j's term kk at a[j·lda + kk·termStride] (termStride 1 for a row-major A read in place, 6 for
@@ -134,18 +136,12 @@ func tile6(a: UnsafePointer<Float>, lda: Int, termStride: Int = 1, b: UnsafePoin
         writeRow(c + 5 * ldc, onto: addend + 5 * ldc, bias, c50, c51, c52, c53)
         return
     }
-    if let bias {
-        let b0 = load16(bias), b1 = load16(bias + 16), b2 = load16(bias + 32), b3 = load16(bias + 48)
-        c00 += b0; c01 += b1; c02 += b2; c03 += b3; c10 += b0; c11 += b1; c12 += b2; c13 += b3
-        c20 += b0; c21 += b1; c22 += b2; c23 += b3; c30 += b0; c31 += b1; c32 += b2; c33 += b3
-        c40 += b0; c41 += b1; c42 += b2; c43 += b3; c50 += b0; c51 += b1; c52 += b2; c53 += b3
-    }
-    writeRow(c, c00, c01, c02, c03, accumulate)
-    writeRow(c + ldc, c10, c11, c12, c13, accumulate)
-    writeRow(c + 2 * ldc, c20, c21, c22, c23, accumulate)
-    writeRow(c + 3 * ldc, c30, c31, c32, c33, accumulate)
-    writeRow(c + 4 * ldc, c40, c41, c42, c43, accumulate)
-    writeRow(c + 5 * ldc, c50, c51, c52, c53, accumulate)
+    writeRow(c, c00, c01, c02, c03, accumulate, bias)
+    writeRow(c + ldc, c10, c11, c12, c13, accumulate, bias)
+    writeRow(c + 2 * ldc, c20, c21, c22, c23, accumulate, bias)
+    writeRow(c + 3 * ldc, c30, c31, c32, c33, accumulate, bias)
+    writeRow(c + 4 * ldc, c40, c41, c42, c43, accumulate, bias)
+    writeRow(c + 5 * ldc, c50, c51, c52, c53, accumulate, bias)
 }
 
 /// One row of a tile: the rows left over below a multiple of six.
@@ -166,21 +162,18 @@ private func tile1(a: UnsafePointer<Float>, b: UnsafePointer<Float>, ldb: Int,
         writeRow(c, onto: addend, bias, c0, c1, c2, c3)
         return
     }
-    if let bias {
-        c0 += load16(bias); c1 += load16(bias + 16); c2 += load16(bias + 32); c3 += load16(bias + 48)
-    }
-    writeRow(c, c0, c1, c2, c3, accumulate)
+    writeRow(c, c0, c1, c2, c3, accumulate, bias)
 }
 
+/// One row of a tile written: the sums, or C plus them, then the bias (the order in which a product accumulated
+/// over several passes and its bias added afterwards round).
 @inline(__always)
 private func writeRow(_ c: UnsafeMutablePointer<Float>, _ x0: SIMD16<Float>, _ x1: SIMD16<Float>, _ x2: SIMD16<Float>,
-                      _ x3: SIMD16<Float>, _ accumulate: Bool) {
-    if accumulate {
-        store16(load16(c) + x0, c); store16(load16(c + 16) + x1, c + 16)
-        store16(load16(c + 32) + x2, c + 32); store16(load16(c + 48) + x3, c + 48)
-    } else {
-        store16(x0, c); store16(x1, c + 16); store16(x2, c + 32); store16(x3, c + 48)
-    }
+                      _ x3: SIMD16<Float>, _ accumulate: Bool, _ bias: UnsafePointer<Float>?) {
+    var y0 = x0, y1 = x1, y2 = x2, y3 = x3
+    if accumulate { y0 += load16(c); y1 += load16(c + 16); y2 += load16(c + 32); y3 += load16(c + 48) }
+    if let bias { y0 += load16(bias); y1 += load16(bias + 16); y2 += load16(bias + 32); y3 += load16(bias + 48) }
+    store16(y0, c); store16(y1, c + 16); store16(y2, c + 32); store16(y3, c + 48)
 }
 
 /// One row of a tile written as (addend + bias) + sums: the order in which writing addend + bias into C first and
@@ -211,6 +204,19 @@ func packColumnPanels(_ out: UnsafeMutablePointer<Float>, transposing w: UnsafeP
         for j in 0..<tileColumns {
             let row = w + (j0 + j) * ld
             for kk in 0..<k { panel[kk * tileColumns + j] = row[kk] }
+        }
+    }
+}
+
+/// Packs B stored [k, n] with row stride `ld` (a weight read as it is stored, in dY·W) into the same panels:
+/// out[(j / 64)·64·k + kk·64 + j % 64] = B[kk, j].
+func packColumnPanels(_ out: UnsafeMutablePointer<Float>, from b: UnsafePointer<Float>, ld: Int, n: Int, k: Int) {
+    for j0 in stride(from: 0, to: n, by: tileColumns) {
+        let panel = out + j0 * k
+        for kk in 0..<k {
+            let src = b + kk * ld + j0, dst = panel + kk * tileColumns
+            store16(load16(src), dst); store16(load16(src + 16), dst + 16)
+            store16(load16(src + 32), dst + 32); store16(load16(src + 48), dst + 48)
         }
     }
 }

@@ -119,50 +119,54 @@ final class TiledProductTests: XCTestCase {
     }
 
     /// Forward (with and without bias) and the input gradient (overwritten and accumulated) at widths the tiles take
-    /// on AVX-512 builds, against Double, at one thread and two.
+    /// on AVX-512 builds, against Double, at one thread and two; with one pass of the tiles over the terms and with
+    /// several (320 and 192 terms), the bias added once at the end.
     func testLinearLayersAtTiledWidths() {
         defer { EngineThreads.set(1) }
-        let rows = 1003, inDim = 128, outDim = 192
-        let x = randomBuffer(rows * inDim, seed: 61), w = randomBuffer(outDim * inDim, seed: 62), bias = randomBuffer(outDim, seed: 63)
-        let dy = randomBuffer(rows * outDim, seed: 64), dxStart = randomBuffer(rows * inDim, seed: 65)
-        for threads in [1, 2] {
-            EngineThreads.set(threads)
-            let unbiased = FloatBuffer(count: rows * outDim)
-            for withBias in [false, true] {
-                let y = withBias ? FloatBuffer(count: rows * outDim) : unbiased
-                linearForward(out: y.pointer, inp: x.pointer, weight: w.pointer, bias: withBias ? bias.pointer : nil,
-                              rows: rows, inDim: inDim, outDim: outDim)
-                if withBias {
-                    // The tiles add the bias as they write C: the same floats as adding it to the product afterwards.
-                    var exact = true
-                    for r in 0..<rows {
-                        for o in 0..<outDim where y[r * outDim + o] != unbiased[r * outDim + o] + bias[o] { exact = false }
+        let rows = 1003, outDim = 192
+        for inDim in [128, 320] {
+            let x = randomBuffer(rows * inDim, seed: 61), w = randomBuffer(outDim * inDim, seed: 62)
+            let bias = randomBuffer(outDim, seed: 63)
+            let dy = randomBuffer(rows * outDim, seed: 64), dxStart = randomBuffer(rows * inDim, seed: 65)
+            for threads in [1, 2] {
+                EngineThreads.set(threads)
+                let unbiased = FloatBuffer(count: rows * outDim)
+                for withBias in [false, true] {
+                    let y = withBias ? FloatBuffer(count: rows * outDim) : unbiased
+                    linearForward(out: y.pointer, inp: x.pointer, weight: w.pointer, bias: withBias ? bias.pointer : nil,
+                                  rows: rows, inDim: inDim, outDim: outDim)
+                    if withBias {
+                        // The tiles add the bias as they write C: the same floats as adding it to the product afterwards.
+                        var exact = true
+                        for r in 0..<rows {
+                            for o in 0..<outDim where y[r * outDim + o] != unbiased[r * outDim + o] + bias[o] { exact = false }
+                        }
+                        XCTAssertTrue(exact, "bias added once to the finished product, \(inDim) terms, threads \(threads)")
                     }
-                    XCTAssertTrue(exact, "bias added once to the finished product, threads \(threads)")
-                }
-                var worst = 0.0
-                for r in stride(from: 0, to: rows, by: 7) {
-                    for o in 0..<outDim {
-                        var ref = withBias ? Double(bias[o]) : 0
-                        for i in 0..<inDim { ref += Double(x[r * inDim + i]) * Double(w[o * inDim + i]) }
-                        worst = max(worst, abs(ref - Double(y[r * outDim + o])))
+                    var worst = 0.0
+                    for r in stride(from: 0, to: rows, by: 7) {
+                        for o in 0..<outDim {
+                            var ref = withBias ? Double(bias[o]) : 0
+                            for i in 0..<inDim { ref += Double(x[r * inDim + i]) * Double(w[o * inDim + i]) }
+                            worst = max(worst, abs(ref - Double(y[r * outDim + o])))
+                        }
                     }
+                    XCTAssertLessThan(worst, 1e-4, "forward, \(inDim) terms, threads \(threads), bias \(withBias)")
                 }
-                XCTAssertLessThan(worst, 1e-4, "forward, threads \(threads), bias \(withBias)")
-            }
-            for accumulate in [false, true] {
-                let dx = FloatBuffer(dxStart.array), dw = FloatBuffer(count: outDim * inDim)
-                linearBackward(dinp: dx.pointer, dweight: dw.pointer, dbias: nil, dout: dy.pointer, inp: x.pointer,
-                               weight: w.pointer, rows: rows, inDim: inDim, outDim: outDim, accumulateInput: accumulate)
-                var worst = 0.0
-                for r in stride(from: 0, to: rows, by: 5) {
-                    for i in 0..<inDim {
-                        var ref = accumulate ? Double(dxStart[r * inDim + i]) : 0
-                        for o in 0..<outDim { ref += Double(dy[r * outDim + o]) * Double(w[o * inDim + i]) }
-                        worst = max(worst, abs(ref - Double(dx[r * inDim + i])))
+                for accumulate in [false, true] {
+                    let dx = FloatBuffer(dxStart.array), dw = FloatBuffer(count: outDim * inDim)
+                    linearBackward(dinp: dx.pointer, dweight: dw.pointer, dbias: nil, dout: dy.pointer, inp: x.pointer,
+                                   weight: w.pointer, rows: rows, inDim: inDim, outDim: outDim, accumulateInput: accumulate)
+                    var worst = 0.0
+                    for r in stride(from: 0, to: rows, by: 5) {
+                        for i in 0..<inDim {
+                            var ref = accumulate ? Double(dxStart[r * inDim + i]) : 0
+                            for o in 0..<outDim { ref += Double(dy[r * outDim + o]) * Double(w[o * inDim + i]) }
+                            worst = max(worst, abs(ref - Double(dx[r * inDim + i])))
+                        }
                     }
+                    XCTAssertLessThan(worst, 1e-4, "input gradient, \(inDim) columns, threads \(threads), accumulate \(accumulate)")
                 }
-                XCTAssertLessThan(worst, 1e-4, "input gradient, threads \(threads), accumulate \(accumulate)")
             }
         }
     }
