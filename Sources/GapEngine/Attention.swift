@@ -65,8 +65,8 @@ public func attentionForward(out: UnsafeMutablePointer<Float>, softmaxStatistics
             let v = q + 2 * C
             transpose(kt, k, rows: T, cols: hd, ld: C3, paddedRows: Tp, blocks: blocks)
             // scores = scale · Q Kᵀ, rows padded to Tp columns; each row becomes its probabilities in place.
-            broadcastProduct(out: scores, ldo: Tp, a: q, aRowStride: C3, aColStride: 1, b: kt, ldb: Tp,
-                             rows: T, n: Tp, scale: s.scale) { _ in 0..<hd }
+            rowsTimesRows(out: scores, ldo: Tp, a: q, lda: C3, b: k, bTransposed: kt, ldb: C3, rows: T, columns: T,
+                          paddedColumns: Tp, depth: hd, scale: s.scale)
             for i in 0..<T {
                 let row = softmaxRow(out: scores + i * Tp, scores: scores + i * Tp, valid: causal ? i + 1 : T,
                                      count: Tp)
@@ -103,8 +103,8 @@ public func attentionBackward(dqkv: UnsafeMutablePointer<Float>, dout: UnsafePoi
             let dO = dout + b * T * C + h * hd
             // P = exp(scale · Q Kᵀ − largest) · inverseSum, zero where masked and in the padding.
             transpose(transposed, k, rows: T, cols: hd, ld: C3, paddedRows: Tp, blocks: blocks)
-            broadcastProduct(out: p, ldo: Tp, a: q, aRowStride: C3, aColStride: 1, b: transposed, ldb: Tp,
-                             rows: T, n: Tp, scale: s.scale) { _ in 0..<hd }
+            rowsTimesRows(out: p, ldo: Tp, a: q, lda: C3, b: k, bTransposed: transposed, ldb: C3, rows: T, columns: T,
+                          paddedColumns: Tp, depth: hd, scale: s.scale)
             for i in 0..<T {
                 probabilitiesRow(p + i * Tp, SoftmaxStatistics(largest: statistics[2 * (bh * T + i)],
                                                                inverseSum: statistics[2 * (bh * T + i) + 1]),
@@ -112,8 +112,8 @@ public func attentionBackward(dqkv: UnsafeMutablePointer<Float>, dout: UnsafePoi
             }
             // dP = dO Vᵀ
             transpose(transposed, v, rows: T, cols: hd, ld: C3, paddedRows: Tp, blocks: blocks)
-            broadcastProduct(out: dp, ldo: Tp, a: dO, aRowStride: C, aColStride: 1, b: transposed, ldb: Tp,
-                             rows: T, n: Tp, scale: 1) { _ in 0..<hd }
+            rowsTimesRows(out: dp, ldo: Tp, a: dO, lda: C, b: v, bTransposed: transposed, ldb: C3, rows: T, columns: T,
+                          paddedColumns: Tp, depth: hd, scale: 1)
             // dV = Pᵀ dO: row j gathers the rows i that attend to it (i ≥ j when causal).
             broadcastProduct(out: dv, ldo: C3, a: p, aRowStride: 1, aColStride: Tp, b: dO, ldb: C,
                              rows: T, n: hd, scale: 1) { j in (causal ? j : 0)..<T }
@@ -125,6 +125,39 @@ public func attentionBackward(dqkv: UnsafeMutablePointer<Float>, dout: UnsafePoi
             broadcastProduct(out: dk, ldo: C3, a: dp, aRowStride: 1, aColStride: Tp, b: q, ldb: C3,
                              rows: T, n: hd, scale: 1) { j in (causal ? j : 0)..<T }
         }
+    }
+}
+
+/// out[i, j] = scale · Σ_d A[i, d]·B[j, d] (Q Kᵀ, dO Vᵀ) for j < columns, and 0 up to paddedColumns; A and B are
+/// row-major with row strides lda and ldb, and bTransposed holds Bᵀ with rows paddedColumns apart. The columns in
+/// whole vectors go through `broadcastProduct` over Bᵀ. The rest (the vision tower's 65th token, beside 64) would
+/// take a whole vector of broadcasts and products for every term and row, for one column in sixteen: each of
+/// its elements is one dot product of two rows instead.
+@inline(__always)
+func rowsTimesRows(out: UnsafeMutablePointer<Float>, ldo: Int, a: UnsafePointer<Float>, lda: Int, b: UnsafePointer<Float>,
+                   bTransposed: UnsafePointer<Float>, ldb: Int, rows: Int, columns: Int, paddedColumns: Int, depth: Int,
+                   scale: Float) {
+    typealias V = VectorMath.Vector
+    let w = V.scalarCount, vectorColumns = columns / w * w
+    if vectorColumns > 0 {
+        broadcastProduct(out: out, ldo: ldo, a: a, aRowStride: lda, aColStride: 1, b: bTransposed, ldb: paddedColumns,
+                         rows: rows, n: vectorColumns, scale: scale) { _ in 0..<depth }
+    }
+    guard vectorColumns < paddedColumns else { return }
+    let fullDepth = depth / w * w
+    for i in 0..<rows {
+        let ai = a + i * lda, o = out + i * ldo
+        for j in vectorColumns..<columns {
+            let bj = b + j * ldb
+            var acc = V()
+            for d in stride(from: 0, to: fullDepth, by: w) { acc.addProduct(VectorMath.load(ai + d), VectorMath.load(bj + d)) }
+            if fullDepth < depth {
+                acc.addProduct(VectorMath.loadPartial(ai + fullDepth, depth - fullDepth),
+                               VectorMath.loadPartial(bj + fullDepth, depth - fullDepth))
+            }
+            o[j] = scale * VectorMath.sum(acc)
+        }
+        (o + columns).update(repeating: 0, count: paddedColumns - columns)
     }
 }
 
