@@ -5,10 +5,10 @@
 // a training step that took 15% of the time. The model's products have one long operand (the batch's rows,
 // thousands) and one small one (a weight, 128 × 512 at most). Here the long operand is read in place, one element
 // at a time broadcast across a vector, and only the small one is ever repacked (`packColumnPanels`, Wᵀ or W).
-// They take X·Wᵀ and dY·W up to `tilesPreferredUpToDepth` terms, every layer's product of the model. The weight gradient dYᵀ·X (thousands of terms) packs both of its long
-// operands first (`weightGradientTiles`): read in place, each term of a tile takes six floats of a row of dY and
-// the next term a row further on (2 KiB for c_fc), and a trial of the tiles that way was 3–21% slower per product
-// than OpenBLAS with its packed copies.
+// They take X·Wᵀ and dY·W up to `tilesPreferredUpToDepth` terms, every layer's product of the model. The weight
+// gradient dYᵀ·X (thousands of terms) packs both of its long operands first (`weightGradientTiles`): read in
+// place, each term of a tile takes six floats of a row of dY and the next term a row further on (2 KiB for c_fc),
+// and a trial of the tiles that way was 3–21% slower per product than OpenBLAS with its packed copies.
 // What the tiles guarantee and OpenBLAS does not: each row of C is computed alone, the same whatever the number
 // of rows (`rowByRowProduct`).
 //

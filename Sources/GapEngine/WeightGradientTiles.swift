@@ -30,7 +30,7 @@ func weightGradientTilesFit(inDim: Int) -> Bool { tilesFit(n: inDim) }
 /// blocks of `gradientBlockTerms` rows.
 func weightGradientTiles(dweight: UnsafeMutablePointer<Float>, dbias: UnsafeMutablePointer<Float>?,
                          dout: UnsafePointer<Float>, inp: UnsafePointer<Float>, rows: Int, inDim: Int, outDim: Int,
-                         strips: Range<Int>, panels: Range<Int>, overwrite: Bool = false, scratch: UnsafeMutablePointer<Float>) {
+                         strips: Range<Int>, panels: Range<Int>, scratch: UnsafeMutablePointer<Float>) {
     let packedB = scratch + gradientBlockTerms * strips.count * tileRows
     let leftover = packedB + gradientBlockTerms * tileColumns
     let columns = strips.lowerBound * tileRows..<min(outDim, strips.upperBound * tileRows)
@@ -42,11 +42,7 @@ func weightGradientTiles(dweight: UnsafeMutablePointer<Float>, dbias: UnsafeMuta
             packStrip(scratch + index * depth * tileRows, from: block + strip * tileRows, ld: outDim, depth: depth,
                       width: min(tileRows, outDim - strip * tileRows), eightFit: strip * tileRows + 8 <= outDim)
         }
-        if let dbias {
-            if overwrite && r0 == 0 { (dbias + columns.lowerBound).update(repeating: 0, count: columns.count) }
-            addColumns(of: block, ld: outDim, rows: depth, columns: columns, into: dbias)
-        }
-        let accumulate = !overwrite || r0 > 0
+        if let dbias { addColumns(of: block, ld: outDim, rows: depth, columns: columns, into: dbias) }
         for panel in panels {
             packPanel(packedB, from: inp + r0 * inDim + panel * tileColumns, ld: inDim, depth: depth)
             for (index, strip) in strips.enumerated() {
@@ -55,7 +51,7 @@ func weightGradientTiles(dweight: UnsafeMutablePointer<Float>, dbias: UnsafeMuta
                 let a = UnsafePointer(scratch + index * depth * tileRows)
                 if width == tileRows {
                     tile6(a: a, lda: 1, termStride: tileRows, b: packedB, ldb: tileColumns, c: c, ldc: inDim,
-                          depth: depth, accumulate: accumulate, bias: nil, addend: nil)
+                          depth: depth, accumulate: true, bias: nil, addend: nil)
                 } else {
                     // The last strip's missing rows were packed as zeros; its tile goes through a scratch tile so
                     // that only the rows dW has are added.
@@ -64,7 +60,7 @@ func weightGradientTiles(dweight: UnsafeMutablePointer<Float>, dbias: UnsafeMuta
                     for j in 0..<width {
                         let row = c + j * inDim, sums = leftover + j * tileColumns
                         for i in stride(from: 0, to: tileColumns, by: 16) {
-                            store16(accumulate ? load16(row + i) + load16(sums + i) : load16(sums + i), row + i)
+                            store16(load16(row + i) + load16(sums + i), row + i)
                         }
                     }
                 }
