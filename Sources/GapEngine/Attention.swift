@@ -397,51 +397,48 @@ private func broadcastProduct4(out: UnsafeMutablePointer<Float>, ldo: Int, a: Un
                                scale: Float, terms: (Int) -> Range<Int>) {
     typealias V = VectorMath.Vector
     let w = V.scalarCount, sc = V(repeating: scale)
-    do {
-        let r1 = min(r + 1, rows - 1), r2 = min(r + 2, rows - 1), r3 = min(r + 3, rows - 1)
-        let t0 = terms(r), t1 = terms(r1), t2 = terms(r2), t3 = terms(r3)
-        let lo = min(min(t0.lowerBound, t1.lowerBound), min(t2.lowerBound, t3.lowerBound))
-        let hi = max(max(t0.upperBound, t1.upperBound), max(t2.upperBound, t3.upperBound))
-        let a0 = a + r * aRowStride, a1 = a + r1 * aRowStride, a2 = a + r2 * aRowStride, a3 = a + r3 * aRowStride
-        let o0 = out + r * ldo, o1 = out + r1 * ldo, o2 = out + r2 * ldo, o3 = out + r3 * ldo
-        var c = 0
-        while c + 2 * w <= n {
-            var x0 = V(), x1 = V(), y0 = V(), y1 = V(), z0 = V(), z1 = V(), u0 = V(), u1 = V()
-            for k in lo..<hi {
-                let bk = b + k * ldb + c, ak = k * aColStride
-                let v0 = VectorMath.load(bk), v1 = VectorMath.load(bk + w)
-                let s0 = V(repeating: a0[ak]), s1 = V(repeating: a1[ak])
-                let s2 = V(repeating: a2[ak]), s3 = V(repeating: a3[ak])
-                x0.addProduct(s0, v0); x1.addProduct(s0, v1); y0.addProduct(s1, v0); y1.addProduct(s1, v1)
-                z0.addProduct(s2, v0); z1.addProduct(s2, v1); u0.addProduct(s3, v0); u1.addProduct(s3, v1)
-            }
-            VectorMath.store(sc * u0, o3 + c); VectorMath.store(sc * u1, o3 + c + w)
-            VectorMath.store(sc * z0, o2 + c); VectorMath.store(sc * z1, o2 + c + w)
-            VectorMath.store(sc * y0, o1 + c); VectorMath.store(sc * y1, o1 + c + w)
-            VectorMath.store(sc * x0, o0 + c); VectorMath.store(sc * x1, o0 + c + w)
-            c += 2 * w
+    let r1 = min(r + 1, rows - 1), r2 = min(r + 2, rows - 1), r3 = min(r + 3, rows - 1)
+    let t0 = terms(r), t1 = terms(r1), t2 = terms(r2), t3 = terms(r3)
+    let lo = min(min(t0.lowerBound, t1.lowerBound), min(t2.lowerBound, t3.lowerBound))
+    let hi = max(max(t0.upperBound, t1.upperBound), max(t2.upperBound, t3.upperBound))
+    let a0 = a + r * aRowStride, a1 = a + r1 * aRowStride, a2 = a + r2 * aRowStride, a3 = a + r3 * aRowStride
+    let o0 = out + r * ldo, o1 = out + r1 * ldo, o2 = out + r2 * ldo, o3 = out + r3 * ldo
+    var c = 0
+    while c + 2 * w <= n {
+        var x0 = V(), x1 = V(), y0 = V(), y1 = V(), z0 = V(), z1 = V(), u0 = V(), u1 = V()
+        for k in lo..<hi {
+            let bk = b + k * ldb + c, ak = k * aColStride
+            let v0 = VectorMath.load(bk), v1 = VectorMath.load(bk + w)
+            let s0 = V(repeating: a0[ak]), s1 = V(repeating: a1[ak])
+            let s2 = V(repeating: a2[ak]), s3 = V(repeating: a3[ak])
+            x0.addProduct(s0, v0); x1.addProduct(s0, v1); y0.addProduct(s1, v0); y1.addProduct(s1, v1)
+            z0.addProduct(s2, v0); z1.addProduct(s2, v1); u0.addProduct(s3, v0); u1.addProduct(s3, v1)
         }
-        while c < n {
-            let width = min(w, n - c)
-            var x = V(), y = V(), z = V(), u = V()
-            for k in lo..<hi {
-                let bk = b + k * ldb + c, ak = k * aColStride
-                let v = width == w ? VectorMath.load(bk) : VectorMath.loadPartial(bk, width)
-                x.addProduct(V(repeating: a0[ak]), v); y.addProduct(V(repeating: a1[ak]), v)
-                z.addProduct(V(repeating: a2[ak]), v); u.addProduct(V(repeating: a3[ak]), v)
-            }
-            if width == w {
-                VectorMath.store(sc * u, o3 + c); VectorMath.store(sc * z, o2 + c)
-                VectorMath.store(sc * y, o1 + c); VectorMath.store(sc * x, o0 + c)
-            } else {
-                VectorMath.storePartial(sc * u, o3 + c, width); VectorMath.storePartial(sc * z, o2 + c, width)
-                VectorMath.storePartial(sc * y, o1 + c, width); VectorMath.storePartial(sc * x, o0 + c, width)
-            }
-            c += width
+        VectorMath.store(sc * u0, o3 + c); VectorMath.store(sc * u1, o3 + c + w)
+        VectorMath.store(sc * z0, o2 + c); VectorMath.store(sc * z1, o2 + c + w)
+        VectorMath.store(sc * y0, o1 + c); VectorMath.store(sc * y1, o1 + c + w)
+        VectorMath.store(sc * x0, o0 + c); VectorMath.store(sc * x1, o0 + c + w)
+        c += 2 * w
+    }
+    while c < n {
+        let width = min(w, n - c)
+        var x = V(), y = V(), z = V(), u = V()
+        for k in lo..<hi {
+            let bk = b + k * ldb + c, ak = k * aColStride
+            let v = width == w ? VectorMath.load(bk) : VectorMath.loadPartial(bk, width)
+            x.addProduct(V(repeating: a0[ak]), v); y.addProduct(V(repeating: a1[ak]), v)
+            z.addProduct(V(repeating: a2[ak]), v); u.addProduct(V(repeating: a3[ak]), v)
         }
+        if width == w {
+            VectorMath.store(sc * u, o3 + c); VectorMath.store(sc * z, o2 + c)
+            VectorMath.store(sc * y, o1 + c); VectorMath.store(sc * x, o0 + c)
+        } else {
+            VectorMath.storePartial(sc * u, o3 + c, width); VectorMath.storePartial(sc * z, o2 + c, width)
+            VectorMath.storePartial(sc * y, o1 + c, width); VectorMath.storePartial(sc * x, o0 + c, width)
+        }
+        c += width
     }
 }
-
 
 /// `attentionForward` for one query row per sequence, positions[b] (row 0 without positions): out [B, C]. Keys
 /// and values are every row (those up to the query's, when causal). Nothing is saved for a backward pass.
