@@ -211,12 +211,18 @@ func packColumnPanels(_ out: UnsafeMutablePointer<Float>, transposing w: UnsafeP
 /// Packs B stored [k, n] with row stride `ld` (a weight read as it is stored, in dY·W) into the same panels:
 /// out[(j / 64)·64·k + kk·64 + j % 64] = B[kk, j].
 func packColumnPanels(_ out: UnsafeMutablePointer<Float>, from b: UnsafePointer<Float>, ld: Int, n: Int, k: Int) {
-    for j0 in stride(from: 0, to: n, by: tileColumns) {
-        let panel = out + j0 * k
-        for kk in 0..<k {
-            let src = b + kk * ld + j0, dst = panel + kk * tileColumns
-            store16(load16(src), dst); store16(load16(src + 16), dst + 16)
-            store16(load16(src + 32), dst + 32); store16(load16(src + 48), dst + 48)
-        }
+    for j0 in stride(from: 0, to: n, by: tileColumns) { packPanel(out + j0 * k, from: b + j0, ld: ld, depth: k) }
+}
+
+/// out[t·64 + j] = src[t·ld + j]: 64 columns of `depth` rows made contiguous (a panel of B, or of the weight
+/// gradient's X).
+@inline(__always)
+func packPanel(_ out: UnsafeMutablePointer<Float>, from src: UnsafePointer<Float>, ld: Int, depth: Int) {
+    var s = src, o = out
+    for _ in 0..<depth {
+        store16(load16(s), o); store16(load16(s + 16), o + 16)
+        store16(load16(s + 32), o + 32); store16(load16(s + 48), o + 48)
+        s += ld
+        o += tileColumns
     }
 }

@@ -93,18 +93,6 @@ private func packStrip(_ out: UnsafeMutablePointer<Float>, from src: UnsafePoint
     }
 }
 
-/// out[t·64 + j] = src[t·ld + j]: 64 columns of `depth` rows made contiguous.
-@inline(__always)
-private func packPanel(_ out: UnsafeMutablePointer<Float>, from src: UnsafePointer<Float>, ld: Int, depth: Int) {
-    var s = src, o = out
-    for _ in 0..<depth {
-        store16(load16(s), o); store16(load16(s + 16), o + 16)
-        store16(load16(s + 32), o + 32); store16(load16(s + 48), o + 48)
-        s += ld
-        o += tileColumns
-    }
-}
-
 /// sums[c] += Σ_r x[r·ld + c] for c in `columns`, row by row.
 @inline(__always)
 private func addColumns(of x: UnsafePointer<Float>, ld: Int, rows: Int, columns: Range<Int>,
