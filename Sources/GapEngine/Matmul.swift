@@ -104,10 +104,11 @@ private func productRowPieces(_ product: Product, rowBias: UnsafePointer<Float>?
     }
 }
 
-/// C = alpha·op(A)·op(B) + beta·C on the calling thread: the engine's tiles when they take it, OpenBLAS otherwise.
+/// C = alpha·op(A)·op(B) + beta·C on the calling thread: the engine's tiles for a product whose B `sgemmRowPieces`
+/// packed for them, OpenBLAS otherwise.
 @inline(__always)
 func productPiece(_ p: Product) {
-    if p.bPanelStride > 0 || (!p.transB && p.tilesTakeIt) {
+    if p.bPanelStride > 0 {
         tiledProduct(p)
     } else {
         precondition(p.addend == nil, "only the tiles add an addend")
