@@ -46,8 +46,9 @@ struct Product {
     var ldc: Int
     /// When set, added to every row of C as the tiles write it (the bias of a linear layer).
     var columnBias: UnsafePointer<Float>? = nil
-    /// When set, the tiles write (addend + columnBias) + A·B, with addend laid out as C: a residual stream and the
-    /// layer's bias added as C is written, the same floats as writing them into C first and accumulating onto it.
+    /// When set (with beta 0), the tiles' first pass over the terms writes (addend + columnBias) + its sums, addend
+    /// laid out as C, and the later passes add onto that: a residual stream and the layer's bias added as C is
+    /// first written, the same floats as writing them into C first and accumulating the product onto it.
     var addend: UnsafePointer<Float>? = nil
     /// When above 0, b holds op(B) packed in column panels (`packColumnPanels`) this many floats apart.
     var bPanelStride = 0
@@ -139,15 +140,15 @@ public func linearForward(out: UnsafeMutablePointer<Float>, inp: UnsafePointer<F
 
 /// A residual block's output projection: out = residual + bias + inp · Wᵀ (out_proj onto the residual stream,
 /// c_proj onto the attention branch's output). When the tiles take the product they add the residual and the bias
-/// as they write each tile, so out is written once (out_proj's forward took 0.88–0.92 of the time, timed call for
-/// call at the reference shapes); otherwise (more terms than one pass of the tiles takes, as c_proj's 512) the
-/// residual and the bias are written first and the product accumulates onto them. Same floats either way.
+/// as they first write each tile, so out is not written twice (out_proj's forward took 0.88–0.92 of the time,
+/// timed call for call at the reference shapes), the same floats as writing them first and accumulating the tiles'
+/// product onto them; through OpenBLAS, the residual and the bias are written first and the product accumulates.
 public func linearResidualForward(out: UnsafeMutablePointer<Float>, residual: UnsafePointer<Float>,
                                   inp: UnsafePointer<Float>, weight: UnsafePointer<Float>, bias: UnsafePointer<Float>,
                                   rows: Int, inDim: Int, outDim: Int) {
     var product = Product(transA: false, transB: true, m: rows, n: outDim, k: inDim, alpha: 1, a: inp, lda: inDim,
                           b: weight, ldb: inDim, beta: 0, c: out, ldc: outDim)
-    guard product.tilesTakeIt, inDim <= tileDepth else {
+    guard product.tilesTakeIt else {
         addRowsWithBias(out: out, inp: residual, bias: bias, rows: rows, cols: outDim)
         sgemm(transB: true, m: rows, n: outDim, k: inDim, a: inp, lda: inDim, b: weight, ldb: inDim,
               beta: 1, c: out, ldc: outDim)

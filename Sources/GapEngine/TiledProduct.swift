@@ -62,11 +62,11 @@ func tilesFit(n: Int, alpha: Float = 1, beta: Float = 0) -> Bool {
 }
 
 /// C = A·B (beta 0) or C += A·B (beta 1) for a product `tilesFit` takes, with neither operand transposed; plus the
-/// product's column bias, when it has one, in the last pass over the terms, and its addend (a residual) when it has
-/// one, in a single pass that writes C.
+/// product's column bias, when it has one, in the last pass over the terms; or, when it has an addend (a residual),
+/// addend and bias in the first pass, which writes C.
 func tiledProduct(_ p: Product) {
     precondition(!p.transA && !p.transB && p.alpha == 1 && (p.beta == 0 || p.beta == 1), "a product the tiles do not take")
-    precondition(p.addend == nil || p.k <= tileDepth, "an addend goes on a single pass that writes C")
+    precondition(p.addend == nil || p.beta == 0, "an addend goes on the pass that first writes C")
     let panels = p.n / tileColumns, panelStride = p.bPanelStride > 0 ? p.bPanelStride : tileColumns
     var r0 = 0
     while r0 < p.m {
@@ -76,11 +76,12 @@ func tiledProduct(_ p: Product) {
         repeat {
             let depth = min(tileDepth, p.k - k0)
             let accumulate = p.beta == 1 || k0 > 0
-            let bias = k0 + depth == p.k ? p.columnBias : nil
+            let first = k0 == 0, last = k0 + depth == p.k
+            let bias = (p.addend == nil ? last : first) ? p.columnBias : nil
             for panel in 0..<panels {
                 let b = p.b + panel * panelStride + k0 * p.ldb
                 let c = p.c + panel * tileColumns, panelBias = bias.map { $0 + panel * tileColumns }
-                let addend = p.addend.map { $0 + panel * tileColumns }
+                let addend = first ? p.addend.map { $0 + panel * tileColumns } : nil
                 var r = r0
                 while r + tileRows <= r1 {
                     tile6(a: p.a + r * p.lda + k0, lda: p.lda, b: b, ldb: p.ldb, c: c + r * p.ldc, ldc: p.ldc,
