@@ -48,6 +48,8 @@ let package = Package(
         .systemLibrary(name: "CZlib", pkgConfig: "zlib", providers: [.apt(["zlib1g-dev"])]),
         .systemLibrary(name: "CTurboJPEG", pkgConfig: "libturbojpeg", providers: [.apt(["libturbojpeg0-dev"])]),
 
+        // The one seeded random generator (SplitMix64, Fisher–Yates, bounded integers); no dependencies.
+        .target(name: "GapRandom"),
         // Experiment files, run configurations, validation, plans and run identity.
         .target(name: "GapSpec", dependencies: [.product(name: "Crypto", package: "swift-crypto")]),
         // Storage protocol and its SQLite implementation.
@@ -58,34 +60,35 @@ let package = Package(
         // Numeric kernels over flat Float32 buffers (forward and backward per layer).
         .target(name: "GapEngine", dependencies: ["CBLAS"], swiftSettings: fastMath),
         // Datasets, image decoding, tokenizer, caption semantics.
-        .target(name: "GapData", dependencies: ["GapSpec", "GapEngine", "CPNG", "CJPEG", "CZlib", "CTurboJPEG",
+        .target(name: "GapData", dependencies: ["GapSpec", "GapEngine", "GapRandom", "CPNG", "CJPEG", "CZlib", "CTurboJPEG",
                                                 .product(name: "Crypto", package: "swift-crypto")], exclude: ["README.md"], swiftSettings: fastMath),
         // CLIP / SharedCLIP towers with any sharing depth, initialisation, safetensors checkpoints.
-        .target(name: "GapModel", dependencies: ["GapSpec", "GapEngine"], swiftSettings: fastMath),
+        .target(name: "GapModel", dependencies: ["GapSpec", "GapEngine", "GapRandom"], swiftSettings: fastMath),
         // Contrastive losses (InfoNCE, IMSep, CyCLIP) with their gradients.
         .target(name: "GapLoss", dependencies: ["GapEngine", "CBLAS"], swiftSettings: fastMath),
         // AdamW, learning-rate schedule, gradient clipping.
         .target(name: "GapOptim", dependencies: ["GapEngine"], swiftSettings: fastMath),
         // The training loop.
-        .target(name: "GapTrain", dependencies: ["GapSpec", "GapData", "GapModel", "GapLoss", "GapOptim"], swiftSettings: fastMath),
+        .target(name: "GapTrain", dependencies: ["GapSpec", "GapData", "GapModel", "GapLoss", "GapOptim", "GapRandom"], swiftSettings: fastMath),
         // Geometry and downstream metrics, embedding pictures.
-        .target(name: "GapEval", dependencies: ["GapSpec", "GapData", "GapEngine", "GapModel", "GapTrain", "CPNG", "CBLAS", "CZlib"], swiftSettings: fastMath),
+        .target(name: "GapEval", dependencies: ["GapSpec", "GapData", "GapEngine", "GapModel", "GapTrain", "GapRandom", "CPNG", "CBLAS", "CZlib"], swiftSettings: fastMath),
         // Tables and figures from the store.
         .target(name: "GapReport", dependencies: ["GapSpec", "GapStore", "GapEval"]),
         .executableTarget(name: "GapLabCLI", dependencies: [
             "GapSpec", "GapStore", "GapRunner", "GapEngine", "GapData", "GapModel", "GapLoss", "GapOptim",
-            "GapTrain", "GapEval", "GapReport",
+            "GapTrain", "GapEval", "GapReport", "GapRandom",
             .product(name: "ArgumentParser", package: "swift-argument-parser"),
         ]),
 
-        .testTarget(name: "GapEngineTests", dependencies: ["GapEngine"], exclude: ["vector_math_fit.py"]),
-        .testTarget(name: "GapModelTests", dependencies: ["GapModel", "GapLoss", "GapOptim", "GapSpec", "GapTrain", "GapEngine"]),
-        .testTarget(name: "GapLossTests", dependencies: ["GapLoss", "GapOptim", "GapEngine"]),
-        .testTarget(name: "GapSpecTests", dependencies: ["GapSpec"]),
+        .testTarget(name: "GapRandomTests", dependencies: ["GapRandom"]),
+        .testTarget(name: "GapEngineTests", dependencies: ["GapEngine", "GapRandom"], exclude: ["vector_math_fit.py"]),
+        .testTarget(name: "GapModelTests", dependencies: ["GapModel", "GapLoss", "GapOptim", "GapSpec", "GapTrain", "GapEngine", "GapRandom"]),
+        .testTarget(name: "GapLossTests", dependencies: ["GapLoss", "GapOptim", "GapEngine", "GapRandom"]),
+        .testTarget(name: "GapSpecTests", dependencies: ["GapSpec", "GapRandom"]),
         .testTarget(name: "GapStoreTests", dependencies: ["GapStore", "GapSpec"]),
         .testTarget(name: "GapRunnerTests", dependencies: ["GapRunner", "GapStore", "GapSpec", "GapModel"]),
-        .testTarget(name: "GapDataTests", dependencies: ["GapData", "GapSpec"]),
-        .testTarget(name: "GapEvalTests", dependencies: ["GapEval", "GapEngine"]),
+        .testTarget(name: "GapDataTests", dependencies: ["GapData", "GapSpec", "GapRandom"]),
+        .testTarget(name: "GapEvalTests", dependencies: ["GapEval", "GapEngine", "GapRandom"]),
         .testTarget(name: "GapReportTests", dependencies: ["GapReport", "GapStore", "GapSpec"]),
     ],
     swiftLanguageModes: [.v5]

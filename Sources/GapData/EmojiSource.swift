@@ -1,4 +1,5 @@
 import Foundation
+import GapRandom
 import GapSpec
 
 /// `emoji[?style=emojione|twemoji][&train_style=…&test_style=…]`: emoji drawings captioned by their Unicode names
@@ -93,7 +94,7 @@ struct EmojiSource: DatasetSource {
         var train = plan.train.map { others[$0] } + flags
         train.sort()
         if config.trainSize > 0 && train.count > config.trainSize {
-            var rng = SplitMix64(seed: config.splitSeed, stream: 10, index: 0)
+            var rng = SeededRandom(seed: config.splitSeed, stream: 10, index: 0)
             rng.shuffle(&train)
             train = Array(train.prefix(config.trainSize)).sorted()
         }

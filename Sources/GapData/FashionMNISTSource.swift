@@ -1,4 +1,5 @@
 import Foundation
+import GapRandom
 import GapSpec
 
 /// `fashion-mnist`: the Debian dataset-fashion-mnist IDX files. Test images come from t10k; val from the training
@@ -78,7 +79,7 @@ struct FashionMNISTSource: DatasetSource {
         report.source = directory.path
         let plan = SplitPlan.make(count: trainImages.count, trainSize: config.trainSize, valSize: config.valSize, testSize: 0, seed: config.splitSeed)
         report.notes += plan.notes
-        var testRng = SplitMix64(seed: config.splitSeed, stream: 8, index: 0)
+        var testRng = SeededRandom(seed: config.splitSeed, stream: 8, index: 0)
         var testOrder = testRng.permutation(testImages.count)
         if config.testSize > 0 { testOrder = Array(testOrder.prefix(config.testSize)) }
         let plane = trainImages.rows * trainImages.cols
@@ -95,7 +96,7 @@ struct FashionMNISTSource: DatasetSource {
             var pixels: [UInt8] = []
             pixels.reserveCapacity(indices.count * imageSize * imageSize * 3)
             var captions: [[String]] = []
-            var rng = SplitMix64(seed: config.splitSeed, stream: 9, index: ["train", "val", "test"].firstIndex(of: name) ?? 3)
+            var rng = SeededRandom(seed: config.splitSeed, stream: 9, index: ["train", "val", "test"].firstIndex(of: name) ?? 3)
             for i in indices {
                 // Dark garments on white, as product photos, rather than the file's white-on-black.
                 let grey = slice(set, i).map { 255 - $0 }

@@ -1,4 +1,5 @@
 import Foundation
+import GapRandom
 
 /// One split of an image–caption dataset. Images are stored compactly as UInt8 RGB (HWC) at one resolution for
 /// the whole split; captions are grouped by image (`imageCaptionStart`), and `captionImage` maps each caption back
@@ -53,7 +54,7 @@ public struct ImageTextDataset: Sendable {
 
     /// One caption index per image, drawn uniformly among that image's captions (the usual way to pair an image
     /// with one of several captions each epoch).
-    public func sampleCaptions<C: Collection>(forImages images: C, rng: inout SplitMix64) -> [Int] where C.Element == Int {
+    public func sampleCaptions<C: Collection>(forImages images: C, rng: inout SeededRandom) -> [Int] where C.Element == Int {
         images.map { image in
             let range = captionRange(ofImage: image)
             return range.lowerBound + rng.nextInt(below: range.count)
@@ -109,7 +110,7 @@ public struct ImageTextDataset: Sendable {
     /// The training path: each image gets a random resized crop (scale 0.9–1.0 of the area, aspect 3/4–4/3, as
     /// the paper) drawn from `rng`, so a fixed seed gives the same crops.
     public func writeImages<C: Collection>(_ indices: C, size: Int, into destination: UnsafeMutablePointer<Float>,
-                                           augmentingWith rng: inout SplitMix64,
+                                           augmentingWith rng: inout SeededRandom,
                                            crop cropSettings: RandomResizedCrop = RandomResizedCrop()) where C.Element == Int {
         var scratch = ResampleScratch()
         var out = destination

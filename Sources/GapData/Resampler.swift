@@ -1,4 +1,5 @@
 import Foundation
+import GapRandom
 
 /// A rectangle in source pixel coordinates (fractional), the part of an image a resize reads.
 public struct CropRect: Equatable, Sendable {
@@ -22,7 +23,7 @@ public struct RandomResizedCrop: Sendable {
         self.ratio = ratio
     }
 
-    public func sample(width: Int, height: Int, rng: inout SplitMix64) -> CropRect {
+    public func sample(width: Int, height: Int, rng: inout SeededRandom) -> CropRect {
         let area = Double(width * height)
         let logLow = Foundation.log(ratio.lowerBound), logHigh = Foundation.log(ratio.upperBound)
         for _ in 0..<10 {

@@ -1,9 +1,11 @@
+import GapRandom
+
 /// The caption grammar of generated scenes. Each caption is true of its image, but mentions a random subset of
 /// attributes, uses synonyms, and picks among list, relation and count constructions, so several different
 /// captions fit one image and no caption is a fixed function of the pixels.
 enum SceneCaptioner {
     static func captions(for scene: Scene, count: Int, seed: Int, stream: UInt64, index: Int) -> [String] {
-        var rng = SplitMix64(seed: seed, stream: stream &+ 1000, index: index)
+        var rng = SeededRandom(seed: seed, stream: stream &+ 1000, index: index)
         var result: [String] = []
         var attempts = 0
         while result.count < count {
@@ -14,7 +16,7 @@ enum SceneCaptioner {
         return result
     }
 
-    static func sentence(_ scene: Scene, rng: inout SplitMix64) -> String {
+    static func sentence(_ scene: Scene, rng: inout SeededRandom) -> String {
         let objects = scene.objects
         var kinds: [Int] = [0]
         if objects.count >= 2 { kinds += [1, 1, 2] }
@@ -40,7 +42,7 @@ enum SceneCaptioner {
     }
 
     /// "a small striped red circle", with size, fill and colour each dropped at random.
-    static func nounPhrase(_ o: SceneObject, rng: inout SplitMix64, keepColour: Double = 0.85) -> String {
+    static func nounPhrase(_ o: SceneObject, rng: inout SeededRandom, keepColour: Double = 0.85) -> String {
         var words: [String] = []
         if rng.chance(0.5) { words.append(rng.pick(o.size.words)) }
         if rng.chance(0.5) { words.append(rng.pick(o.fill.words)) }
@@ -63,7 +65,7 @@ enum SceneCaptioner {
 
     /// "a red circle left of a small blue square" (A's position relative to B), either order.
     /// `asSentence` allows "A is left of B"; inside a frame ("a photo of …") only the noun phrase form fits.
-    static func relationPhrase(_ objects: [SceneObject], asSentence: Bool, rng: inout SplitMix64) -> String {
+    static func relationPhrase(_ objects: [SceneObject], asSentence: Bool, rng: inout SeededRandom) -> String {
         var a = 0, b = 1 + rng.nextInt(below: objects.count - 1)
         if rng.chance(0.35) { swap(&a, &b) }
         let rel = relation(from: objects[a], to: objects[b])
@@ -72,7 +74,7 @@ enum SceneCaptioner {
         return first + verb + rng.pick(rel.phrases) + " " + second
     }
 
-    static func listPhrase(_ objects: [SceneObject], rng: inout SplitMix64) -> String {
+    static func listPhrase(_ objects: [SceneObject], rng: inout SeededRandom) -> String {
         var phrases = objects.map { nounPhrase($0, rng: &rng) }
         if rng.chance(0.4) { rng.shuffle(&phrases) }
         if phrases.count == 2 { return phrases[0] + " and " + phrases[1] }
@@ -90,7 +92,7 @@ enum SceneCaptioner {
     }
 
     /// "two red circles", plus the remaining object when there is one. Only the attributes the group shares.
-    static func countPhrase(_ objects: [SceneObject], rng: inout SplitMix64) -> String {
+    static func countPhrase(_ objects: [SceneObject], rng: inout SeededRandom) -> String {
         let group = countGroup(objects)!
         let members = group.map { objects[$0] }
         var words = [numberWords[group.count]]

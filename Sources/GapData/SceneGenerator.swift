@@ -1,4 +1,5 @@
 import Foundation
+import GapRandom
 
 /// One object a caption may describe.
 public struct SceneObject: Equatable, Codable, Sendable {
@@ -91,7 +92,7 @@ public struct SceneGenerator: Sendable {
     /// A Latin-square style choice: shape s is withheld with colour perm[(s + k·3) mod 8] for rounds k, so every
     /// shape and every colour keeps most of its partners in training.
     static func chooseHeldOutPairs(seed: Int, count: Int) -> [Int] {
-        var rng = SplitMix64(seed: seed, stream: 99, index: 0)
+        var rng = SeededRandom(seed: seed, stream: 99, index: 0)
         let shapes = SceneShape.allCases.count, colours = SceneColour.allCases.count
         let perm = rng.permutation(colours)
         var pairs: [Int] = []
@@ -110,7 +111,7 @@ public struct SceneGenerator: Sendable {
     // MARK: Scene sampling
 
     public func scene(index: Int, variant: SceneVariant) -> Scene {
-        var rng = SplitMix64(seed: seed, stream: variant.stream, index: index)
+        var rng = SeededRandom(seed: seed, stream: variant.stream, index: index)
         let s = Double(options.imageSize)
         let heldOut = Set(heldOutPairs)
 
@@ -170,7 +171,7 @@ public struct SceneGenerator: Sendable {
                      backgroundTone: luminance < 110 ? "dark" : "light", noiseSigma: noise, seedForPixels: rng.next())
     }
 
-    func sampleBackground(variant: SceneVariant, rng: inout SplitMix64) -> SceneBackground {
+    func sampleBackground(variant: SceneVariant, rng: inout SeededRandom) -> SceneBackground {
         if variant == .shifted {
             // Saturated, high-frequency patterns: never seen in training.
             let pattern: SceneBackground.Pattern = rng.chance(0.5) ? .checker : .stripes
@@ -213,7 +214,7 @@ public struct SceneGenerator: Sendable {
         }
         for d in scene.distractors { drawStroke(d, on: &canvas) }
         for object in scene.objects { drawObject(object, on: &canvas) }
-        var noise = SplitMix64(seed: scene.seedForPixels)
+        var noise = SeededRandom(seed: scene.seedForPixels)
         for i in 0..<canvas.values.count { canvas.values[i] += scene.noiseSigma * noise.gaussian() }
         return canvas.toImage()
     }

@@ -1,3 +1,5 @@
+import GapRandom
+
 /// Seeded train/val/test partition of n items: a permutation by `seed`, test first, then val, then train.
 /// When the requested sizes exceed what exists, test and val are capped (at a fifth and a tenth) so training keeps
 /// most of the data, and the caps are reported.
@@ -8,7 +10,7 @@ public struct SplitPlan: Equatable, Sendable {
     public var notes: [String]
 
     public static func make(count n: Int, trainSize: Int, valSize: Int, testSize: Int, seed: Int, stream: UInt64 = 7) -> SplitPlan {
-        var rng = SplitMix64(seed: seed, stream: stream, index: n)
+        var rng = SeededRandom(seed: seed, stream: stream, index: n)
         let order = rng.permutation(n)
         var notes: [String] = []
         var testCount = max(0, testSize), valCount = max(0, valSize)

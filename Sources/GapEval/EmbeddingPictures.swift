@@ -1,4 +1,5 @@
 import Foundation
+import GapRandom
 
 public enum ProjectionMethod: String, Sendable, CaseIterable {
     case pca
@@ -14,7 +15,7 @@ public enum EmbeddingPictures {
     /// `sample` pair indices out of `count`, drawn without replacement by the seed, in ascending order.
     public static func samplePairs(count: Int, sample: Int, seed: UInt64) -> [Int] {
         guard sample < count else { return Array(0..<count) }
-        var generator = SeededGenerator(seed: seed)
+        var generator = SeededRandom(seed: seed)
         return Array(generator.permutation(count).prefix(max(0, sample))).sorted()
     }
 

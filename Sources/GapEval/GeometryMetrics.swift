@@ -1,4 +1,5 @@
 import Foundation
+import GapRandom
 
 /// The geometry of the modality gap on paired embeddings (row i of `images` and of `texts` form pair i),
 /// with the definitions of METHOD.md §5.
@@ -135,7 +136,7 @@ public struct GeometryMetrics: Sendable, Equatable {
         guard images.rows >= 2 else {
             throw EvalError.shape(what: "modality separability", expected: "at least 2 pairs (one per half)", got: "\(images.rows)")
         }
-        var generator = SeededGenerator(seed: seed ^ 0x5E9A_4AB1)
+        var generator = SeededRandom(seed: seed ^ 0x5E9A_4AB1)
         let order = generator.permutation(images.rows)
         let half = images.rows / 2
         let trainPairs = Array(order[0..<half]).sorted()

@@ -1,4 +1,5 @@
 import Foundation
+import GapRandom
 
 /// Training settings of the multinomial logistic regression behind the linear probe and modality separability.
 /// Defaults follow the authors' linear-probe code: AdamW, lr 0.005, weight decay 0.01, cosine schedule, 32 epochs.
@@ -105,7 +106,7 @@ public enum LogisticRegression {
         var batchX = [Float](repeating: 0, count: batch * d)
         var gradLogits = [Float](repeating: 0, count: batch * k)
         var gradW = [Float](repeating: 0, count: d * k)
-        var generator = SeededGenerator(seed: config.seed)
+        var generator = SeededRandom(seed: config.seed)
         var step = 0
 
         for _ in 0..<config.epochs {

@@ -1,4 +1,5 @@
 import Foundation
+import GapRandom
 
 /// A 2-D principal-component projection.
 public struct PlanarProjection: Sendable, Equatable {
@@ -31,8 +32,8 @@ public enum PCA {
         }
         let covariance = covarianceF.map(Double.init)
         let components = min(2, d)
-        var generator = SeededGenerator(seed: seed)
-        var basis = (0..<components).map { _ in (0..<d).map { _ in generator.nextGaussian() } }
+        var generator = SeededRandom(seed: seed)
+        var basis = (0..<components).map { _ in (0..<d).map { _ in generator.gaussian() } }
         orthonormalise(&basis)
         for _ in 0..<iterations {
             basis = basis.map { multiply(covariance, $0, d) }

@@ -1,4 +1,5 @@
 import Foundation
+import GapRandom
 
 public struct TSNEConfig: Sendable, Equatable {
     public var perplexity: Double = 30
@@ -41,8 +42,8 @@ public enum TSNE {
         let distance = similarity.map { max(0, 1 - Double($0)) }
         let p = jointProbabilities(distance: distance, n: n, perplexity: min(config.perplexity, Double(n - 1) / 3))
 
-        var generator = SeededGenerator(seed: config.seed)
-        var y = (0..<(2 * n)).map { _ in 1e-4 * generator.nextGaussian() }
+        var generator = SeededRandom(seed: config.seed)
+        var y = (0..<(2 * n)).map { _ in 1e-4 * generator.gaussian() }
         var velocity = [Double](repeating: 0, count: 2 * n)
         var gains = [Double](repeating: 1, count: 2 * n)
         var numerator = [Double](repeating: 0, count: n * n)

@@ -1,4 +1,5 @@
 import ArgumentParser
+import GapRandom
 import Foundation
 import GapEngine
 import GapEval
@@ -22,7 +23,7 @@ final class RandomPairs: PairBatchSource {
         var rng = SeededRandom(seed: 0, stream: "bench")
         let per = 3 * config.vision.imageSize * config.vision.imageSize, ctx = config.text.contextLength
         let vocab = config.text.vocabSize
-        pixels = (0..<(batch * per)).map { _ in Float(rng.normal()) }
+        pixels = (0..<(batch * per)).map { _ in Float(rng.gaussian()) }
         var ids = [Int32](repeating: 0, count: batch * ctx)
         for b in 0..<batch {
             let length = 2 + Int(rng.next() % UInt64(ctx - 2))
@@ -64,7 +65,7 @@ func median(_ xs: [Double]) -> Double {
 func measureSGEMM(size n: Int, seconds: Double = 1.0) -> Double {
     let a = FloatBuffer(count: n * n), b = FloatBuffer(count: n * n), c = FloatBuffer(count: n * n)
     var rng = SeededRandom(seed: 1)
-    for i in 0..<(n * n) { a[i] = Float(rng.normal()); b[i] = Float(rng.normal()) }
+    for i in 0..<(n * n) { a[i] = Float(rng.gaussian()); b[i] = Float(rng.gaussian()) }
     sgemm(m: n, n: n, k: n, a: a.pointer, lda: n, b: b.pointer, ldb: n, c: c.pointer, ldc: n)
     var reps = 0
     let start = DispatchTime.now().uptimeNanoseconds

@@ -1,4 +1,5 @@
 import ArgumentParser
+import GapRandom
 import Foundation
 import GapData
 import GapSpec
@@ -103,7 +104,7 @@ struct DataInfoCommand: ParsableCommand {
         print(String(format: "cached load (with tokenising): %d images in %.2f s (%.0f images/s)%@", images, warmSeconds,
                      Double(images) / max(warmSeconds, 1e-9), warm.report.fromCache ? "" : " — cache was not used"))
         var batch = [Float](repeating: 0, count: 256 * 3 * imageSize * imageSize)
-        var rng = SplitMix64(seed: 0)
+        var rng = SeededRandom(seed: 0)
         let batches = max(1, min(20, warm.train.imageCount / 256))
         let start = Date()
         for b in 0..<batches {

@@ -1,4 +1,5 @@
 import Foundation
+import GapRandom
 import GapEngine
 import GapSpec
 
@@ -103,7 +104,7 @@ struct KernelProfile {
     static func randomBuffer(_ count: Int) -> FloatBuffer {
         var rng = SeededRandom(seed: 7, stream: "kernel-profile")
         let buffer = FloatBuffer(count: count)
-        for i in 0..<count { buffer[i] = Float(rng.normal()) * 0.1 }
+        for i in 0..<count { buffer[i] = Float(rng.gaussian()) * 0.1 }
         return buffer
     }
 

@@ -1,4 +1,5 @@
 import GapEngine
+import GapRandom
 import GapSpec
 
 /// A CLIP-style model with any sharing depth: weights and gradients in two flat buffers laid out by
@@ -57,7 +58,7 @@ public final class CLIPModel {
                 case .zeros: p[i] = 0
                 case .ones: p[i] = 1
                 case .constant(let v): p[i] = Float(v)
-                case .normal(let std): p[i] = Float(rng.normal() * std)
+                case .normal(let std): p[i] = Float(rng.gaussian() * std)
                 case .uniform(let bound): p[i] = Float(rng.uniform(-bound, bound))
                 }
             }

@@ -1,4 +1,5 @@
 import GapData
+import GapRandom
 import GapEngine
 
 /// A data split served to the trainer: one caption drawn per image and epoch, training augmentation, and the
@@ -20,7 +21,7 @@ public final class DatasetBatches: PairBatchSource {
 
     public func writeBatch(images: ArraySlice<Int>, seed: UInt64, epoch: Int, batchIndex: Int, augment wanted: Bool,
                            pixels: UnsafeMutablePointer<Float>, tokens: UnsafeMutablePointer<Int32>) -> [Int] {
-        var rng = SplitMix64(seed: Int(truncatingIfNeeded: seed), stream: 0xBA7C, index: epoch * 1_000_003 + batchIndex)
+        var rng = SeededRandom(seed: Int(truncatingIfNeeded: seed), stream: 0xBA7C, index: epoch * 1_000_003 + batchIndex)
         let captions = split.sampleCaptions(forImages: images, rng: &rng)
         if wanted && augment {
             split.writeImages(images, size: imageSize, into: pixels, augmentingWith: &rng)

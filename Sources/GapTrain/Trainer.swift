@@ -1,4 +1,5 @@
 import Dispatch
+import GapRandom
 import Foundation
 import GapEngine
 import GapLoss
@@ -81,9 +82,7 @@ public final class Trainer {
     /// The image order of an epoch: a seeded shuffle that depends only on the run's seed and the epoch.
     public func order(epoch: Int, imageCount: Int) -> [Int] {
         var rng = SeededRandom(seed: seed, stream: "epoch-order-\(epoch)")
-        var order = Array(0..<imageCount)
-        order.shuffle(using: &rng)
-        return order
+        return rng.permutation(imageCount)
     }
 
     /// Runs the next epoch; `onStep` sees every step's record (the caller decides what to log).

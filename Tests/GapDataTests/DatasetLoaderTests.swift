@@ -1,4 +1,5 @@
 import Foundation
+import GapRandom
 import GapSpec
 import XCTest
 @testable import GapData
@@ -46,7 +47,7 @@ final class DatasetLoaderTests: XCTestCase {
         XCTAssertEqual(prompts.count, 8 * colour.templates.count * 32)
         XCTAssertEqual(Array(prompts[32..<64]), data.tokenizer.encode(colour.prompts(forClass: 0)[1], contextLength: 32))
         XCTAssertEqual(data.tokenizer.decode(Array(prompts[0..<32])), "the red shape.")
-        var rng = SplitMix64(seed: 9)
+        var rng = SeededRandom(seed: 9)
         let picked = data.train.sampleCaptions(forImages: 0..<60, rng: &rng)
         XCTAssertEqual(picked.map { data.train.captionImage[$0] }, Array(0..<60))
         XCTAssertGreaterThan(Set(picked.map { $0 - data.train.imageCaptionStart[data.train.captionImage[$0]] }).count, 1)
@@ -77,7 +78,7 @@ final class DatasetLoaderTests: XCTestCase {
         var plain = [Float](repeating: 0, count: 4 * 3 * 32 * 32)
         var a = plain, b = plain
         data.train.writeImages(0..<4, size: 32, into: &plain)
-        var rngA = SplitMix64(seed: 42), rngB = SplitMix64(seed: 42)
+        var rngA = SeededRandom(seed: 42), rngB = SeededRandom(seed: 42)
         data.train.writeImages(0..<4, size: 32, into: &a, augmentingWith: &rngA)
         data.train.writeImages(0..<4, size: 32, into: &b, augmentingWith: &rngB)
         XCTAssertEqual(a, b)

@@ -1,4 +1,5 @@
 @testable import GapEngine
+import GapRandom
 import XCTest
 
 /// The pieces of attention that the Double reference of KernelGradientTests sees only together: the transpose of a
@@ -10,7 +11,7 @@ final class AttentionKernelTests: XCTestCase {
         let w = VectorMath.width
         for (rows, cols) in [(65, 32), (16, 16), (17, 64), (5, 2 * w), (33, 8), (7, 12)] {
             let ld = 3 * cols + 5, padded = (rows + w - 1) / w * w
-            let x = (0..<(rows * ld)).map { _ in Float(rng.normal()) }
+            let x = (0..<(rows * ld)).map { _ in Float(rng.gaussian()) }
             var out = [Float](repeating: .nan, count: cols * padded)
             let blocks = FloatBuffer(count: transposeScratchCount)
             x.withUnsafeBufferPointer { x in
@@ -32,7 +33,7 @@ final class AttentionKernelTests: XCTestCase {
         var rng = SeededRandom(seed: 4, stream: "maximum")
         let w = VectorMath.width
         for trial in 0..<200 {
-            var lanes = (0..<w).map { _ in Float(rng.normal()) * 10 }
+            var lanes = (0..<w).map { _ in Float(rng.gaussian()) * 10 }
             if trial % 3 == 0 { lanes[trial % w] = -.infinity }
             if trial % 5 == 0 { lanes[(trial + 1) % w] = .infinity }
             let v = lanes.withUnsafeBufferPointer { VectorMath.load($0.baseAddress!) }
@@ -46,7 +47,7 @@ final class AttentionKernelTests: XCTestCase {
         let w = VectorMath.width
         for valid in [1, 2, w - 1, w, w + 1, 65] {
             let count = (valid + w - 1) / w * w + w
-            let scores = (0..<count).map { _ in Float(rng.normal()) * 4 }
+            let scores = (0..<count).map { _ in Float(rng.gaussian()) * 4 }
             var forward = scores, recomputed = scores
             let row = forward.withUnsafeMutableBufferPointer {
                 softmaxRow(out: $0.baseAddress!, scores: $0.baseAddress!, valid: valid, count: count)
@@ -69,7 +70,7 @@ final class AttentionKernelTests: XCTestCase {
         var rng = SeededRandom(seed: 6, stream: "attention")
         for causal in [false, true] {
             let s = AttentionShape(batch: 3, tokens: 17, width: 64, heads: 2, causal: causal)
-            let qkv = (0..<(s.batch * s.tokens * 3 * s.width)).map { _ in Float(rng.normal()) }
+            let qkv = (0..<(s.batch * s.tokens * 3 * s.width)).map { _ in Float(rng.gaussian()) }
             let scratch = FloatBuffer(count: attentionScratchCount(s, threads: 1))
             let statistics = FloatBuffer(count: s.softmaxStatisticsCount)
             var kept = [Float](repeating: 0, count: s.batch * s.tokens * s.width), dropped = kept

@@ -1,4 +1,5 @@
 import GapEngine
+import GapRandom
 import XCTest
 
 /// Central finite differences of a scalar loss against analytic gradients, on a seeded sample of entries.
@@ -25,7 +26,7 @@ func checkGradient(_ label: String, values: UnsafeMutablePointer<Float>, count: 
 
 func randomBuffer(_ count: Int, seed: UInt64, scale: Double = 1) -> FloatBuffer {
     var rng = SeededRandom(seed: seed)
-    return FloatBuffer((0..<count).map { _ in Float(rng.normal() * scale) })
+    return FloatBuffer((0..<count).map { _ in Float(rng.gaussian() * scale) })
 }
 
 func dot(_ a: UnsafePointer<Float>, _ b: UnsafePointer<Float>, _ n: Int) -> Double {

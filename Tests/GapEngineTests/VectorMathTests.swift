@@ -1,4 +1,5 @@
 import Foundation
+import GapRandom
 import GapEngine
 import XCTest
 
@@ -143,7 +144,7 @@ final class VectorMathTests: XCTestCase {
 
     func geluInputs() -> [Float] {
         var rng = SeededRandom(seed: 9)
-        return grid(-12, 12, steps: 24 * 1024, seed: 10) + (0..<4001).map { _ in Float(rng.normal() * 2) }
+        return grid(-12, 12, steps: 24 * 1024, seed: 10) + (0..<4001).map { _ in Float(rng.gaussian() * 2) }
             + [0, -0.0, 1e-30, -1e-30, 20, -20, 1e4, -1e4]
     }
 
@@ -173,7 +174,7 @@ final class VectorMathTests: XCTestCase {
     func testGELUBackwardMatchesDoubleAndMayOverwriteInput() {
         let xs = geluInputs()
         var rng = SeededRandom(seed: 11)
-        let dy = xs.map { _ in Float(rng.normal()) }
+        let dy = xs.map { _ in Float(rng.gaussian()) }
         var dx = dy
         multiplyElementwise(&dx, by: gelu(xs).slopes, count: xs.count)
         for i in xs.indices {
@@ -196,7 +197,7 @@ final class VectorMathTests: XCTestCase {
         let cols = 40
         let xs = geluInputs(), rows = xs.count / cols, n = rows * cols
         var rng = SeededRandom(seed: 13)
-        let bias = (0..<cols).map { _ in Float(rng.normal()) }
+        let bias = (0..<cols).map { _ in Float(rng.gaussian()) }
         let shifted = gelu((0..<n).map { xs[$0] + bias[$0 % cols] })
         var values = [Float](repeating: .nan, count: n), slopes = [Float](repeating: .nan, count: n)
         biasGELUForward(out: &values, derivative: &slopes, inp: Array(xs[0..<n]), bias: bias, rows: rows, cols: cols)
@@ -217,7 +218,7 @@ final class VectorMathTests: XCTestCase {
     func testGELUChunkedEqualsSingleThread() {
         var rng = SeededRandom(seed: 12)
         let cols = 40, rows = 3 * 16384 / cols + 5, n = rows * cols
-        let xs = (0..<n).map { _ in Float(rng.normal() * 3) }, bias = (0..<cols).map { _ in Float(rng.normal()) }
+        let xs = (0..<n).map { _ in Float(rng.gaussian() * 3) }, bias = (0..<cols).map { _ in Float(rng.gaussian()) }
         func run() -> ([Float], [Float]) {
             var y = [Float](repeating: 0, count: n), d = [Float](repeating: 0, count: n)
             biasGELUForward(out: &y, derivative: &d, inp: xs, bias: bias, rows: rows, cols: cols)

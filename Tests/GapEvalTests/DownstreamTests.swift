@@ -1,4 +1,5 @@
 import XCTest
+import GapRandom
 @testable import GapEval
 
 final class DownstreamTests: XCTestCase {
@@ -27,11 +28,11 @@ final class DownstreamTests: XCTestCase {
 
     func testLinearProbeSeparatesClusters() throws {
         func clusters(_ perClass: Int, seed: UInt64) throws -> (EmbeddingMatrix, [Int]) {
-            var generator = SeededGenerator(seed: seed)
+            var generator = SeededRandom(seed: seed)
             var values = [Float](), labels = [Int]()
             for label in 0..<3 {
                 for _ in 0..<perClass {
-                    var row = (0..<8).map { _ in Float(0.1 * generator.nextGaussian()) }
+                    var row = (0..<8).map { _ in Float(0.1 * generator.gaussian()) }
                     row[label] += 1
                     values += row
                     labels.append(label)

@@ -1,4 +1,5 @@
 import XCTest
+import GapRandom
 @testable import GapEval
 
 final class RetrievalTests: XCTestCase {
@@ -48,8 +49,8 @@ final class RetrievalTests: XCTestCase {
     /// Blocked counting agrees with ranks read off a full sort, whatever the block size.
     func testCountedRanksMatchSortedRanks() throws {
         let images = try randomUnitRows(40, 8, seed: 5)
-        var generator = SeededGenerator(seed: 9)
-        let captionImage = (0..<70).map { $0 < 40 ? $0 : generator.nextIndex(below: 40) }
+        var generator = SeededRandom(seed: 9)
+        let captionImage = (0..<70).map { $0 < 40 ? $0 : generator.nextInt(below: 40) }
         let texts = try randomUnitRows(70, 8, seed: 6)
         let small = try Retrieval.evaluate(images: images, texts: texts, captionImage: captionImage, blockRows: 7)
         let large = try Retrieval.evaluate(images: images, texts: texts, captionImage: captionImage, blockRows: 1000)

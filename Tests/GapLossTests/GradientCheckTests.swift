@@ -1,4 +1,5 @@
 import XCTest
+import GapRandom
 @testable import GapLoss
 
 /// Analytic gradients of every loss term against central differences of the Double reference.
@@ -8,7 +9,7 @@ final class GradientCheckTests: XCTestCase {
 
     private func check(_ settings: LossSettings, semantic: Bool, logitScale: Double = log(1 / 0.07), seed: UInt64,
                        file: StaticString = #filePath, line: UInt = #line) throws {
-        var rng = SplitMix64(state: seed)
+        var rng = SeededRandom(seed: seed)
         // The loss is defined for any V and T; rows off the unit sphere also exercise the Gram-matrix
         // diagonals, whose in-modal differences vanish for unit rows.
         func rows() -> [[Double]] {

@@ -1,9 +1,10 @@
 import XCTest
+import GapRandom
 import GapLoss
 
 final class LossBehaviourTests: XCTestCase {
     private func batch(_ n: Int, _ e: Int, seed: UInt64) -> (image: [Float], text: [Float], distance: [Float]) {
-        var rng = SplitMix64(state: seed)
+        var rng = SeededRandom(seed: seed)
         let image = flat(randomUnitRows(n, e, &rng)), text = flat(randomUnitRows(n, e, &rng))
         let distance = (0..<(n * n)).map { _ in Float(rng.uniform(0, 1)) }
         return (image, text, distance)

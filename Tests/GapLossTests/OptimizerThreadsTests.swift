@@ -1,4 +1,5 @@
 import GapEngine
+import GapRandom
 import GapOptim
 import XCTest
 
@@ -15,7 +16,7 @@ final class OptimizerThreadsTests: XCTestCase {
 
     private func values(seed: UInt64, scale: Float) -> [Float] {
         var rng = SeededRandom(seed: seed)
-        return (0..<count).map { _ in Float(rng.normal()) * scale }
+        return (0..<count).map { _ in Float(rng.gaussian()) * scale }
     }
 
     override func tearDown() { EngineThreads.set(1) }

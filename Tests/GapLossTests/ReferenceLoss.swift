@@ -1,4 +1,5 @@
 import Foundation
+import GapRandom
 import GapLoss
 
 /// The losses of METHOD.md §3 written straight from the formulas in Double, as the yardstick for GapLoss.
@@ -64,24 +65,8 @@ struct ReferenceLoss {
     }
 }
 
-/// A small deterministic generator (SplitMix64) so the test batches are fixed.
-struct SplitMix64 {
-    var state: UInt64
-    mutating func next() -> UInt64 {
-        state &+= 0x9E37_79B9_7F4A_7C15
-        var z = state
-        z = (z ^ (z >> 30)) &* 0xBF58_476D_1CE4_E5B9
-        z = (z ^ (z >> 27)) &* 0x94D0_49BB_1331_11EB
-        return z ^ (z >> 31)
-    }
-    /// Uniform in [low, high).
-    mutating func uniform(_ low: Double, _ high: Double) -> Double {
-        low + (high - low) * Double(next() >> 11) / Double(1 << 53)
-    }
-}
-
 /// n unit rows of dimension e.
-func randomUnitRows(_ n: Int, _ e: Int, _ rng: inout SplitMix64) -> [[Double]] {
+func randomUnitRows(_ n: Int, _ e: Int, _ rng: inout SeededRandom) -> [[Double]] {
     (0..<n).map { _ in
         let row = (0..<e).map { _ in rng.uniform(-1, 1) }
         let norm = row.reduce(0) { $0 + $1 * $1 }.squareRoot()

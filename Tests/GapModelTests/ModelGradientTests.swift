@@ -1,4 +1,5 @@
 import GapEngine
+import GapRandom
 import GapModel
 import GapSpec
 import XCTest
@@ -12,7 +13,7 @@ func tinyConfig(depth: Int, head: Bool, visionLayers: Int = 2, textLayers: Int =
 
 func seededFloats(_ n: Int, seed: UInt64, scale: Double = 1) -> [Float] {
     var rng = SeededRandom(seed: seed)
-    return (0..<n).map { _ in Float(rng.normal() * scale) }
+    return (0..<n).map { _ in Float(rng.gaussian() * scale) }
 }
 
 /// The whole model's backward against finite differences, for two towers, partial and full sharing.

@@ -1,4 +1,5 @@
 import XCTest
+import GapRandom
 @testable import GapSpec
 
 final class JSONParserTests: XCTestCase {
@@ -78,7 +79,7 @@ final class JSONParserTests: XCTestCase {
     }
 
     func testDoublesRoundTripInShortestForm() throws {
-        var rng = SplitMix64(seed: 7)
+        var rng = SeededRandom(seed: 7)
         for _ in 0..<2000 {
             let bits = rng.next()
             let d = Double(bitPattern: bits)
@@ -120,15 +121,3 @@ extension Array where Element == JSONPath.Component {
     var asPath: JSONPath { JSONPath(self) }
 }
 
-/// A small deterministic generator for test data.
-struct SplitMix64: RandomNumberGenerator {
-    var state: UInt64
-    init(seed: UInt64) { state = seed }
-    mutating func next() -> UInt64 {
-        state &+= 0x9E37_79B9_7F4A_7C15
-        var z = state
-        z = (z ^ (z >> 30)) &* 0xBF58_476D_1CE4_E5B9
-        z = (z ^ (z >> 27)) &* 0x94D0_49BB_1331_11EB
-        return z ^ (z >> 31)
-    }
-}
