@@ -72,11 +72,14 @@ let package = Package(
         .target(name: "GapTrain", dependencies: ["GapSpec", "GapData", "GapModel", "GapLoss", "GapOptim", "GapRandom"], swiftSettings: fastMath),
         // Geometry and downstream metrics, embedding pictures.
         .target(name: "GapEval", dependencies: ["GapSpec", "GapData", "GapEngine", "GapModel", "GapTrain", "GapRandom", "CPNG", "CBLAS", "CZlib"], swiftSettings: fastMath),
+        // The run pipeline: data → training through an engine (the trainer seam) → evaluation, all into the store.
+        .target(name: "GapPipeline", dependencies: ["GapSpec", "GapStore", "GapRunner", "GapData", "GapModel", "GapLoss",
+                                                    "GapTrain", "GapEval"]),
         // Tables and figures from the store.
         .target(name: "GapReport", dependencies: ["GapSpec", "GapStore", "GapEval"]),
         .executableTarget(name: "GapLabCLI", dependencies: [
             "GapSpec", "GapStore", "GapRunner", "GapEngine", "GapData", "GapModel", "GapLoss", "GapOptim",
-            "GapTrain", "GapEval", "GapReport", "GapRandom",
+            "GapTrain", "GapEval", "GapReport", "GapPipeline", "GapRandom",
             .product(name: "ArgumentParser", package: "swift-argument-parser"),
         ]),
 
@@ -89,6 +92,7 @@ let package = Package(
         .testTarget(name: "GapRunnerTests", dependencies: ["GapRunner", "GapStore", "GapSpec", "GapModel"]),
         .testTarget(name: "GapDataTests", dependencies: ["GapData", "GapSpec", "GapRandom"]),
         .testTarget(name: "GapEvalTests", dependencies: ["GapEval", "GapEngine", "GapRandom"]),
+        .testTarget(name: "GapPipelineTests", dependencies: ["GapPipeline", "GapStore", "GapSpec", "GapModel", "GapData"]),
         .testTarget(name: "GapReportTests", dependencies: ["GapReport", "GapStore", "GapSpec"]),
     ],
     swiftLanguageModes: [.v5]

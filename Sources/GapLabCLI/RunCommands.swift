@@ -1,6 +1,7 @@
 import ArgumentParser
 import Foundation
 import GapEngine
+import GapPipeline
 import GapRunner
 import GapSpec
 import GapStore
@@ -129,7 +130,9 @@ struct TrainRunCommand: ParsableCommand {
         let context = ChildContext.fromEnvironment()
         let artifacts = context?.artifactDirectory ?? storage.artifactDirectory(runID: runID)
         let cache = URL(fileURLWithPath: store).deletingLastPathComponent().appendingPathComponent("cache")
-        try RunExecution(storage: storage, runID: runID, config: config, artifacts: artifacts, cacheDirectory: cache).execute()
+        let session = try RunSession(storage: storage, runID: runID, config: config, artifacts: artifacts, cacheDirectory: cache)
+        session.fault = InjectedFault.fromEnvironment()
+        try session.execute()
         // The store's share of the run's wall time (the tracking overhead), in the run's log.
         let wall = Date().timeIntervalSince(started), tracking = storage.spent
         print(String(format: "tracking: %d store calls, %.3f s of %.3f s (%.2f%%)", tracking.calls, tracking.seconds, wall,

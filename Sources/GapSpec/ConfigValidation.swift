@@ -65,6 +65,7 @@ extension TrainConfig {
 
     public func issues(at prefix: String = "train") -> [ConfigIssue] {
         var list = IssueList(prefix: prefix)
+        list.oneOf("engine", engine, TrainEngine.allCases.map(\.rawValue))
         list.atLeast("epochs", epochs, 1)
         // A contrastive batch needs at least one negative.
         list.atLeast("batch_size", batchSize, 2)

@@ -16,7 +16,15 @@ public struct RunConfig: Codable, Equatable, Hashable, Sendable {
     public init() {}
 }
 
+/// The training engines a run configuration can name in `train.engine`.
+public enum TrainEngine: String, CaseIterable, Codable, Sendable {
+    /// GapLab's own Swift engine on the CPU.
+    case gaplab
+}
+
 public struct TrainConfig: Codable, Equatable, Hashable, Sendable {
+    /// The engine that trains the run (`TrainEngine`); part of the run's identity, left out of it at its default.
+    public var engine: String = TrainEngine.gaplab.rawValue
     public var epochs: Int = 6
     public var batchSize: Int = 128
     public var lr: Double = 1e-3
@@ -36,7 +44,7 @@ public struct TrainConfig: Codable, Equatable, Hashable, Sendable {
     public init() {}
 
     enum CodingKeys: String, CodingKey {
-        case epochs, batchSize = "batch_size", lr, wd, beta1, beta2, eps, warmup
+        case engine, epochs, batchSize = "batch_size", lr, wd, beta1, beta2, eps, warmup
         case lrScheduler = "lr_scheduler", gradClipNorm = "grad_clip_norm", learnLogitScale = "learn_logit_scale"
     }
 }

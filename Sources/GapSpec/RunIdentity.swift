@@ -16,6 +16,12 @@ public struct RunIdentity: Equatable, Sendable {
     /// Keys of the resolved configuration that are not part of a run's identity.
     public static let excludedKeys: Set<String> = ["runtime", "seed"]
 
+    /// Fields added after runs were recorded, with the value every earlier run had: at that value a field stays
+    /// out of the identity, so adding it changed no run id; any other value is part of it.
+    public static let fieldsOmittedAtDefault: [(section: String, key: String, value: JSONValue)] = [
+        ("train", "engine", .string(TrainEngine.gaplab.rawValue)),
+    ]
+
     /// Length of the short ids shown in listings.
     public static let shortLength = 12
 
@@ -28,7 +34,14 @@ public struct RunIdentity: Equatable, Sendable {
         guard let members = resolvedJSON.members else {
             throw ConfigIssues([ConfigIssue(path: "", message: "a run configuration must be a JSON object, found \(resolvedJSON.foundDescription)")])
         }
-        identityJSON = JSONValue.object(members.filter { !RunIdentity.excludedKeys.contains($0.key) }).sortedKeys
+        let kept = members.filter { !RunIdentity.excludedKeys.contains($0.key) }.map { member -> (key: String, value: JSONValue) in
+            guard var section = member.value.members else { return member }
+            for field in RunIdentity.fieldsOmittedAtDefault where field.section == member.key {
+                section.removeAll { $0.key == field.key && $0.value == field.value }
+            }
+            return (member.key, .object(section))
+        }
+        identityJSON = JSONValue.object(kept).sortedKeys
         configHash = RunIdentity.sha256Hex(identityJSON.canonicalString)
         self.seed = seed
         let keyed: JSONValue = ["config": identityJSON, "seed": .number(Double(seed))]

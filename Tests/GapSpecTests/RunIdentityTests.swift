@@ -50,3 +50,36 @@ final class RunIdentityTests: XCTestCase {
         XCTAssertEqual(id.shortRunID, String(id.runID.prefix(12)))
     }
 }
+
+final class EngineIdentityTests: XCTestCase {
+    func testTheDefaultEngineLeavesTheIdentityAsBefore() throws {
+        var config = RunConfig()
+        let withDefault = try RunIdentity(config: config)
+        XCTAssertEqual(config.train.engine, "gaplab")
+        XCTAssertNil(withDefault.identityJSON.members?.first { $0.key == "train" }?.value.members?.first { $0.key == "engine" },
+                     "train.engine at its default is not part of the identity JSON")
+        // Another engine is another run.
+        config.train.engine = "other"
+        XCTAssertNotEqual(try RunIdentity(config: config).runID, withDefault.runID)
+    }
+
+    func testAnUnknownEngineIsAValidationError() throws {
+        var config = RunConfig()
+        config.train.engine = "gaplap"
+        let issues = config.train.issues()
+        XCTAssertEqual(issues.map(\.path), ["train.engine"])
+        XCTAssertTrue(issues.first?.message.contains("expected one of \"gaplab\", got \"gaplap\"; did you mean \"gaplab\"?") ?? false,
+                      "\(issues)")
+    }
+}
+
+/// The run ids of a shipped experiment, as its committed report lists them: a change to the configuration types
+/// or to the identity rule that moved them would orphan every recorded run.
+final class ShippedRunIdentityTests: XCTestCase {
+    func testQuickstartRunIDsAreThoseOfItsReport() throws {
+        let root = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent().deletingLastPathComponent()
+        let plan = try ExperimentPlanner.plan(file: root.appendingPathComponent("Experiments/quickstart.json").path, overrides: [])
+        XCTAssertEqual(plan.runs.map { "\($0.variant) \(RunIdentity.short($0.runID))" },
+                       ["clip 44a8c3ecb49b", "sharedclip e57c42ff260e", "alignclip 52fe18bb2524"])
+    }
+}
