@@ -31,14 +31,25 @@ demo: build
 	$(BIN) ls --experiment quickstart --columns metrics.test/alignment,metrics.test/centroid_gap,metrics.test/i2t_r1,metrics.test/t2i_r1
 
 # Engine vs PyTorch (when torch and open_clip are installed), heap allocations per step, the store's overhead, data
-# loading, retrieval.
+# loading, retrieval. `make bench BENCH=smoke` runs every benchmark for a few steps only (CI's check that they run;
+# its figures mean nothing).
+BENCH ?= full
+ifeq ($(BENCH),smoke)
+BENCH_COMPARE := --reps 1 --steps 2 --threads 1
+BENCH_SPLIT := --reps 1 --smoke
+BENCH_BLAS := --reps 2
+BENCH_STEPS := --steps 2 --eval-pairs 500
+BENCH_STORE := --rows 2000 --runs 50
+else
+BENCH_STEPS := --steps 5 --eval-pairs 10000
+endif
 bench: build
-	python3 Benchmarks/compare.py --gaplab $(BIN)
-	python3 Benchmarks/worker_split.py --gaplab $(BIN)
-	python3 Benchmarks/blas_scaling.py
+	python3 Benchmarks/compare.py --gaplab $(BIN) $(BENCH_COMPARE)
+	python3 Benchmarks/worker_split.py --gaplab $(BIN) $(BENCH_SPLIT)
+	python3 Benchmarks/blas_scaling.py $(BENCH_BLAS)
 	python3 Benchmarks/allocations.py --gaplab $(BIN)
-	$(BIN) bench --threads 2 --steps 5 --eval-pairs 10000 | tail -1
-	$(BIN) bench-store --store $$(mktemp -d)/bench.sqlite
+	$(BIN) dev bench --threads 2 $(BENCH_STEPS) | tail -1
+	$(BIN) dev bench-store $(BENCH_STORE)
 	$(BIN) data info scenes --bench --no-cache
 
 clean:

@@ -16,7 +16,7 @@ HERE = os.path.dirname(os.path.abspath(__file__))
 
 
 def count(gaplab, library, threads, steps, repeat):
-    cmd = [gaplab, "bench", "--threads", str(threads), "--warmup-steps", "2", "--steps", str(steps),
+    cmd = [gaplab, "dev", "bench", "--threads", str(threads), "--warmup-steps", "2", "--steps", str(steps),
            "--inference-pairs", "128"] + (["--repeat-batch"] if repeat else [])
     env = dict(os.environ, LD_PRELOAD=library)
     # gaplab restarts itself once to choose OpenBLAS's kernel; choosing it here keeps the count to one process.

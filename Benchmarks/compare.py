@@ -50,7 +50,7 @@ def main():
     theirs = {t: [] for t in counts}
     for _ in range(args.reps):
         for threads in counts:
-            ours[threads].append(run_json([args.gaplab, "bench", "--threads", str(threads), "--steps", str(args.steps),
+            ours[threads].append(run_json([args.gaplab, "dev", "bench", "--threads", str(threads), "--steps", str(args.steps),
                                            "--format", "json"]))
             if have_torch:
                 theirs[threads].append(run_json([sys.executable, os.path.join(HERE, "pytorch_bench.py"), "--threads",

@@ -17,6 +17,9 @@ import time
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 SWEEP = ["train.epochs=2", "data.train_size=4096", "seed=0,1", "eval.pictures=false"]
+# --smoke: a sweep of seconds, to check that the benchmark runs (its figures mean nothing).
+SMOKE = ["train.epochs=1", "data.train_size=256", "data.val_size=64", "data.test_size=64", "train.batch_size=64",
+         "seed=0", "eval.pictures=false", "eval.linear_probe=false"]
 
 
 def main():
@@ -24,7 +27,9 @@ def main():
     ap.add_argument("--gaplab", default=os.path.join(HERE, "..", ".build", "release", "gaplab"))
     ap.add_argument("--experiment", default=os.path.join(HERE, "..", "Experiments", "quickstart.json"))
     ap.add_argument("--reps", type=int, default=2)
+    ap.add_argument("--smoke", action="store_true", help="a tiny sweep, only to check that the benchmark runs")
     args = ap.parse_args()
+    sweep = SMOKE if args.smoke else SWEEP
     cores = os.cpu_count() or 1
     splits = sorted({(cores // t, t) for t in range(1, cores + 1) if cores % t == 0}, key=lambda s: -s[0])
     seconds = {s: [] for s in splits}
@@ -33,13 +38,13 @@ def main():
             folder = tempfile.mkdtemp(prefix="gaplab-split-")
             try:
                 start = time.monotonic()
-                subprocess.run([args.gaplab, "run", args.experiment, *SWEEP, "--workers", str(workers),
+                subprocess.run([args.gaplab, "run", args.experiment, *sweep, "--workers", str(workers),
                                 "--threads", str(threads), "--store", os.path.join(folder, "store.sqlite")],
                                check=True, capture_output=True)
                 seconds[(workers, threads)].append(time.monotonic() - start)
             finally:
                 shutil.rmtree(folder, ignore_errors=True)
-    print(f"Sweep: {os.path.basename(args.experiment)} with {' '.join(SWEEP)} (6 runs), {cores} cores, "
+    print(f"Sweep: {os.path.basename(args.experiment)} with {' '.join(sweep)} ({'1 run' if args.smoke else '6 runs'}), {cores} cores, "
           f"median of {args.reps} alternating repetitions (min-max), fresh store each time.\n")
     print("| workers x threads | wall time s | runs per hour |")
     print("|---|---|---|")

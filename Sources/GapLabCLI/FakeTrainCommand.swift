@@ -176,7 +176,7 @@ struct FakeSweepCommand: ParsableCommand {
         }
         if retryFailed { try storage.requeueRuns(experiment: experiment, statuses: [.failed, .killed]) }
         let runner = Runner(storage: storage,
-                            executor: .currentProgram(arguments: ["fake-train", "--store", "{store}", "--run", "{run}"]),
+                            executor: .currentProgram(arguments: ["dev", "fake-train", "--store", "{store}", "--run", "{run}"]),
                             workers: workers, leaseSeconds: lease, progress: .automatic)
         let counts = try runner.runUntilDone(experiment: experiment)
         if let signal = counts.stoppedBySignal { throw ExitCode(128 + signal) }

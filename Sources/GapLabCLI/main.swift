@@ -17,9 +17,16 @@ struct GapLab: ParsableCommand {
             RunCommand.self, TrainCommand.self, ValidateCommand.self, PlanCommand.self, ReportCommand.self, ReportSummaryCommand.self, EvalCommand.self, DataCommand.self,
             ListCommand.self, ShowCommand.self, CompareCommand.self, MetricsCommand.self, StatusCommand.self,
             RemoveCommand.self, GarbageCollectCommand.self,
-            InitCommand.self, EncodeCommand.self, BenchCommand.self,
-            TrainRunCommand.self, BenchStoreCommand.self, FakeTrainCommand.self, FakeSweepCommand.self,
+            InitCommand.self, EncodeCommand.self, DevCommand.self, TrainRunCommand.self,
         ])
+}
+
+/// Engineering tools, kept out of the researcher's command list.
+struct DevCommand: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "dev",
+        abstract: "Engineering tools: engine and store benchmarks, the kernel profile, the fake trainer of the tests.",
+        subcommands: [BenchCommand.self, BenchStoreCommand.self, FakeTrainCommand.self, FakeSweepCommand.self])
 }
 
 PlanCommand.statusLookupProvider = { path in

@@ -12,7 +12,7 @@ final class InspectionCommandTests: XCTestCase {
         directory = FileManager.default.temporaryDirectory.appendingPathComponent("gaplab-inspect-\(UUID().uuidString)")
         try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)
         storePath = directory.appendingPathComponent("store/gaplab.sqlite").path
-        let sweep = try GapLabBinary.Launched(arguments: ["fake-sweep", "--store", storePath, "--experiment", "look",
+        let sweep = try GapLabBinary.Launched(arguments: ["dev", "fake-sweep", "--store", storePath, "--experiment", "look",
                                                           "--plan", "4", "--epochs", "2", "--steps-per-epoch", "3"],
                                               logDirectory: directory, name: "sweep")
         XCTAssertEqual(sweep.wait(), 0, sweep.stderr)

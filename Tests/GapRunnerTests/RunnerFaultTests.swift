@@ -31,7 +31,7 @@ final class RunnerFaultTests: XCTestCase {
     }
 
     private func fakeTrainExecutor(environment: [String: String] = [:]) throws -> Executor {
-        Executor(executable: try GapLabBinary.url(), arguments: ["fake-train", "--store", "{store}", "--run", "{run}"],
+        Executor(executable: try GapLabBinary.url(), arguments: ["dev", "fake-train", "--store", "{store}", "--run", "{run}"],
                  environment: environment)
     }
 
@@ -93,7 +93,7 @@ final class RunnerFaultTests: XCTestCase {
         let path = storePath()
         let runners = try (0..<4).map { index in
             try GapLabBinary.Launched(
-                arguments: ["fake-sweep", "--store", path, "--experiment", "many", "--plan", "200", "--epochs", "1",
+                arguments: ["dev", "fake-sweep", "--store", path, "--experiment", "many", "--plan", "200", "--epochs", "1",
                             "--steps-per-epoch", "1", "--workers", "1", "--lease", "30"],
                 logDirectory: directory, name: "runner\(index)")
         }
@@ -119,7 +119,7 @@ final class RunnerFaultTests: XCTestCase {
 
     func testRunnerKilledWithSIGKILLIsTakenOverAndResumedToTheSameNumbers() throws {
         let path = storePath()
-        let sweep = ["fake-sweep", "--store", path, "--experiment", "kill", "--plan", "3", "--epochs", "4",
+        let sweep = ["dev", "fake-sweep", "--store", path, "--experiment", "kill", "--plan", "3", "--epochs", "4",
                      "--steps-per-epoch", "4", "--workers", "1", "--lease", "2"]
         let store = try SQLiteStorage(path: path)
         let victim = try GapLabBinary.Launched(arguments: sweep, environment: ["GAPLAB_FAKE_STEP_SLEEP": "0.15"],
@@ -157,7 +157,7 @@ final class RunnerFaultTests: XCTestCase {
         XCTAssertEqual(try store.integrityCheck(), "ok")
 
         // The same sweep uninterrupted, on a fresh store: identical metrics, step for step.
-        let reference = try GapLabBinary.Launched(arguments: ["fake-sweep", "--store", storePath("reference")] + sweep.dropFirst(3),
+        let reference = try GapLabBinary.Launched(arguments: ["dev", "fake-sweep", "--store", storePath("reference")] + sweep.dropFirst(4),
                                                   logDirectory: directory, name: "reference")
         XCTAssertEqual(reference.wait(), 0, reference.stderr)
         let referenceStore = try SQLiteStorage(path: storePath("reference"), create: false)
@@ -175,7 +175,7 @@ final class RunnerFaultTests: XCTestCase {
 
     func testSIGTERMRecordsTheRunInProgressAsKilledAndKeepsItsMetrics() throws {
         let path = storePath()
-        let sweep = ["fake-sweep", "--store", path, "--experiment", "term", "--plan", "2", "--epochs", "2",
+        let sweep = ["dev", "fake-sweep", "--store", path, "--experiment", "term", "--plan", "2", "--epochs", "2",
                      "--steps-per-epoch", "5", "--workers", "1", "--lease", "30"]
         let store = try SQLiteStorage(path: path)
         let runner = try GapLabBinary.Launched(arguments: sweep, environment: ["GAPLAB_FAKE_STEP_SLEEP": "0.1"],
