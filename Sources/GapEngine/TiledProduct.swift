@@ -1,14 +1,14 @@
 // The engine's own matrix-product kernel for the model's products on AVX-512 builds (Package.swift): C = A·B or
 // C += A·B over tiles of 6 rows × 64 columns held in 24 vector registers.
 //
-// OpenBLAS copies both operands into packed panels at every call and, for beta = 0, zeroes C first; in a profile of
-// a training step that took 15% of the time. The model's products have one long operand (the batch's rows,
-// thousands) and one small one (a weight, 128 × 512 at most). Here the long operand is read in place, one element
-// at a time broadcast across a vector, and only the small one is ever repacked (`packColumnPanels`, Wᵀ or W).
+// OpenBLAS copies both operands into packed panels at every call and, for beta = 0, zeroes C first, a sizeable part
+// of a training step. The model's products have one long operand (the batch's rows, thousands) and one small one
+// (a weight, 128 × 512 at most). Here the long operand is read in place, one element at a time broadcast across a
+// vector, and only the small one is ever repacked (`packColumnPanels`, Wᵀ or W).
 // They take X·Wᵀ and dY·W up to `tilesPreferredUpToDepth` terms, every layer's product of the model. The weight
 // gradient dYᵀ·X (thousands of terms) packs both of its long operands first (`weightGradientTiles`): read in
 // place, each term of a tile takes six floats of a row of dY and the next term a row further on (2 KiB for c_fc),
-// and a trial of the tiles that way was 3–21% slower per product than OpenBLAS with its packed copies.
+// which costs more than packing them.
 // What the tiles guarantee and OpenBLAS does not: each row of C is computed alone, the same whatever the number
 // of rows (`rowByRowProduct`).
 //
@@ -22,9 +22,8 @@ let tileColumns = 64
 let tileRows = 6
 /// Terms per pass over a row block's C: 128 terms of a panel of B (32 KiB) stay in the first-level cache (48 KiB)
 /// while the block's tiles pass over them, and the block's C stays in the second-level cache from one pass to the
-/// next. Timed against OpenBLAS (`gaplab bench --kernels`, two runs at each thread count), passes of 256 and 512
-/// terms were no faster. (Passes over the terms outside the row blocks, which read and wrote the whole of C at
-/// every pass, made the input gradient slower.)
+/// next; longer passes were no faster (docs/PERFORMANCE.md). The passes sit inside the row blocks: passes over the
+/// whole of C would read and write all of it at every pass.
 let tileDepth = 128
 /// Rows per block: the block's A (96 rows of up to 512 floats) is reused from the second-level cache by every panel.
 let tileBlockRows = 96
@@ -43,12 +42,9 @@ public enum ProductKernel {
     }
 }
 
-/// Terms up to which the layers' products go to the tiles: all of them, at most 512. Timed alone at the reference
-/// step's shapes, call for call in alternation with OpenBLAS (`gaplab bench --kernels`, two runs at each thread
-/// count), the tiles took 0.78–0.90 of its time on the layers' products of 128, 384 and 512 terms, and training
-/// steps alternating this limit with 256 (where the products of 384 and 512 terms went to OpenBLAS) took
-/// 0.961–0.965 of the time at 1 thread and 0.975–0.986 at 2. Products whose rows must not depend on how many
-/// there are (`rowByRowProduct`) use the tiles at any depth.
+/// Terms up to which the layers' products go to the tiles: all of them, at most 512, since the tiles beat OpenBLAS
+/// on every layer's product at the reference shapes (docs/PERFORMANCE.md). Products whose rows must not depend on
+/// how many there are (`rowByRowProduct`) use the tiles at any depth.
 let tilesPreferredUpToDepth = 512
 
 /// Whether `tiledProduct` takes a product of these sizes: whole panels of columns (every model width that is a
