@@ -33,9 +33,9 @@ public func attentionScratchCount(_ shape: AttentionShape, threads: Int) -> Int 
     shape.scratchPerThread * max(threads, 1)
 }
 
-// The products inside one head are small (tokens × head_dim, e.g. 65 × 32): called through sgemm, each of the
-// batch × heads of them paid OpenBLAS's packing and dispatch, and attention took a seventh of a training step.
-// Here they are one register-blocked kernel, `broadcastProduct`, over the head's rows in place.
+// The products inside one head are small (tokens × head_dim, e.g. 65 × 32): through sgemm, each of the batch ×
+// heads of them would pay OpenBLAS's packing and dispatch. Here they are one register-blocked kernel,
+// `broadcastProduct`, over the head's rows in place.
 //
 // The probabilities (batch × heads × tokens², 8.6 MB a layer for the reference vision tower) are not kept for the
 // backward pass: it recomputes them from Q, K and two numbers a row (its largest score and the reciprocal of its

@@ -2,8 +2,8 @@ import CBLAS
 import Foundation
 
 /// Choice of OpenBLAS's compute kernel. Debian's OpenBLAS 0.3.21 does not recognise recent Xeons (for example
-/// ones with AVX-512 FP16) and falls back to its Prescott (SSE3) kernels, about 2.5× slower than the AVX-512
-/// ones on the same core. OpenBLAS reads `OPENBLAS_CORETYPE` only while it loads, so the `gaplab` executable
+/// ones with AVX-512 FP16) and falls back to its Prescott (SSE3) kernels, far slower than the AVX-512 ones on the
+/// same core. OpenBLAS reads `OPENBLAS_CORETYPE` only while it loads, so the `gaplab` executable
 /// restarts itself once with the variable set when that fallback is detected. A value already in the
 /// environment is always respected (some machines set it on purpose), and `GAPLAB_BLAS_KERNEL=default` turns
 /// the selection off.

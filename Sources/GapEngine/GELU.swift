@@ -51,9 +51,8 @@ private func geluAndDerivative(_ x: VectorMath.Vector) -> (VectorMath.Vector, Ve
 ///
 /// Φ(−|x|) = ½·erfc(|x|/√2), with erfc(z) = P(t)·e^(−z²), t = 1/(1 + p·z), P of degree 5 (Abramowitz and
 /// Stegun 7.1.26: erf within 1.5e-7 for every z ≥ 0), and Φ(|x|) = 1 − Φ(−|x|): the left tail, where GELU is
-/// small, comes without cancellation. One exponential serves Φ and φ, where erf's own branches and φ took two,
-/// and there is no second polynomial: GELU with its derivative took a third of the time it took with
-/// `VectorMath.erf`, GELU alone 0.83–0.87 (`gaplab bench --kernels`, alternated call for call). Where
+/// small, comes without cancellation. One exponential serves Φ and φ, where erf's own branches and φ take two,
+/// and there is no second polynomial, which makes it much cheaper than GELU through `VectorMath.erf`. Where
 /// e^(−x²/2) < e^−80 (|x| > 12.6) it is taken as 0, so no lane goes through subnormal arithmetic (slow) and Φ is
 /// exactly 0 or 1 there.
 @inline(__always)

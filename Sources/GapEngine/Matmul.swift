@@ -140,9 +140,9 @@ public func linearForward(out: UnsafeMutablePointer<Float>, inp: UnsafePointer<F
 
 /// A residual block's output projection: out = residual + bias + inp · Wᵀ (out_proj onto the residual stream,
 /// c_proj onto the attention branch's output). When the tiles take the product they add the residual and the bias
-/// as they first write each tile, so out is not written twice (out_proj's forward took 0.88–0.92 of the time,
-/// timed call for call at the reference shapes), the same floats as writing them first and accumulating the tiles'
-/// product onto them; through OpenBLAS, the residual and the bias are written first and the product accumulates.
+/// as they first write each tile, so out is not written twice, the same floats as writing them first and
+/// accumulating the tiles' product onto them; through OpenBLAS, the residual and the bias are written first and the
+/// product accumulates.
 public func linearResidualForward(out: UnsafeMutablePointer<Float>, residual: UnsafePointer<Float>,
                                   inp: UnsafePointer<Float>, weight: UnsafePointer<Float>, bias: UnsafePointer<Float>,
                                   rows: Int, inDim: Int, outDim: Int) {
@@ -265,9 +265,8 @@ private func weightGradientOnTiles(dweight: UnsafeMutablePointer<Float>, dbias: 
             return
         }
         let shared = (dweight, dbias, dout, inp, rows, inDim, outDim, strips, panels, byStrips, scratch, perThread)
-        // One share per thread: every share packs the whole of the other operand. Eight shares, claimed as the
-        // threads finished, took 1.15–1.29× OpenBLAS's time at 2 threads (`gaplab bench --kernels`), against
-        // 0.99–1.07× for two.
+        // One share per thread: every share packs the whole of the other operand, so more shares than threads
+        // would pack it more often than the claiming of shares saves.
         parallelChunks(units, minimumPerChunk: max(1, units / threads), sharing: shared) { s, slot, range in
             let (dweight, dbias, dout, inp, rows, inDim, outDim, strips, panels, byStrips, scratch, perThread) = s
             weightGradientTiles(dweight: dweight, dbias: byStrips || range.lowerBound == 0 ? dbias : nil,

@@ -1,9 +1,9 @@
 /// Float32 exp and erf on SIMD vectors, for element-wise kernels (softmax, GELU) where glibc's scalar expf/erff
-/// dominated. GELU now takes Φ from `normalCDF` (GELU.swift), which shares one exponential with GELU′, so no
-/// kernel calls erf now; it stays, with its tests, as the accurate vector erf.
+/// would dominate. GELU takes Φ from `normalCDF` (GELU.swift), which shares one exponential with GELU′, so no
+/// kernel calls erf; it stays, with its tests, as the accurate vector erf.
 ///
 /// Polynomials are evaluated with fused multiply-adds (`fma`): one instruction each in release builds, which target
-/// AVX2 + FMA or AVX-512 (Package.swift), and half the latency of a multiply then an add; GELU got twice as fast. The
+/// AVX2 + FMA or AVX-512 (Package.swift), and half the latency of a multiply then an add. The
 /// coefficients were fitted, and the errors below verified on every Float32 in range, by
 /// Tests/GapEngineTests/vector_math_fit.py, which emulates this code operation by operation;
 /// Tests/GapEngineTests/VectorMathTests.swift checks the shipped code against Double.

@@ -10,8 +10,8 @@
 // afterwards, and the result is the same at any thread count.
 
 /// Rows of the batch per packed block: a panel of X (128 × 64 floats, 32 KiB) stays in the first-level cache
-/// (48 KiB) while every strip of dY passes over it. Timed against OpenBLAS in `gaplab bench --kernels` (two runs
-/// at each thread count), blocks of 256 rows were slower at 1 thread and blocks of 64 about the same.
+/// (48 KiB) while every strip of dY passes over it; larger blocks no longer fit and were slower, smaller ones were
+/// no faster (docs/PERFORMANCE.md).
 let gradientBlockTerms = 128
 
 /// Floats of scratch one call of `weightGradientTiles` needs for a gradient with outDim rows: every strip of dY of
