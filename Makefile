@@ -1,6 +1,6 @@
 # GapLab build, test and benchmark entry points. `make deps` needs root (apt-get) only when a package is missing.
 SWIFT ?= swift
-DEBIAN_PACKAGES := libopenblas-dev libsqlite3-dev libpng-dev libjpeg-dev zlib1g-dev libturbojpeg0-dev pkg-config
+DEBIAN_PACKAGES := libopenblas-dev libsqlite3-dev libpng-dev libjpeg-dev zlib1g-dev libturbojpeg0-dev librsvg2-dev libcairo2-dev fonts-dejavu-core pkg-config
 RELEASE := $(SWIFT) build -c release
 BIN := .build/release/gaplab
 

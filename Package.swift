@@ -47,6 +47,8 @@ let package = Package(
         .systemLibrary(name: "CJPEG", pkgConfig: "libjpeg", providers: [.apt(["libjpeg-dev"])]),
         .systemLibrary(name: "CZlib", pkgConfig: "zlib", providers: [.apt(["zlib1g-dev"])]),
         .systemLibrary(name: "CTurboJPEG", pkgConfig: "libturbojpeg", providers: [.apt(["libturbojpeg0-dev"])]),
+        .systemLibrary(name: "CCairo", pkgConfig: "cairo", providers: [.apt(["libcairo2-dev"])]),
+        .systemLibrary(name: "CRSVG", pkgConfig: "librsvg-2.0", providers: [.apt(["librsvg2-dev"])]),
 
         // The one seeded random generator (SplitMix64, Fisher–Yates, bounded integers); no dependencies.
         .target(name: "GapRandom"),
@@ -70,13 +72,15 @@ let package = Package(
         .target(name: "GapOptim", dependencies: ["GapEngine"], swiftSettings: fastMath),
         // The training loop.
         .target(name: "GapTrain", dependencies: ["GapSpec", "GapData", "GapModel", "GapLoss", "GapOptim", "GapRandom"], swiftSettings: fastMath),
+        // Plots drawn as SVG and rendered to PNG by librsvg and cairo; no numeric code, so reports draw without the engine.
+        .target(name: "GapPlot", dependencies: ["CCairo", "CRSVG"]),
         // Geometry and downstream metrics, embedding pictures.
-        .target(name: "GapEval", dependencies: ["GapSpec", "GapData", "GapEngine", "GapModel", "GapTrain", "GapRandom", "CPNG", "CBLAS", "CZlib"], swiftSettings: fastMath),
+        .target(name: "GapEval", dependencies: ["GapSpec", "GapData", "GapEngine", "GapModel", "GapTrain", "GapRandom", "GapPlot", "CBLAS"], swiftSettings: fastMath),
         // The run pipeline: data → training through an engine (the trainer seam) → evaluation, all into the store.
         .target(name: "GapPipeline", dependencies: ["GapSpec", "GapStore", "GapRunner", "GapData", "GapModel", "GapLoss",
                                                     "GapTrain", "GapEval"]),
         // Tables and figures from the store.
-        .target(name: "GapReport", dependencies: ["GapSpec", "GapStore", "GapEval"]),
+        .target(name: "GapReport", dependencies: ["GapSpec", "GapStore", "GapPlot"]),
         .executableTarget(name: "GapLabCLI", dependencies: [
             "GapSpec", "GapStore", "GapRunner", "GapEngine", "GapData", "GapModel", "GapLoss", "GapOptim",
             "GapTrain", "GapEval", "GapReport", "GapPipeline", "GapRandom",
@@ -91,7 +95,8 @@ let package = Package(
         .testTarget(name: "GapStoreTests", dependencies: ["GapStore", "GapSpec"]),
         .testTarget(name: "GapRunnerTests", dependencies: ["GapRunner", "GapStore", "GapSpec", "GapModel"]),
         .testTarget(name: "GapDataTests", dependencies: ["GapData", "GapSpec", "GapRandom"]),
-        .testTarget(name: "GapEvalTests", dependencies: ["GapEval", "GapEngine", "GapRandom"]),
+        .testTarget(name: "GapEvalTests", dependencies: ["GapEval", "GapPlot", "GapData", "GapEngine", "GapRandom"]),
+        .testTarget(name: "GapPlotTests", dependencies: ["GapPlot", "GapData"]),
         .testTarget(name: "GapPipelineTests", dependencies: ["GapPipeline", "GapStore", "GapSpec", "GapModel", "GapData"]),
         .testTarget(name: "GapReportTests", dependencies: ["GapReport", "GapStore", "GapSpec"]),
     ],

@@ -1,4 +1,5 @@
 import Foundation
+import GapPlot
 import GapRandom
 
 public enum ProjectionMethod: String, Sendable, CaseIterable {
@@ -22,9 +23,9 @@ public enum EmbeddingPictures {
     /// Projects the sampled images and captions jointly (one projection for both, so distances between the
     /// modalities mean something) and draws them. t-SNE uses cosine distance and `tsne` settings (its seed
     /// is replaced by `seed`).
-    public static func projectionScene(images: EmbeddingMatrix, texts: EmbeddingMatrix, method: ProjectionMethod,
-                                       sample: Int = 500, seed: UInt64 = 0, title: String? = nil,
-                                       tsne: TSNEConfig = TSNEConfig()) throws -> Scene {
+    public static func projectionPlot(images: EmbeddingMatrix, texts: EmbeddingMatrix, method: ProjectionMethod,
+                                      sample: Int = 500, seed: UInt64 = 0, title: String? = nil,
+                                      tsne: TSNEConfig = TSNEConfig()) throws -> ScatterPlot {
         try requirePaired(images, texts, "embedding picture")
         let chosen = samplePairs(count: images.rows, sample: sample, seed: seed)
         guard chosen.count >= 2 else {
@@ -41,32 +42,16 @@ public enum EmbeddingPictures {
             projection = try TSNE.project(joint, config: settings)
         }
         let defaultTitle = method == .pca ? "Image and caption embeddings (PCA)" : "Image and caption embeddings (t-SNE, cosine)"
-        return scatterScene(projection: projection, pairs: chosen.count, title: title ?? defaultTitle)
+        return scatterPlot(projection: projection, pairs: chosen.count, title: title ?? defaultTitle)
     }
 
     /// Rows 0..<pairs of `projection` are images and rows pairs..<2·pairs their captions.
-    public static func scatterScene(projection: PlanarProjection, pairs: Int, title: String) -> Scene {
-        let frame = PlotFrame(xRange: (projection.x.min() ?? 0, projection.x.max() ?? 1),
-                              yRange: (projection.y.min() ?? 0, projection.y.max() ?? 1))
-        var scene = Scene(width: PlotFrame.canvasWidth, height: PlotFrame.canvasHeight, title: title)
-        frame.drawAxes(into: &scene, xLabel: projection.xName, yLabel: projection.yName)
-        let pairOpacity = 0.15
-        for i in 0..<pairs {
-            scene.add(.line(from: frame.point(projection.x[i], projection.y[i]),
-                            to: frame.point(projection.x[pairs + i], projection.y[pairs + i]),
-                            color: .grey, width: 1, opacity: pairOpacity), role: .data)
-        }
-        for i in 0..<pairs {
-            scene.add(.circle(center: frame.point(projection.x[i], projection.y[i]), radius: 3, fill: imageColor, opacity: 0.75), role: .data)
-        }
-        for i in 0..<pairs {
-            scene.add(.circle(center: frame.point(projection.x[pairs + i], projection.y[pairs + i]), radius: 3, fill: textColor, opacity: 0.75), role: .data)
-        }
-        PlotFrame.drawTitle(into: &scene)
-        PlotFrame.drawLegend(into: &scene, entries: [("image", imageColor, .point, 0.75),
-                                                     ("caption", textColor, .point, 0.75),
-                                                     ("pair", .grey, .line, 1)])
-        return scene
+    public static func scatterPlot(projection: PlanarProjection, pairs: Int, title: String) -> ScatterPlot {
+        let images = 0..<pairs, captions = pairs..<(2 * pairs)
+        return ScatterPlot(title: title, xLabel: projection.xName, yLabel: projection.yName, groups: [
+            ScatterPlot.Group(name: "image", x: Array(projection.x[images]), y: Array(projection.y[images]), color: imageColor),
+            ScatterPlot.Group(name: "caption", x: Array(projection.x[captions]), y: Array(projection.y[captions]), color: textColor),
+        ], pairing: ScatterPlot.Pairing(name: "pair", first: 0, second: 1))
     }
 
     /// Writes `<folder>/embeddings_pca`, `embeddings_tsne` and `paired_cosine_cdf` (.svg and .png) for one run.
@@ -76,12 +61,12 @@ public enum EmbeddingPictures {
                                         tsne: TSNEConfig = TSNEConfig()) throws -> [URL] {
         var written = [URL]()
         for method in ProjectionMethod.allCases {
-            let scene = try projectionScene(images: images, texts: texts, method: method, sample: sample, seed: seed, tsne: tsne)
-            let urls = try scene.write(to: folder.appendingPathComponent("embeddings_\(method.rawValue)"))
+            let plot = try projectionPlot(images: images, texts: texts, method: method, sample: sample, seed: seed, tsne: tsne)
+            let urls = try plot.drawing().write(to: folder.appendingPathComponent("embeddings_\(method.rawValue)"))
             written += [urls.svg, urls.png]
         }
         let cosines = GeometryMetrics.pairedCosines(images: images, texts: texts)
-        let cdf = try CosineCDFPlot(title: "Paired cosine similarity (CDF)", curves: [(runName, cosines)]).scene()
+        let cdf = try CosineCDFPlot(title: "Paired cosine similarity (CDF)", curves: [(runName, cosines)]).drawing()
         let urls = try cdf.write(to: folder.appendingPathComponent("paired_cosine_cdf"))
         written += [urls.svg, urls.png]
         return written

@@ -5,7 +5,6 @@ public enum EvalError: Error, LocalizedError, Equatable {
     case shape(what: String, expected: String, got: String)
     case invalidArgument(what: String, expected: String, got: String)
     case io(path: String, reason: String)
-    case png(String)
 
     public var errorDescription: String? {
         switch self {
@@ -15,8 +14,6 @@ public enum EvalError: Error, LocalizedError, Equatable {
             return "\(what): expected \(expected), got \(got)"
         case let .io(path, reason):
             return "\(path): \(reason)"
-        case let .png(reason):
-            return "PNG: \(reason)"
         }
     }
 }

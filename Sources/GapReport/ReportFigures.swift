@@ -1,5 +1,5 @@
 import Foundation
-import GapEval
+import GapPlot
 import GapStore
 
 /// A figure of the report: its file stem under `figures/` and the plot to draw.

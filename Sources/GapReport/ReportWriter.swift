@@ -1,5 +1,5 @@
 import Foundation
-import GapEval
+import GapPlot
 import GapStore
 
 public enum ReportFormat: String, CaseIterable, Sendable {
@@ -95,7 +95,7 @@ public struct ReportWriter {
             var figureSections = [String]()
             for figure in try figureBuilder.figures() {
                 let base = folder.appendingPathComponent("figures/\(figure.name)")
-                try figure.plot.scene().write(to: base)
+                try figure.plot.drawing().write(to: base)
                 written += ["figures/\(figure.name).svg", "figures/\(figure.name).png"]
                 figureSections.append("![\(figure.plot.title)](figures/\(figure.name).svg)\n\n\(figure.caption) PNG: [figures/\(figure.name).png](figures/\(figure.name).png)\n")
             }

@@ -1,30 +1,30 @@
 import Foundation
 
-extension Scene {
+extension PlotDrawing {
     /// A standalone SVG 1.1 document (no scripts, no external fonts or styles), so any browser or editor shows it.
     public func svg() -> String {
         var out = """
         <?xml version="1.0" encoding="UTF-8"?>
         <svg xmlns="http://www.w3.org/2000/svg" version="1.1" width="\(width)" height="\(height)" viewBox="0 0 \(width) \(height)">
-        <title>\(Scene.escape(title))</title>
+        <title>\(PlotDrawing.escape(title))</title>
         <rect x="0" y="0" width="\(width)" height="\(height)" fill="\(background.hex)"/>
 
         """
-        var openRole: SceneRole?
+        var openRole: PlotRole?
         for item in items {
             if item.role != openRole {
                 if openRole != nil { out += "</g>\n" }
                 out += "<g class=\"\(item.role.rawValue)\">\n"
                 openRole = item.role
             }
-            out += Scene.element(item.primitive) + "\n"
+            out += PlotDrawing.element(item.primitive) + "\n"
         }
         if openRole != nil { out += "</g>\n" }
         out += "</svg>\n"
         return out
     }
 
-    static func element(_ primitive: ScenePrimitive) -> String {
+    static func element(_ primitive: PlotPrimitive) -> String {
         switch primitive {
         case let .line(from, to, color, width, opacity):
             return "<line x1=\"\(n(from.x))\" y1=\"\(n(from.y))\" x2=\"\(n(to.x))\" y2=\"\(n(to.y))\" stroke=\"\(color.hex)\" stroke-width=\"\(n(width))\" stroke-opacity=\"\(n(opacity))\" stroke-linecap=\"round\"/>"
@@ -38,13 +38,13 @@ extension Scene {
             let fillAttribute = fill.map { "fill=\"\($0.hex)\"" } ?? "fill=\"none\""
             let strokeAttribute = stroke.map { " stroke=\"\($0.hex)\" stroke-width=\"\(n(strokeWidth))\"" } ?? ""
             return "<rect x=\"\(n(origin.x))\" y=\"\(n(origin.y))\" width=\"\(n(width))\" height=\"\(n(height))\" \(fillAttribute)\(strokeAttribute)/>"
-        case let .text(string, at, scale, color, anchor, rotated):
+        case let .text(string, at, size, color, anchor, rotated):
             let rotation = rotated ? " transform=\"rotate(-90 \(n(at.x)) \(n(at.y)))\"" : ""
-            return "<text x=\"\(n(at.x))\" y=\"\(n(at.y))\" font-family=\"DejaVu Sans Mono, Menlo, Consolas, monospace\" font-size=\"\(10 * scale)\" fill=\"\(color.hex)\" text-anchor=\"\(anchor.rawValue)\"\(rotation)>\(escape(string))</text>"
+            return "<text x=\"\(n(at.x))\" y=\"\(n(at.y))\" font-family=\"\(fontFamily)\" font-size=\"\(n(size))\" fill=\"\(color.hex)\" text-anchor=\"\(anchor.rawValue)\"\(rotation)>\(escape(string))</text>"
         }
     }
 
-    private static func pointList(_ points: [ScenePoint]) -> String {
+    private static func pointList(_ points: [PixelPoint]) -> String {
         points.map { "\(n($0.x)),\(n($0.y))" }.joined(separator: " ")
     }
 
@@ -55,16 +55,20 @@ extension Scene {
         return String(format: "%.2f", rounded)
     }
 
+    /// Text and attribute content for XML: the five markup characters become entities, and the control characters
+    /// XML 1.0 forbids (a run name can hold anything) become U+FFFD, so the document always parses.
     static func escape(_ text: String) -> String {
         var out = ""
-        for character in text {
-            switch character {
+        for scalar in text.unicodeScalars {
+            switch scalar {
             case "&": out += "&amp;"
             case "<": out += "&lt;"
             case ">": out += "&gt;"
             case "\"": out += "&quot;"
             case "'": out += "&apos;"
-            default: out.append(character)
+            case "\t", "\n", "\r": out.unicodeScalars.append(scalar)
+            case _ where scalar.value < 0x20 || scalar.value == 0xFFFE || scalar.value == 0xFFFF: out += "\u{FFFD}"
+            default: out.unicodeScalars.append(scalar)
             }
         }
         return out
