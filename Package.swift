@@ -62,7 +62,7 @@ let package = Package(
         // Numeric kernels over flat Float32 buffers (forward and backward per layer).
         .target(name: "GapEngine", dependencies: ["CBLAS"], swiftSettings: fastMath),
         // Datasets, image decoding, tokenizer, caption semantics.
-        .target(name: "GapData", dependencies: ["GapSpec", "GapEngine", "GapRandom", "CPNG", "CJPEG", "CZlib", "CTurboJPEG",
+        .target(name: "GapData", dependencies: ["GapSpec", "GapRandom", "CPNG", "CJPEG", "CZlib", "CTurboJPEG",
                                                 .product(name: "Crypto", package: "swift-crypto")], exclude: ["README.md"], swiftSettings: fastMath),
         // CLIP / SharedCLIP towers with any sharing depth, initialisation, safetensors checkpoints.
         .target(name: "GapModel", dependencies: ["GapSpec", "GapEngine", "GapRandom"], swiftSettings: fastMath),
@@ -73,7 +73,7 @@ let package = Package(
         // The training loop.
         .target(name: "GapTrain", dependencies: ["GapSpec", "GapData", "GapModel", "GapLoss", "GapOptim", "GapRandom"], swiftSettings: fastMath),
         // Plots drawn as SVG and rendered to PNG by librsvg and cairo; no numeric code, so reports draw without the engine.
-        .target(name: "GapPlot", dependencies: ["CCairo", "CRSVG"]),
+        .target(name: "GapPlot", dependencies: ["GapData", "CCairo", "CRSVG"]),
         // Geometry and downstream metrics, embedding pictures.
         .target(name: "GapEval", dependencies: ["GapSpec", "GapData", "GapEngine", "GapModel", "GapTrain", "GapRandom", "GapPlot", "CBLAS"], swiftSettings: fastMath),
         // The run pipeline: data → training through an engine (the trainer seam) → evaluation, all into the store.

@@ -1,14 +1,12 @@
 import CCairo
 import CRSVG
 import Foundation
+import GapData
 
 /// SVG documents to PNG through librsvg and cairo: real fonts through fontconfig, anti-aliased lines.
 ///
 /// GapPlot draws and writes figures and nothing else; it links no numeric code, so GapReport can draw without the
-/// engine, the model or BLAS. For that reason it cannot use GapData's `PNGCodec`, whose module links the engine:
-/// the rendered surface is written by cairo's own PNG writer (itself libpng). `PNGCodec` stays the project's one
-/// codec for images (datasets, generated scenes, and the tests that decode these figures); this is the one place
-/// a PNG is produced by a renderer instead.
+/// engine, the model or BLAS. The rendered pixels are written by GapData's `PNGCodec`, the project's one PNG codec.
 public enum SVGRenderer {
     /// Renders `svg` onto a white `width` × `height` canvas, the document's viewport scaled to fill it, and
     /// returns the PNG file (8-bit RGB).
@@ -40,20 +38,24 @@ public enum SVGRenderer {
         guard status == CAIRO_STATUS_SUCCESS else { throw PlotError.render(String(cString: cairo_status_to_string(status))) }
         cairo_surface_flush(surface)
 
-        let sink = PNGSink()
-        let written = cairo_surface_write_to_png_stream(surface, { closure, data, length in
-            guard let closure, let data else { return CAIRO_STATUS_WRITE_ERROR }
-            Unmanaged<PNGSink>.fromOpaque(closure).takeUnretainedValue().bytes.append(data, count: Int(length))
-            return CAIRO_STATUS_SUCCESS
-        }, Unmanaged.passUnretained(sink).toOpaque())
-        guard written == CAIRO_STATUS_SUCCESS else {
-            throw PlotError.render("cairo cannot write the PNG: " + String(cString: cairo_status_to_string(written)))
-        }
-        return withExtendedLifetime(sink) { sink.bytes }
+        return try PNGCodec.encode(pixels(of: surface, width: width, height: height))
     }
 
-    private final class PNGSink {
-        var bytes = Data()
+    /// The RGB bytes of an RGB24 surface, whose pixels are 32-bit native-endian words 0x00RRGGBB.
+    private static func pixels(of surface: OpaquePointer, width: Int, height: Int) -> RGBImage {
+        let stride = Int(cairo_image_surface_get_stride(surface))
+        let data = cairo_image_surface_get_data(surface)!
+        var image = RGBImage(width: width, height: height)
+        for y in 0..<height {
+            let row = UnsafeRawPointer(data + y * stride).assumingMemoryBound(to: UInt32.self)
+            for x in 0..<width {
+                let word = row[x], o = 3 * (y * width + x)
+                image.pixels[o] = UInt8(truncatingIfNeeded: word >> 16)
+                image.pixels[o + 1] = UInt8(truncatingIfNeeded: word >> 8)
+                image.pixels[o + 2] = UInt8(truncatingIfNeeded: word)
+            }
+        }
+        return image
     }
 
     private static func consume(_ error: UnsafeMutablePointer<GError>?) -> String {
