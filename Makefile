@@ -1,6 +1,6 @@
 # GapLab build, test and benchmark entry points. `make deps` needs root (apt-get) only when a package is missing.
 SWIFT ?= swift
-DEBIAN_PACKAGES := libopenblas-dev libsqlite3-dev libpng-dev libjpeg-dev zlib1g-dev libturbojpeg0-dev librsvg2-dev libcairo2-dev fonts-dejavu-core pkg-config
+DEBIAN_PACKAGES := libopenblas-dev libsqlite3-dev libpng-dev zlib1g-dev libturbojpeg0-dev librsvg2-dev libcairo2-dev fonts-dejavu-core pkg-config
 RELEASE := $(SWIFT) build -c release
 BIN := .build/release/gaplab
 
@@ -21,7 +21,7 @@ build: deps
 # The tests that read real datasets (and the MiniLM caption encoder) skip without them; `make test` installs
 # them so that they run.
 test: deps data data-minilm
-	$(SWIFT) build --build-tests
+	$(SWIFT) build --build-tests --explicit-target-dependency-import-check error
 	$(SWIFT) test --skip-build
 
 # The main job on the embedded default: the quickstart experiment (generated scenes, SQLite store in .gaplab/).

@@ -44,7 +44,6 @@ let package = Package(
         // Debian C libraries.
         .systemLibrary(name: "CBLAS", pkgConfig: "openblas", providers: [.apt(["libopenblas-dev"])]),
         .systemLibrary(name: "CPNG", pkgConfig: "libpng", providers: [.apt(["libpng-dev"])]),
-        .systemLibrary(name: "CJPEG", pkgConfig: "libjpeg", providers: [.apt(["libjpeg-dev"])]),
         .systemLibrary(name: "CZlib", pkgConfig: "zlib", providers: [.apt(["zlib1g-dev"])]),
         .systemLibrary(name: "CTurboJPEG", pkgConfig: "libturbojpeg", providers: [.apt(["libturbojpeg0-dev"])]),
         .systemLibrary(name: "CCairo", pkgConfig: "cairo", providers: [.apt(["libcairo2-dev"])]),
@@ -55,50 +54,50 @@ let package = Package(
         // Experiment files, run configurations, validation, plans and run identity.
         .target(name: "GapSpec", dependencies: [.product(name: "Crypto", package: "swift-crypto")]),
         // Storage protocol and its SQLite implementation.
-        .target(name: "GapStore", dependencies: ["GapSpec", .product(name: "GRDB", package: "GRDB.swift"),
+        .target(name: "GapStore", dependencies: [.product(name: "GRDB", package: "GRDB.swift"),
                                                  .product(name: "Crypto", package: "swift-crypto")]),
         // Workers: claim, lease, heartbeat, isolate and record runs.
-        .target(name: "GapRunner", dependencies: ["GapSpec", "GapStore"]),
+        .target(name: "GapRunner", dependencies: ["GapStore"]),
         // Numeric kernels over flat Float32 buffers (forward and backward per layer).
         .target(name: "GapEngine", dependencies: ["CBLAS"], swiftSettings: fastMath),
         // Datasets, image decoding, tokenizer, caption semantics.
-        .target(name: "GapData", dependencies: ["GapSpec", "GapRandom", "CPNG", "CJPEG", "CZlib", "CTurboJPEG",
+        .target(name: "GapData", dependencies: ["GapSpec", "GapRandom", "CPNG", "CZlib", "CTurboJPEG",
                                                 .product(name: "Crypto", package: "swift-crypto")], exclude: ["README.md"], swiftSettings: fastMath),
         // CLIP / SharedCLIP towers with any sharing depth, initialisation, safetensors checkpoints.
         .target(name: "GapModel", dependencies: ["GapSpec", "GapEngine", "GapRandom"], swiftSettings: fastMath),
         // Contrastive losses (InfoNCE, IMSep, CyCLIP) with their gradients.
-        .target(name: "GapLoss", dependencies: ["GapEngine", "CBLAS"], swiftSettings: fastMath),
+        .target(name: "GapLoss", dependencies: ["CBLAS"], swiftSettings: fastMath),
         // AdamW, learning-rate schedule, gradient clipping.
         .target(name: "GapOptim", dependencies: ["GapEngine"], swiftSettings: fastMath),
         // The training loop.
-        .target(name: "GapTrain", dependencies: ["GapSpec", "GapData", "GapModel", "GapLoss", "GapOptim", "GapRandom"], swiftSettings: fastMath),
+        .target(name: "GapTrain", dependencies: ["GapSpec", "GapEngine", "GapData", "GapModel", "GapLoss", "GapOptim", "GapRandom"], swiftSettings: fastMath),
         // Plots drawn as SVG and rendered to PNG by librsvg and cairo; no numeric code, so reports draw without the engine.
         .target(name: "GapPlot", dependencies: ["GapData", "CCairo", "CRSVG"]),
         // Geometry and downstream metrics, embedding pictures.
-        .target(name: "GapEval", dependencies: ["GapSpec", "GapData", "GapEngine", "GapModel", "GapTrain", "GapRandom", "GapPlot", "CBLAS"], swiftSettings: fastMath),
+        .target(name: "GapEval", dependencies: ["GapSpec", "GapData", "GapEngine", "GapModel", "GapRandom", "GapPlot", "CBLAS"], swiftSettings: fastMath),
         // The run pipeline: data → training through an engine (the trainer seam) → evaluation, all into the store.
         .target(name: "GapPipeline", dependencies: ["GapSpec", "GapStore", "GapRunner", "GapData", "GapModel", "GapLoss",
                                                     "GapTrain", "GapEval"]),
         // Tables and figures from the store.
-        .target(name: "GapReport", dependencies: ["GapSpec", "GapStore", "GapPlot"]),
+        .target(name: "GapReport", dependencies: ["GapStore", "GapPlot"]),
         .executableTarget(name: "GapLabCLI", dependencies: [
-            "GapSpec", "GapStore", "GapRunner", "GapEngine", "GapData", "GapModel", "GapLoss", "GapOptim",
+            "GapSpec", "GapStore", "GapRunner", "GapEngine", "GapData", "GapModel", "GapLoss",
             "GapTrain", "GapEval", "GapReport", "GapPipeline", "GapRandom",
             .product(name: "ArgumentParser", package: "swift-argument-parser"),
         ]),
 
         .testTarget(name: "GapRandomTests", dependencies: ["GapRandom"]),
         .testTarget(name: "GapEngineTests", dependencies: ["GapEngine", "GapRandom"], exclude: ["vector_math_fit.py"]),
-        .testTarget(name: "GapModelTests", dependencies: ["GapModel", "GapLoss", "GapOptim", "GapSpec", "GapTrain", "GapEngine", "GapRandom"]),
+        .testTarget(name: "GapModelTests", dependencies: ["GapModel", "GapLoss", "GapSpec", "GapTrain", "GapEngine", "GapRandom"]),
         .testTarget(name: "GapLossTests", dependencies: ["GapLoss", "GapOptim", "GapEngine", "GapRandom"]),
         .testTarget(name: "GapSpecTests", dependencies: ["GapSpec", "GapRandom"]),
-        .testTarget(name: "GapStoreTests", dependencies: ["GapStore", "GapSpec"]),
+        .testTarget(name: "GapStoreTests", dependencies: ["GapStore"]),
         .testTarget(name: "GapRunnerTests", dependencies: ["GapRunner", "GapStore", "GapSpec", "GapModel"]),
         .testTarget(name: "GapDataTests", dependencies: ["GapData", "GapSpec", "GapRandom"]),
-        .testTarget(name: "GapEvalTests", dependencies: ["GapEval", "GapPlot", "GapData", "GapEngine", "GapRandom"]),
+        .testTarget(name: "GapEvalTests", dependencies: ["GapEval", "GapPlot", "GapData", "GapSpec", "GapRandom"]),
         .testTarget(name: "GapPlotTests", dependencies: ["GapPlot", "GapData"]),
-        .testTarget(name: "GapPipelineTests", dependencies: ["GapPipeline", "GapStore", "GapSpec", "GapModel", "GapData"]),
-        .testTarget(name: "GapReportTests", dependencies: ["GapReport", "GapStore", "GapSpec"]),
+        .testTarget(name: "GapPipelineTests", dependencies: ["GapPipeline", "GapStore", "GapSpec", "GapModel"]),
+        .testTarget(name: "GapReportTests", dependencies: ["GapReport", "GapStore"]),
     ],
     swiftLanguageModes: [.v5]
 )
