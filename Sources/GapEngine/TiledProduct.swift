@@ -29,7 +29,7 @@ let tileDepth = 128
 let tileBlockRows = 96
 
 /// Which kernel runs the products the tiles take: the tiles (the default on AVX-512 builds) or OpenBLAS, as before
-/// them (`gaplab bench --blas-products`, and the OpenBLAS rows of `gaplab bench --kernels`).
+/// them (`gaplab dev bench --blas-products`, and the OpenBLAS rows of `gaplab dev bench --kernels`).
 public enum ProductKernel {
     nonisolated(unsafe) public static var tiles = true
     /// Whether this build has the tiles (AVX-512 builds).

@@ -133,7 +133,7 @@ public final class Trainer {
     }
 
     /// Writes batch 0 of the current epoch into the first buffer slot, then takes `steps` optimiser steps on it,
-    /// outside `runEpoch`'s data hand-off: the training step alone, for measuring it (`gaplab bench
+    /// outside `runEpoch`'s data hand-off: the training step alone, for measuring it (`gaplab dev bench
     /// --repeat-batch`). Changes the weights like any step.
     public func repeatFirstBatch(_ source: PairBatchSource, steps: Int, onStep: (StepRecord) throws -> Void) throws {
         let B = train.batchSize
