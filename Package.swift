@@ -89,15 +89,21 @@ let package = Package(
         .testTarget(name: "GapRandomTests", dependencies: ["GapRandom"]),
         .testTarget(name: "GapEngineTests", dependencies: ["GapEngine", "GapRandom"], exclude: ["vector_math_fit.py"]),
         .testTarget(name: "GapModelTests", dependencies: ["GapModel", "GapLoss", "GapSpec", "GapTrain", "GapEngine", "GapRandom"]),
-        .testTarget(name: "GapLossTests", dependencies: ["GapLoss", "GapOptim", "GapEngine", "GapRandom"]),
+        .testTarget(name: "GapLossTests", dependencies: ["GapLoss", "GapRandom"]),
+        .testTarget(name: "GapOptimTests", dependencies: ["GapOptim", "GapEngine", "GapRandom"]),
+        .testTarget(name: "GapTrainTests", dependencies: ["GapTrain", "GapLoss", "GapModel", "GapSpec", "GapRandom"]),
         .testTarget(name: "GapSpecTests", dependencies: ["GapSpec", "GapRandom"]),
         .testTarget(name: "GapStoreTests", dependencies: ["GapStore"]),
-        .testTarget(name: "GapRunnerTests", dependencies: ["GapRunner", "GapStore", "GapSpec", "GapModel"]),
+        // What the tests that start processes share: the built `gaplab`, waiting for states, synthetic run specs.
+        .target(name: "GapTestSupport", dependencies: ["GapStore"], path: "Tests/GapTestSupport"),
+        .testTarget(name: "GapRunnerTests", dependencies: ["GapRunner", "GapStore", "GapTestSupport"]),
         .testTarget(name: "GapDataTests", dependencies: ["GapData", "GapSpec", "GapRandom"]),
         .testTarget(name: "GapEvalTests", dependencies: ["GapEval", "GapPlot", "GapData", "GapSpec", "GapRandom"]),
         .testTarget(name: "GapPlotTests", dependencies: ["GapPlot", "GapData"]),
         .testTarget(name: "GapPipelineTests", dependencies: ["GapPipeline", "GapStore", "GapSpec", "GapModel"]),
         .testTarget(name: "GapReportTests", dependencies: ["GapReport", "GapStore"]),
+        // Runs the built `gaplab` executable: the commands end to end, and the runner's fault handling across processes.
+        .testTarget(name: "GapLabCLITests", dependencies: ["GapRunner", "GapStore", "GapSpec", "GapModel", "GapTestSupport"]),
     ],
     swiftLanguageModes: [.v5]
 )

@@ -17,8 +17,7 @@ import Glibc
 struct FakeTrainCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "fake-train",
-        abstract: "Run one planned run with a deterministic stand-in trainer (for testing the runner).",
-        shouldDisplay: false)
+        abstract: "Run one planned run with a deterministic stand-in trainer (for testing the runner).")
 
     @Option(help: "Path of the store database.")
     var store: String
@@ -143,8 +142,7 @@ struct FakeCheckpoint: Codable {
 struct FakeSweepCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "fake-sweep",
-        abstract: "Plan and run a sweep of stand-in runs (for testing the store and the runner).",
-        shouldDisplay: false)
+        abstract: "Plan and run a sweep of stand-in runs (for testing the store and the runner).")
 
     @OptionGroup var storeOptions: StoreOptions
 

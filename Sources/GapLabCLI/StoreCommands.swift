@@ -421,8 +421,7 @@ struct GarbageCollectCommand: ParsableCommand {
 
 struct BenchStoreCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
-        commandName: "bench-store", abstract: "Measure the store's overhead: metric rows/s and run claims/s.",
-        shouldDisplay: false)
+        commandName: "bench-store", abstract: "Measure the store's overhead: metric rows/s and run claims/s.")
 
     @Option(help: "Metric rows to write in batches.")
     var rows = 100_000

@@ -1,4 +1,5 @@
 import Foundation
+import GapTestSupport
 @testable import GapRunner
 import XCTest
 #if canImport(Glibc)

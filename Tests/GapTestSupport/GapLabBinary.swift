@@ -7,8 +7,8 @@ import Glibc
 
 /// The built `gaplab` executable (next to the test bundle after `swift build --build-tests`), launched as
 /// runner and trainer processes by the fault-injection tests.
-enum GapLabBinary {
-    static func url(file: StaticString = #filePath) throws -> URL {
+public enum GapLabBinary {
+    public static func url(file: StaticString = #filePath) throws -> URL {
         let fileManager = FileManager.default
         var candidates: [URL] = []
         // The test bundle lives in the same build products folder as the executable.
@@ -24,12 +24,12 @@ enum GapLabBinary {
     }
 
     /// A launched `gaplab` process with its output captured to files (pipes could fill up and block it).
-    final class Launched {
-        let process: Process
-        let stdoutURL: URL
-        let stderrURL: URL
+    public final class Launched {
+        public let process: Process
+        public let stdoutURL: URL
+        public let stderrURL: URL
 
-        init(arguments: [String], environment: [String: String] = [:], logDirectory: URL, name: String) throws {
+        public init(arguments: [String], environment: [String: String] = [:], logDirectory: URL, name: String) throws {
             process = Process()
             process.executableURL = try GapLabBinary.url()
             process.arguments = arguments
@@ -46,22 +46,22 @@ enum GapLabBinary {
             try process.run()
         }
 
-        var pid: Int32 { process.processIdentifier }
+        public var pid: Int32 { process.processIdentifier }
 
         @discardableResult
-        func wait() -> Int32 {
+        public func wait() -> Int32 {
             process.waitUntilExit()
             return process.terminationStatus
         }
 
-        var stdout: String { (try? String(contentsOf: stdoutURL, encoding: .utf8)) ?? "" }
-        var stderr: String { (try? String(contentsOf: stderrURL, encoding: .utf8)) ?? "" }
+        public var stdout: String { (try? String(contentsOf: stdoutURL, encoding: .utf8)) ?? "" }
+        public var stderr: String { (try? String(contentsOf: stderrURL, encoding: .utf8)) ?? "" }
     }
 }
 
 /// Polls until `condition` holds. Tests wait for states, never assert on durations; the generous limit only
 /// turns a hang into a failure.
-func waitUntil(_ what: String, limit: TimeInterval = 120, file: StaticString = #filePath, line: UInt = #line,
+public func waitUntil(_ what: String, limit: TimeInterval = 120, file: StaticString = #filePath, line: UInt = #line,
                _ condition: () throws -> Bool) throws {
     let deadline = Date().addingTimeInterval(limit)
     while try !condition() {
@@ -74,7 +74,7 @@ func waitUntil(_ what: String, limit: TimeInterval = 120, file: StaticString = #
 }
 
 /// Synthetic runs in the format `gaplab fake-sweep --plan` uses, so tests and processes agree on run IDs.
-func fakeSpecs(experiment: String, count: Int, epochs: Int, stepsPerEpoch: Int) -> [RunSpec] {
+public func fakeSpecs(experiment: String, count: Int, epochs: Int, stepsPerEpoch: Int) -> [RunSpec] {
     (0..<count).map { index in
         let variant = "v\(index % 4)"
         let json = "{\"fake\":{\"steps_per_epoch\":\(stepsPerEpoch)},\"seed\":\(index),\"train\":{\"epochs\":\(epochs)}}"
@@ -85,13 +85,13 @@ func fakeSpecs(experiment: String, count: Int, epochs: Int, stepsPerEpoch: Int) 
     }
 }
 
-struct WaitTimeout: Error {
-    var what: String
+public struct WaitTimeout: Error {
+    public var what: String
 }
 
-struct MissingExecutable: Error, CustomStringConvertible {
-    var searched: [String]
-    var description: String {
+public struct MissingExecutable: Error, CustomStringConvertible {
+    public var searched: [String]
+    public var description: String {
         "the gaplab executable is not built; run `swift build --build-tests` first (looked in \(searched.joined(separator: ", ")))"
     }
 }

@@ -1,4 +1,5 @@
 import Foundation
+import GapTestSupport
 import GapModel
 import GapSpec
 import XCTest
