@@ -13,12 +13,12 @@ struct CSVSource: DatasetSource {
     let separator: Character
 
     init(spec: DatasetSpec, path: String) throws {
-        try spec.checkOptions(allowed: ["img_key", "caption_key", "sep", "label_key"])
         table = URL(fileURLWithPath: path)
-        imageKey = spec.string("img_key", default: "filepath")
-        captionKey = spec.string("caption_key", default: "title")
-        labelKey = spec.options["label_key"]
-        separator = try CSVTable.separator(spec.string("sep", default: "\t"))
+        // Defaults from `DatasetCatalog`.
+        imageKey = spec.string("img_key")!
+        captionKey = spec.string("caption_key")!
+        labelKey = spec.string("label_key")
+        separator = try CSVTable.separator(spec.string("sep")!)
         guard DataPaths.exists(table) else { throw DataError.missing(table.path, "the caption table of csv:\(path) does not exist") }
     }
 

@@ -1,4 +1,5 @@
 import Foundation
+import GapSpec
 
 /// A delimited table as open_clip's CsvDataset reads it (pandas.read_csv): a header row, a one-character
 /// separator, fields optionally in double quotes with "" for a quote, quoted fields may hold separators and
@@ -54,15 +55,10 @@ public struct CSVTable: Sendable {
 
     /// "\t", "tab", ",", "comma", ";" … to the separator character.
     public static func separator(_ text: String) throws -> Character {
-        switch text {
-        case "\\t", "tab", "\t": return "\t"
-        case "comma": return ","
-        case "semicolon": return ";"
-        case "space": return " "
-        case "pipe": return "|"
-        default:
-            guard text.count == 1, let c = text.first else { throw DataError.invalid("csv separator \"\(text)\": expected one character (or tab, comma, semicolon, space, pipe)") }
-            return c
+        guard let c = DatasetOption.Value.separator(text) else {
+            let names = DatasetOption.Value.separatorNames.map(\.name).joined(separator: ", ")
+            throw DataError.invalid("csv separator \"\(text)\": expected one character (or \(names))")
         }
+        return c
     }
 }

@@ -40,14 +40,16 @@ struct SourceSplits {
 public func loadDataset(_ config: DataConfig, imageSize: Int, contextLength: Int, vocabSize: Int,
                         cacheDirectory: URL?, options: LoadOptions = LoadOptions()) throws -> LoadedDataset {
     let started = Date()
-    let spec = try DatasetSpec.parse(config.dataset)
+    let spec: DatasetSpec
+    do { spec = try DatasetSpec.checked(config.dataset) } catch let error as DatasetSpecError { throw DataError.invalid(error.description) }
     var options = options
-    options.strict = try spec.bool("strict", default: options.strict)
+    if spec.options["strict"] != nil { options.strict = try spec.bool("strict")! }
     if let fit = spec.options["fit"] {
-        guard let mode = FitMode(rawValue: fit) else { throw DataError.invalid("dataset option fit=\(fit): expected centre_crop, letterbox or stretch") }
+        // The catalog has checked the name against `DatasetCatalog.fitModes`.
+        guard let mode = FitMode(rawValue: fit) else { throw DataError.invalid("dataset option fit=\(fit): not a fit mode") }
         options.fit = mode
     }
-    if let bpe = spec.options["bpe"] { options.openCLIPVocabulary = URL(fileURLWithPath: bpe) }
+    if let bpe = spec.url("bpe") { options.openCLIPVocabulary = bpe }
     guard imageSize >= 4 else { throw DataError.invalid("image size \(imageSize) is too small (at least 4)") }
 
     let source = try makeSource(spec, config: config)
@@ -108,17 +110,17 @@ protocol DatasetSource {
     func load(config: DataConfig, imageSize: Int, options: LoadOptions) throws -> SourceSplits
 }
 
+/// The source of a spec that `DatasetSpec.checked` accepted.
 func makeSource(_ spec: DatasetSpec, config: DataConfig) throws -> DatasetSource {
     switch spec.name {
     case "scenes": return try ScenesSource(spec: spec)
     case "digits": return try DigitsSource(spec: spec)
     case "fashion-mnist": return try FashionMNISTSource(spec: spec)
     case "emoji": return try EmojiSource(spec: spec)
-    case "csv":
-        guard let path = spec.argument, !path.isEmpty else { throw DataError.invalid("data.dataset \"csv:\" needs a path: csv:PATH") }
-        return try CSVSource(spec: spec, path: path)
+    case "csv": return try CSVSource(spec: spec, path: spec.argument ?? "")
     default:
-        throw DataError.invalid("data.dataset \"\(config.dataset)\": unknown dataset \"\(spec.name)\" (expected scenes, fashion-mnist, emoji, digits or csv:PATH)")
+        // `DatasetSpec.checked` lets only catalogued names through; a name there without a source is a gap here.
+        throw DataError.invalid("data.dataset \"\(config.dataset)\": dataset \"\(spec.name)\" has no source")
     }
 }
 

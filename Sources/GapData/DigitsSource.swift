@@ -9,8 +9,7 @@ struct DigitsSource: DatasetSource {
     static let words = ["zero", "one", "two", "three", "four", "five", "six", "seven", "eight", "nine"]
 
     init(spec: DatasetSpec) throws {
-        try spec.checkOptions(allowed: ["path"])
-        file = spec.options["path"].map { URL(fileURLWithPath: $0) } ?? DataPaths.digitsCSV
+        file = spec.url("path") ?? DataPaths.digitsCSV
         guard DataPaths.exists(file) else {
             throw DataError.missing(file.path, "scikit-learn's digits.csv.gz is not installed; run `make data` (python3-sklearn unpacked under GAPLAB_DATA_DIR)")
         }

@@ -12,17 +12,12 @@ struct EmojiSource: DatasetSource {
     let testStyle: String
     let namesFile: URL
 
-    static let styles = ["emojione", "twemoji"]
-
     init(spec: DatasetSpec) throws {
-        try spec.checkOptions(allowed: ["style", "train_style", "test_style", "names"])
-        let style = spec.string("style", default: "emojione")
-        trainStyle = spec.string("train_style", default: style)
-        testStyle = spec.string("test_style", default: style)
-        for s in [trainStyle, testStyle] where !EmojiSource.styles.contains(s) {
-            throw DataError.invalid("emoji style \"\(s)\": expected one of \(EmojiSource.styles.joined(separator: ", "))")
-        }
-        namesFile = spec.options["names"].map { URL(fileURLWithPath: $0) } ?? DataPaths.emojiTest
+        // The styles are checked against `DatasetCatalog.emojiStyles`; `style` has a default there.
+        let style = spec.string("style")!
+        trainStyle = spec.string("train_style") ?? style
+        testStyle = spec.string("test_style") ?? style
+        namesFile = spec.url("names") ?? DataPaths.emojiTest
         guard DataPaths.exists(namesFile) else { throw DataError.missing(namesFile.path, "emoji names are not installed; run `make data` (Debian unicode-data)") }
         for s in Set([trainStyle, testStyle]) where !DataPaths.exists(EmojiSource.directory(s)) {
             throw DataError.missing(EmojiSource.directory(s).path, "the \(s) emoji images are not installed; run `make data`")

@@ -11,8 +11,7 @@ struct FashionMNISTSource: DatasetSource {
     static let files = ["train-images-idx3-ubyte.gz", "train-labels-idx1-ubyte.gz", "t10k-images-idx3-ubyte.gz", "t10k-labels-idx1-ubyte.gz"]
 
     init(spec: DatasetSpec) throws {
-        try spec.checkOptions(allowed: ["path"])
-        directory = spec.options["path"].map { URL(fileURLWithPath: $0) } ?? DataPaths.fashionMNIST
+        directory = spec.url("path") ?? DataPaths.fashionMNIST
         for f in FashionMNISTSource.files where !DataPaths.exists(directory.appendingPathComponent(f)) {
             throw DataError.missing(directory.appendingPathComponent(f).path, "Fashion-MNIST is not installed; run `make data` (Debian dataset-fashion-mnist)")
         }

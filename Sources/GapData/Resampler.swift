@@ -137,7 +137,7 @@ public enum Resampler {
 }
 
 /// How an image of any shape becomes the square stored resolution.
-public enum FitMode: String, Codable, Sendable {
+public enum FitMode: String, CaseIterable, Codable, Sendable {
     /// Scale the shorter side to the target, cut the centre (open_clip's default preprocessing).
     case centreCrop = "centre_crop"
     /// Scale the longer side to the target, pad the rest with white.

@@ -17,12 +17,10 @@ struct ScenesSource: DatasetSource {
     static let swapOffset = 1 << 41
 
     init(spec: DatasetSpec) throws {
-        try spec.checkOptions(allowed: ["captions", "held_out_pairs"])
         self.spec = spec
-        captionsPerImage = try spec.int("captions", default: 4)
-        heldOutPairs = try spec.int("held_out_pairs", default: 8)
-        guard (1...20).contains(captionsPerImage) else { throw DataError.invalid("scenes option captions=\(captionsPerImage): expected 1…20") }
-        guard (1...56).contains(heldOutPairs) else { throw DataError.invalid("scenes option held_out_pairs=\(heldOutPairs): expected 1…56") }
+        // Both have defaults in `DatasetCatalog`, which also holds their ranges.
+        captionsPerImage = try spec.int("captions")!
+        heldOutPairs = try spec.int("held_out_pairs")!
     }
 
     func contentDigest() throws -> String {

@@ -82,18 +82,9 @@ extension TrainConfig {
 }
 
 extension DataConfig {
-    public static let builtInDatasets = ["scenes", "fashion-mnist", "emoji", "digits"]
-
     public func issues(at prefix: String = "data") -> [ConfigIssue] {
         var list = IssueList(prefix: prefix)
-        if dataset.hasPrefix("csv:") {
-            if dataset.dropFirst(4).trimmingCharacters(in: .whitespaces).isEmpty {
-                list.add("dataset", "\"csv:\" needs a path after the colon, e.g. \"csv:data/pairs.csv\"")
-            }
-        } else if !Self.builtInDatasets.contains(dataset) {
-            let near = Suggestion.closest(to: dataset, among: Self.builtInDatasets).map { "; did you mean \"\($0)\"?" } ?? ""
-            list.add("dataset", "expected one of \(Self.builtInDatasets.map { "\"\($0)\"" }.joined(separator: ", ")) or \"csv:PATH\", got \"\(dataset)\"\(near)")
-        }
+        for problem in DatasetSpec.problems(in: dataset) { list.add("dataset", problem) }
         list.atLeast("train_size", trainSize, 0)
         list.atLeast("val_size", valSize, 0)
         list.atLeast("test_size", testSize, 0)
@@ -155,6 +146,20 @@ extension RunConfig {
         out += finetune.issues(at: "finetune")
         out += runtime.issues(at: "runtime")
         if seed < 0 { out.append(ConfigIssue(path: "seed", message: "expected an integer >= 0, got \(seed)")) }
+        out += vocabularyIssues()
         return out
+    }
+
+    /// open_clip's merges file (`bpe=`) fixes the vocabulary, and the token table must hold every id it gives.
+    func vocabularyIssues() -> [ConfigIssue] {
+        let wanted = DatasetCatalog.openCLIPVocabularySize
+        guard model.text.vocabSize != wanted else { return [] }
+        var sections = [("data.dataset", data.dataset)]
+        if finetune.epochs > 0 { sections.append(("finetune.data.dataset", finetune.data.dataset)) }
+        return sections.compactMap { path, dataset in
+            guard let spec = try? DatasetSpec.parse(dataset), spec.options["bpe"] != nil else { return nil }
+            return ConfigIssue(path: "model.text_cfg.vocab_size",
+                               message: "expected \(wanted) for open_clip's vocabulary (bpe= in \(path)), got \(model.text.vocabSize)")
+        }
     }
 }

@@ -157,5 +157,20 @@ final class DatasetLoaderTests: XCTestCase {
         }
         XCTAssertEqual(try DatasetSpec.parse("csv:/a/b.tsv?sep=,&label_key=y"),
                        DatasetSpec(name: "csv", argument: "/a/b.tsv", options: ["sep": ",", "label_key": "y"]))
+        // The loader checks a named file before any source opens it, with the message validation gives.
+        c.dataset = "scenes?bpe=/no/such/vocab.txt.gz"
+        XCTAssertThrowsError(try loadDataset(c, imageSize: 32, contextLength: 16, vocabSize: 300, cacheDirectory: nil)) { error in
+            XCTAssertEqual("\(error)", #"data.dataset "scenes?bpe=/no/such/vocab.txt.gz": option "bpe" of "scenes": no such file "/no/such/vocab.txt.gz""#)
+        }
+    }
+
+    /// The catalog in GapSpec names the fit modes; GapData's enum must have exactly those.
+    func testCatalogFitModesAreTheResamplersModes() {
+        XCTAssertEqual(DatasetCatalog.fitModes, FitMode.allCases.map(\.rawValue))
+        for mode in DatasetCatalog.fitModes {
+            var c = scenesConfig()
+            c.dataset = "scenes?fit=\(mode)"
+            XCTAssertNoThrow(try loadDataset(c, imageSize: 16, contextLength: 16, vocabSize: 300, cacheDirectory: nil), mode)
+        }
     }
 }

@@ -78,9 +78,11 @@ final class RunConfigResolverTests: XCTestCase {
         XCTAssertTrue(found.first { $0.path == "train.lr_scheduler" }!.message.contains(#"expected one of "cosine", "const", got "linear""#))
     }
 
-    func testDatasetNames() {
+    func testDatasetNames() throws {
+        let table = try temporaryDirectory().appendingPathComponent("pairs.csv")
+        XCTAssertTrue(FileManager.default.createFile(atPath: table.path, contents: Data()))
         var data = DataConfig()
-        for name in ["scenes", "fashion-mnist", "emoji", "digits", "csv:pairs.csv"] {
+        for name in ["scenes", "fashion-mnist", "emoji", "digits", "csv:" + table.path] {
             data.dataset = name
             XCTAssertEqual(data.issues(), [], name)
         }
