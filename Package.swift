@@ -103,7 +103,7 @@ let package = Package(
         .testTarget(name: "GapPipelineTests", dependencies: ["GapPipeline", "GapStore", "GapSpec", "GapModel"]),
         .testTarget(name: "GapReportTests", dependencies: ["GapReport", "GapStore"]),
         // Runs the built `gaplab` executable: the commands end to end, and the runner's fault handling across processes.
-        .testTarget(name: "GapLabCLITests", dependencies: ["GapRunner", "GapStore", "GapSpec", "GapModel", "GapTestSupport"]),
+        .testTarget(name: "GapLabCLITests", dependencies: ["GapRunner", "GapStore", "GapSpec", "GapModel", "GapData", "GapTestSupport"]),
     ],
     swiftLanguageModes: [.v5]
 )
