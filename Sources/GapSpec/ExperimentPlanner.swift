@@ -87,41 +87,9 @@ public enum ExperimentPlanner {
     static func expand(_ spec: ExperimentSpec, overrides: ParsedOverrides, overrideTexts: [String]) throws -> ExperimentPlan {
         var warnings: [String] = []
         var issues: [ConfigIssue] = []
-
-        // Command-line settings and sweeps take the place of the file's axes on the same keys.
-        let commandLineKeys = overrides.fixed.map(\.keys) + overrides.sweeps.map(\.keys)
-        func overridden(_ keys: [String]) -> [String]? {
-            commandLineKeys.first { DottedPath.isPrefix($0, of: keys) }
-        }
-        var dimensions: [Dimension] = []
-        for axis in spec.grid {
-            if let by = overridden(axis.keys) {
-                warnings.append("grid axis \(axis.dottedPath) is replaced by the command-line override of \(DottedPath.join(by))")
-                continue
-            }
-            dimensions.append(Dimension(keys: [axis.keys], choices: axis.values.map { [$0] }))
-        }
-        let zip = spec.zip.filter { axis in
-            guard let by = overridden(axis.keys) else { return true }
-            warnings.append("zip key \(axis.dottedPath) is replaced by the command-line override of \(DottedPath.join(by))")
-            return false
-        }
-        if let length = zip.first?.values.count {
-            dimensions.append(Dimension(keys: zip.map(\.keys), choices: (0..<length).map { i in zip.map { $0.values[i] } }))
-        }
-        for axis in overrides.sweeps {
-            dimensions.append(Dimension(keys: [axis.keys], choices: axis.values.map { [$0] }))
-        }
+        let dimensions = sweepDimensions(spec, overrides: overrides, warnings: &warnings)
         let seeds = overrides.seeds ?? spec.seeds
-
-        var total = spec.variants.count
-        for factor in dimensions.map(\.choices.count) + [seeds?.count ?? 1] {
-            let (product, overflow) = total.multipliedReportingOverflow(by: factor)
-            total = overflow ? Int.max : product
-        }
-        if total > maxRuns {
-            throw ConfigIssues([ConfigIssue(path: "", message: "the experiment expands to \(total == Int.max ? "too many" : String(total)) runs, more than the limit of \(maxRuns)", file: spec.file)])
-        }
+        try checkRunCount(spec, dimensions: dimensions, seedCount: seeds?.count ?? 1)
 
         // The baseline is the first run of the expansion: the first variant with the first value of every
         // dimension. Every other run of a variant then differs from it in a swept value or the variant name.
@@ -133,46 +101,26 @@ public enum ExperimentPlanner {
         var runs: [PlannedRun] = []
         var seenRunIDs: [String: String] = [:]
         var excludeHits = Array(repeating: 0, count: spec.excludes.count)
-        var seenIssues: Set<String> = []
+        var reportedIssues: Set<String> = []
 
         for variant in spec.variants {
             for combination in cartesian(dimensions.map(\.choices.count)) {
                 let chosen = zip2(dimensions, combination).flatMap { $0.choices[$1] }
-                let settings = spec.base + variant.settings + chosen + overrides.fixed
-                let tree = resolveTree(settings)
-                let config: RunConfig
-                do {
-                    config = try RunConfigResolver.decode(merged: tree.merged, source: SourceRef(file: spec.file))
-                } catch let error as ConfigIssues {
-                    for issue in error.issues where seenIssues.insert(issue.description).inserted { issues.append(issue) }
-                    continue
-                }
-                let rangeIssues = config.issues().map { locate($0, applied: tree.applied, file: spec.file) }
-                if !rangeIssues.isEmpty {
-                    for issue in rangeIssues where seenIssues.insert(issue.description).inserted { issues.append(issue) }
+                let tree = resolveTree(spec.base + variant.settings + chosen + overrides.fixed)
+                guard let config = try validatedConfig(tree, file: spec.file, issues: &issues, reported: &reportedIssues) else {
                     continue
                 }
                 var axes: [String: JSONValue] = [:]
                 for setting in chosen { axes[setting.dottedPath] = setting.value }
-                var nameParts = [variant.name]
-                for keys in sweptKeys {
-                    let mine = tree.merged.value(at: JSONPath(keys: keys))
-                    if mine != baseline.merged.value(at: JSONPath(keys: keys)), let mine {
-                        nameParts.append("\(labels[keys]!)=\(display(mine))")
-                    }
-                }
-                let shortName = nameParts.joined(separator: " ")
+                let shortName = self.shortName(variant: variant.name, tree: tree, baseline: baseline,
+                                               sweptKeys: sweptKeys, labels: labels)
 
                 for seed in seeds ?? [config.seed] {
                     var seeded = config
                     seeded.seed = seed
                     let json = try RunConfigResolver.json(of: seeded)
                     let identity = try RunIdentity(resolvedJSON: json, seed: seed)
-                    let excludedBy = spec.excludes.indices.filter { i in
-                        let rule = spec.excludes[i]
-                        return (rule.variant == nil || rule.variant == variant.name)
-                            && rule.entries.allSatisfy { json.value(at: JSONPath(keys: $0.keys)) == $0.value }
-                    }
+                    let excludedBy = matchingExcludes(spec, variant: variant.name, json: json)
                     if !excludedBy.isEmpty {
                         for i in excludedBy { excludeHits[i] += 1 }
                         continue
@@ -196,6 +144,90 @@ public enum ExperimentPlanner {
         }
         return ExperimentPlan(name: spec.name, description: spec.description, sourceFile: spec.file,
                               overrides: overrideTexts, runs: runs, warnings: warnings)
+    }
+
+    /// The sweep dimensions in expansion order: grid axes, the zip group as one dimension, command-line
+    /// sweeps. A command-line setting or sweep takes the place of the file's axes on the same keys.
+    private static func sweepDimensions(_ spec: ExperimentSpec, overrides: ParsedOverrides, warnings: inout [String]) -> [Dimension] {
+        let commandLineKeys = overrides.fixed.map(\.keys) + overrides.sweeps.map(\.keys)
+        func overridden(_ keys: [String]) -> [String]? {
+            commandLineKeys.first { DottedPath.isPrefix($0, of: keys) }
+        }
+        var dimensions: [Dimension] = []
+        for axis in spec.grid {
+            if let by = overridden(axis.keys) {
+                warnings.append("grid axis \(axis.dottedPath) is replaced by the command-line override of \(DottedPath.join(by))")
+                continue
+            }
+            dimensions.append(Dimension(keys: [axis.keys], choices: axis.values.map { [$0] }))
+        }
+        let zip = spec.zip.filter { axis in
+            guard let by = overridden(axis.keys) else { return true }
+            warnings.append("zip key \(axis.dottedPath) is replaced by the command-line override of \(DottedPath.join(by))")
+            return false
+        }
+        if let length = zip.first?.values.count {
+            dimensions.append(Dimension(keys: zip.map(\.keys), choices: (0..<length).map { i in zip.map { $0.values[i] } }))
+        }
+        for axis in overrides.sweeps {
+            dimensions.append(Dimension(keys: [axis.keys], choices: axis.values.map { [$0] }))
+        }
+        return dimensions
+    }
+
+    /// Refuses an expansion larger than `maxRuns` before any run is resolved; the count saturates
+    /// instead of overflowing, so an absurd file is reported rather than crashing.
+    private static func checkRunCount(_ spec: ExperimentSpec, dimensions: [Dimension], seedCount: Int) throws {
+        var total = spec.variants.count
+        for factor in dimensions.map(\.choices.count) + [seedCount] {
+            let (product, overflow) = total.multipliedReportingOverflow(by: factor)
+            total = overflow ? Int.max : product
+        }
+        if total > maxRuns {
+            throw ConfigIssues([ConfigIssue(path: "", message: "the experiment expands to \(total == Int.max ? "too many" : String(total)) runs, more than the limit of \(maxRuns)", file: spec.file)])
+        }
+    }
+
+    /// The run configuration a resolved tree decodes to, or nil with its issues recorded. Each issue is
+    /// recorded once: a mistake in the base would otherwise be repeated for every run of the expansion.
+    private static func validatedConfig(_ tree: ResolvedTree, file: String, issues: inout [ConfigIssue],
+                                        reported: inout Set<String>) throws -> RunConfig? {
+        let config: RunConfig
+        do {
+            config = try RunConfigResolver.decode(merged: tree.merged, source: SourceRef(file: file))
+        } catch let error as ConfigIssues {
+            for issue in error.issues where reported.insert(issue.description).inserted { issues.append(issue) }
+            return nil
+        }
+        let rangeIssues = config.issues().map { locate($0, applied: tree.applied, file: file) }
+        if !rangeIssues.isEmpty {
+            for issue in rangeIssues where reported.insert(issue.description).inserted { issues.append(issue) }
+            return nil
+        }
+        return config
+    }
+
+    /// A run's short name: the variant, then `label=value` for each swept key whose value differs from
+    /// the baseline's.
+    private static func shortName(variant: String, tree: ResolvedTree, baseline: ResolvedTree,
+                                  sweptKeys: [[String]], labels: [[String]: String]) -> String {
+        var nameParts = [variant]
+        for keys in sweptKeys {
+            let mine = tree.merged.value(at: JSONPath(keys: keys))
+            if mine != baseline.merged.value(at: JSONPath(keys: keys)), let mine {
+                nameParts.append("\(labels[keys]!)=\(display(mine))")
+            }
+        }
+        return nameParts.joined(separator: " ")
+    }
+
+    /// The indices of the exclude rules that drop a run of `variant` with this resolved configuration.
+    private static func matchingExcludes(_ spec: ExperimentSpec, variant: String, json: JSONValue) -> [Int] {
+        spec.excludes.indices.filter { i in
+            let rule = spec.excludes[i]
+            return (rule.variant == nil || rule.variant == variant)
+                && rule.entries.allSatisfy { json.value(at: JSONPath(keys: $0.keys)) == $0.value }
+        }
     }
 
     /// The user's settings applied in order (a setting replaces whatever earlier ones put under its path),
