@@ -110,23 +110,7 @@ public struct ExperimentSpec: Sendable {
         let root = document.value
         let isExperiment = members.contains { topLevelKeys.contains($0.key) }
         if !isExperiment {
-            // A plain run configuration: one run, its keys checked at the top level. A misspelt experiment
-            // key ("gird") is what made the file look like one, so it is suggested first.
-            let configKeys = ConfigSchema.runConfig.objectKeys
-            var checked: [(key: String, value: JSONValue)] = []
-            for member in members {
-                if !configKeys.contains(member.key), Suggestion.closest(to: member.key, among: configKeys) == nil,
-                   let near = Suggestion.closest(to: member.key, among: topLevelKeys) {
-                    issues.append(source.issue(at: [.key(member.key)], "unknown key \"\(member.key)\"; did you mean \"\(near)\"?"))
-                } else {
-                    checked.append(member)
-                }
-            }
-            issues += SchemaCheck.issues(in: .object(checked), schema: .runConfig, at: .root, source: source)
-            let base = leafSettings(root, origin: ValueOrigin(source: source, path: .root), keys: [])
-            return ExperimentSpec(name: stem, description: "", file: path, base: base,
-                                  variants: [ExperimentVariant(name: "base", settings: [])], grid: [], zip: [],
-                                  seeds: nil, seedsOrigin: nil, excludes: [])
+            return plainRunConfiguration(root, members: members, stem: stem, path: path, source: source, issues: &issues)
         }
         for (key, _) in members where !topLevelKeys.contains(key) {
             let message = ConfigSchema.runConfig.child(key) != nil
@@ -145,16 +129,7 @@ public struct ExperimentSpec: Sendable {
                 spec.file = path
             }
         }
-        if let name = root["name"] {
-            if let s = name.stringValue, !s.trimmingWhitespace().isEmpty { spec.name = s } else {
-                issues.append(source.issue(at: [.key("name")], "expected a non-empty string, found \(name.foundDescription)"))
-            }
-        }
-        if let description = root["description"] {
-            if let s = description.stringValue { spec.description = s } else {
-                issues.append(source.issue(at: [.key("description")], "expected a string, found \(description.foundDescription)"))
-            }
-        }
+        readNameAndDescription(root, into: &spec, source: source, issues: &issues)
         if let base = root["base"] {
             let location: JSONPath = [.key("base")]
             let baseIssues = SchemaCheck.issues(in: base, schema: .runConfig, at: location, source: source)
@@ -166,6 +141,53 @@ public struct ExperimentSpec: Sendable {
         if let variants = root["variants"] {
             if let parsed = parseVariants(variants, source: source, issues: &issues) { spec.variants = parsed }
         }
+        readSweeps(root, into: &spec, source: source, issues: &issues)
+        readSeeds(root, into: &spec, source: source, issues: &issues)
+        if let exclude = root["exclude"] {
+            spec.excludes += parseExcludes(exclude, variants: spec.variants.map(\.name), source: source, issues: &issues)
+        }
+        return spec
+    }
+
+    /// A plain run configuration: one run, its keys checked at the top level. A misspelt experiment
+    /// key ("gird") is what made the file look like one, so it is suggested first.
+    private static func plainRunConfiguration(_ root: JSONValue, members: [(key: String, value: JSONValue)], stem: String,
+                                              path: String, source: SourceRef, issues: inout [ConfigIssue]) -> ExperimentSpec {
+        let configKeys = ConfigSchema.runConfig.objectKeys
+        var checked: [(key: String, value: JSONValue)] = []
+        for member in members {
+            if !configKeys.contains(member.key), Suggestion.closest(to: member.key, among: configKeys) == nil,
+               let near = Suggestion.closest(to: member.key, among: topLevelKeys) {
+                issues.append(source.issue(at: [.key(member.key)], "unknown key \"\(member.key)\"; did you mean \"\(near)\"?"))
+            } else {
+                checked.append(member)
+            }
+        }
+        issues += SchemaCheck.issues(in: .object(checked), schema: .runConfig, at: .root, source: source)
+        let base = leafSettings(root, origin: ValueOrigin(source: source, path: .root), keys: [])
+        return ExperimentSpec(name: stem, description: "", file: path, base: base,
+                              variants: [ExperimentVariant(name: "base", settings: [])], grid: [], zip: [],
+                              seeds: nil, seedsOrigin: nil, excludes: [])
+    }
+
+    private static func readNameAndDescription(_ root: JSONValue, into spec: inout ExperimentSpec, source: SourceRef,
+                                               issues: inout [ConfigIssue]) {
+        if let name = root["name"] {
+            if let s = name.stringValue, !s.trimmingWhitespace().isEmpty { spec.name = s } else {
+                issues.append(source.issue(at: [.key("name")], "expected a non-empty string, found \(name.foundDescription)"))
+            }
+        }
+        if let description = root["description"] {
+            if let s = description.stringValue { spec.description = s } else {
+                issues.append(source.issue(at: [.key("description")], "expected a string, found \(description.foundDescription)"))
+            }
+        }
+    }
+
+    /// The file's grid axes and zip keys merged over the parent's, then checked as a whole: the zip lists
+    /// must line up, and a key is swept in one section only.
+    private static func readSweeps(_ root: JSONValue, into spec: inout ExperimentSpec, source: SourceRef,
+                                   issues: inout [ConfigIssue]) {
         if let grid = root["grid"] {
             merge(parseAxes(grid, section: "grid", source: source, issues: &issues), into: &spec.grid)
         }
@@ -180,6 +202,11 @@ public struct ExperimentSpec: Sendable {
         for axis in spec.zip where spec.grid.contains(where: { $0.keys == axis.keys }) {
             issues.append(source.issue(at: [.key("zip"), .key(axis.dottedPath)], "\(axis.dottedPath) is both a grid axis and a zip key; give it in one of them"))
         }
+    }
+
+    /// The file's seeds (replacing the parent's), which may not be swept a second time as an axis.
+    private static func readSeeds(_ root: JSONValue, into spec: inout ExperimentSpec, source: SourceRef,
+                                  issues: inout [ConfigIssue]) {
         if let seeds = root["seeds"] {
             let origin = ValueOrigin(source: source, path: [.key("seeds")])
             if let parsed = parseSeeds(seeds, origin: origin, issues: &issues) {
@@ -191,10 +218,6 @@ public struct ExperimentSpec: Sendable {
             issues.append(axis.values.first.map { $0.origin.issue("seed is swept by \"seeds\"; remove it from here") }
                           ?? source.issue(at: [.key("seeds")], "seed is swept twice"))
         }
-        if let exclude = root["exclude"] {
-            spec.excludes += parseExcludes(exclude, variants: spec.variants.map(\.name), source: source, issues: &issues)
-        }
-        return spec
     }
 
     private static func loadParent(_ extends: JSONValue, source: SourceRef, path: String, chain: [String],
