@@ -176,14 +176,47 @@ public final class Runner {
                                          errorTail: "cannot create the artifact folder \(artifacts.path): \(error)"), detail: "\(error)")
             return
         }
+        recordEnvironment(of: claim)
+
+        let child: ChildProcess
         do {
-            try storage.setEnvironment(runID: runID, attempt: claim.attempt,
+            child = try startChild(for: claim, artifacts: artifacts)
+        } catch {
+            try record(claim, RunOutcome(status: .failed, exitStatus: nil,
+                                         errorTail: "cannot start \(executor.executable.path): \(error)"), detail: "\(error)")
+            return
+        }
+        adopt(child, runID: runID)
+        display.runStarted(claim)
+        if let current = try? storage.statusCounts(experiment: claim.run.experiment) { display.sweep(current) }
+
+        let ending = waitHoldingLease(child, claim: claim)
+        for log in [child.stdoutLog, child.stderrLog] {
+            _ = try? storage.addArtifact(runID: runID, name: "logs/" + log.lastPathComponent, file: log)
+        }
+        if ending.leaseLost {
+            lock.lock(); counts.leasesLost += 1; lock.unlock()
+            display.message("lost the lease of run \(runID) to another worker; its process was stopped")
+            return
+        }
+        let outcome = Self.outcome(of: ending.termination, stoppedBy: ending.stoppedBy, stderrTail: child.stderrTail())
+        try record(claim, outcome, detail: outcome.status == .completed ? "" : ending.termination.summary)
+    }
+
+    private func recordEnvironment(of claim: ClaimedRun) {
+        do {
+            try storage.setEnvironment(runID: claim.runID, attempt: claim.attempt,
                                        RunEnvironment.collect(codeVersion: codeVersion, extra: environmentExtras))
         } catch {
             // The environment is provenance, not a reason to skip the run.
-            display.message("could not record the environment of run \(runID): \(error)")
+            display.message("could not record the environment of run \(claim.runID): \(error)")
         }
+    }
 
+    /// The run's process, started with the runner's environment plus the executor's and the variables
+    /// that tell the child which run, store, artifact folder and attempt it is.
+    private func startChild(for claim: ClaimedRun, artifacts: URL) throws -> ChildProcess {
+        let runID = claim.runID
         var environment = ProcessInfo.processInfo.environment
         environment.merge(executor.environment) { _, new in new }
         environment[ChildEnvironment.runID] = runID
@@ -193,31 +226,38 @@ public final class Runner {
         environment[ChildEnvironment.runnerPID] = String(getpid())
 
         let logs = artifacts.appendingPathComponent("logs", isDirectory: true)
-        let child: ChildProcess
-        do {
-            child = try ChildProcess(
-                executable: executor.executable,
-                arguments: executor.resolvedArguments(runID: runID, storeLocator: storage.locator,
-                                                      artifactDirectory: artifacts, attempt: claim.attempt),
-                environment: environment,
-                stdoutLog: logs.appendingPathComponent("attempt-\(claim.attempt).stdout.log"),
-                stderrLog: logs.appendingPathComponent("attempt-\(claim.attempt).stderr.log"),
-                onProgress: { [display] line in display.runProgress(runID: runID, line) })
-            try child.start()
-        } catch {
-            try record(claim, RunOutcome(status: .failed, exitStatus: nil,
-                                         errorTail: "cannot start \(executor.executable.path): \(error)"), detail: "\(error)")
-            return
-        }
+        let child = try ChildProcess(
+            executable: executor.executable,
+            arguments: executor.resolvedArguments(runID: runID, storeLocator: storage.locator,
+                                                  artifactDirectory: artifacts, attempt: claim.attempt),
+            environment: environment,
+            stdoutLog: logs.appendingPathComponent("attempt-\(claim.attempt).stdout.log"),
+            stderrLog: logs.appendingPathComponent("attempt-\(claim.attempt).stderr.log"),
+            onProgress: { [display] line in display.runProgress(runID: runID, line) })
+        try child.start()
+        return child
+    }
 
+    /// Makes the child one that `stop(signal:)` reaches; a stop that came while it was starting is
+    /// forwarded at once.
+    private func adopt(_ child: ChildProcess, runID: String) {
         lock.lock()
         children[runID] = child
         let pendingSignal = stopSignal
         lock.unlock()
         if let pendingSignal { child.send(pendingSignal) }
-        display.runStarted(claim)
-        if let current = try? storage.statusCounts(experiment: claim.run.experiment) { display.sweep(current) }
+    }
 
+    /// How a child's wait ended: its termination, the signal that stopped the sweep meanwhile, and
+    /// whether another worker took the run over.
+    private struct ChildEnding {
+        var termination: ChildTermination
+        var stoppedBy: Int32?
+        var leaseLost: Bool
+    }
+
+    /// Waits for the child while heartbeats keep the run's lease, then stops `stop(signal:)` reaching it.
+    private func waitHoldingLease(_ child: ChildProcess, claim: ClaimedRun) -> ChildEnding {
         let keeper = LeaseKeeper(storage: storage, claim: claim, interval: heartbeatInterval) {
             // Another worker owns the run now; this execution must not go on writing to it.
             child.send(SIGKILL)
@@ -226,36 +266,29 @@ public final class Runner {
         let termination = child.wait()!
         keeper.stop()
         lock.lock()
-        children[runID] = nil
+        children[claim.runID] = nil
         let stoppedBy = stopSignal
         lock.unlock()
+        return ChildEnding(termination: termination, stoppedBy: stoppedBy, leaseLost: keeper.lost)
+    }
 
-        for log in [child.stdoutLog, child.stderrLog] {
-            _ = try? storage.addArtifact(runID: runID, name: "logs/" + log.lastPathComponent, file: log)
-        }
-        if keeper.lost {
-            lock.lock(); counts.leasesLost += 1; lock.unlock()
-            display.message("lost the lease of run \(runID) to another worker; its process was stopped")
-            return
-        }
-
-        let tail = child.stderrTail()
-        let outcome: RunOutcome
+    /// The recorded outcome of a child that ended: a stop the runner asked for (or an interrupt from
+    /// outside) is a kill, not a failure of the run.
+    private static func outcome(of termination: ChildTermination, stoppedBy: Int32?, stderrTail tail: String) -> RunOutcome {
         switch termination {
         case .exited(0):
-            outcome = RunOutcome(status: .completed, exitStatus: 0, errorTail: nil)
+            return RunOutcome(status: .completed, exitStatus: 0, errorTail: nil)
         case .signalled(let signal) where stoppedBy != nil || [SIGINT, SIGTERM, SIGHUP].contains(signal):
-            outcome = RunOutcome(status: .killed, exitStatus: termination.exitStatus,
-                                 errorTail: Self.joined("\(termination.summary)" + (stoppedBy.map { " (runner received \(signalName($0)))" } ?? ""), tail))
+            return RunOutcome(status: .killed, exitStatus: termination.exitStatus,
+                              errorTail: joined("\(termination.summary)" + (stoppedBy.map { " (runner received \(signalName($0)))" } ?? ""), tail))
         case .exited where stoppedBy != nil:
-            outcome = RunOutcome(status: .killed, exitStatus: termination.exitStatus,
-                                 errorTail: Self.joined("\(termination.summary) after the runner received \(signalName(stoppedBy!))", tail))
+            return RunOutcome(status: .killed, exitStatus: termination.exitStatus,
+                              errorTail: joined("\(termination.summary) after the runner received \(signalName(stoppedBy!))", tail))
         default:
             let hint = termination == .signalled(SIGKILL) ? " (killed from outside, e.g. out of memory)" : ""
-            outcome = RunOutcome(status: .failed, exitStatus: termination.exitStatus,
-                                 errorTail: Self.joined(termination.summary + hint, tail))
+            return RunOutcome(status: .failed, exitStatus: termination.exitStatus,
+                              errorTail: joined(termination.summary + hint, tail))
         }
-        try record(claim, outcome, detail: outcome.status == .completed ? "" : termination.summary)
     }
 
     private static func joined(_ summary: String, _ tail: String) -> String {
