@@ -79,6 +79,20 @@ final class ChildProcess {
         _ = fcntl(readEnd, F_SETFD, FD_CLOEXEC)
         _ = fcntl(writeEnd, F_SETFD, FD_CLOEXEC)
 
+        let (result, spawned) = spawn(stdout: writeEnd)
+        close(writeEnd)
+        guard result == 0 else {
+            close(readEnd)
+            throw ChildProcessError.system("cannot start \(executable.path)", result)
+        }
+        lock.lock(); processID = spawned; lock.unlock()
+        startWaiting(for: spawned)
+        startReadingStdout(from: readEnd)
+    }
+
+    /// `posix_spawn` of the executable in a new process group with default signal handling, standard
+    /// input from /dev/null, standard output into the pipe and standard error into its log.
+    private func spawn(stdout writeEnd: Int32) -> (result: Int32, pid: pid_t) {
         var actions = posix_spawn_file_actions_t()
         posix_spawn_file_actions_init(&actions)
         defer { posix_spawn_file_actions_destroy(&actions) }
@@ -107,14 +121,11 @@ final class ChildProcess {
         }
         var spawned: pid_t = 0
         let result = posix_spawn(&spawned, executable.path, &actions, &attributes, argv, envp)
-        close(writeEnd)
-        guard result == 0 else {
-            close(readEnd)
-            throw ChildProcessError.system("cannot start \(executable.path)", result)
-        }
-        lock.lock(); processID = spawned; lock.unlock()
-        let childID = spawned
+        return (result, spawned)
+    }
 
+    /// A thread that reaps the child and records how it ended, releasing `wait`.
+    private func startWaiting(for childID: pid_t) {
         let waiter = Thread { [self] in
             var status: Int32 = 0
             var outcome: ChildTermination
@@ -134,10 +145,13 @@ final class ChildProcess {
         }
         waiter.name = "gaplab-child-wait"
         waiter.start()
+    }
 
+    /// A thread that splits the child's standard output into lines: progress lines go to `onProgress`,
+    /// the rest to the stdout log. Not waited for: the run's outcome does not depend on its output being drained.
+    private func startReadingStdout(from readEnd: Int32) {
         let onProgress = self.onProgress
         let stdoutLog = self.stdoutLog
-        // Not waited for: the run's outcome does not depend on its output being drained.
         let reader = Thread {
             let input = FileHandle(fileDescriptor: readEnd, closeOnDealloc: true)
             _ = FileManager.default.createFile(atPath: stdoutLog.path, contents: nil)
