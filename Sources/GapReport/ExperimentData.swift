@@ -123,6 +123,32 @@ public struct ExperimentData: Sendable {
         }
         let records = try storage.runs(experiment: name, status: nil).sorted { $0.sequence < $1.sequence }
         guard !records.isEmpty else { throw ReportError.noRuns(name) }
+        let runs = try loadRuns(records, from: storage, historyKeys: historyKeys)
+
+        var (order, grouped, labels) = groupByConfiguration(runs)
+        if let baseline {
+            let index = order.firstIndex { labels[$0] == baseline } ?? order.firstIndex { grouped[$0]?.first?.record.variant == baseline }
+            guard let index else { throw ReportError.unknownVariant(baseline, known: order.map { labels[$0]! }) }
+            order.insert(order.remove(at: index), at: 0)
+        }
+        let axes = sweptAxes(of: runs)
+        let arms = order.map { key -> Arm in
+            let armRuns = grouped[key]!.sorted { ($0.record.seed, $0.record.sequence) < ($1.record.seed, $1.record.sequence) }
+            var axisValues = [String: ParamValue?]()
+            for axis in axes { axisValues[axis.key] = armRuns.first?.params[axis.key] }
+            return Arm(variant: labels[key]!, shortName: armRuns[0].record.shortName, runs: armRuns, axisValues: axisValues)
+        }
+
+        let metricKeys = Set(runs.flatMap { $0.summaries.keys })
+        var directions = [String: GapStore.MetricDirection]()
+        for key in metricKeys { directions[key] = try storage.metricDirection(forKey: key) }
+
+        return ExperimentData(experiment: experiment, arms: arms, axes: axes,
+                              seeds: Array(Set(runs.map(\.record.seed))).sorted(), directions: directions)
+    }
+
+    /// Each run with its parameters, metric summaries, latest environment and the histories in `historyKeys`.
+    private static func loadRuns(_ records: [RunRecord], from storage: Storage, historyKeys: Set<String>) throws -> [ReportRun] {
         let summaries = try storage.summaries(runIDs: records.map(\.runID))
         var runs = [ReportRun]()
         for record in records {
@@ -138,10 +164,14 @@ public struct ExperimentData: Sendable {
             }
             runs.append(run)
         }
+        return runs
+    }
 
-        // An arm is one configuration over its seeds (runs sharing a config hash), labelled by the planner's short
-        // name (the variant and the swept values that set it apart); arms keep plan order.
-        // A variant planned with a single configuration keeps its name as the label.
+    /// The runs grouped into arms by config hash, in plan order, with each arm's label.
+    /// An arm is one configuration over its seeds, labelled by the planner's short name (the variant and the
+    /// swept values that set it apart); a variant planned with a single configuration keeps its name as the label.
+    private static func groupByConfiguration(_ runs: [ReportRun])
+        -> (order: [String], grouped: [String: [ReportRun]], labels: [String: String]) {
         var order = [String](), grouped = [String: [ReportRun]](), labels = [String: String]()
         var configsOfVariant = [String: Set<String>]()
         for run in runs { configsOfVariant[run.record.variant, default: []].insert(run.record.configHash) }
@@ -156,12 +186,12 @@ public struct ExperimentData: Sendable {
             }
             grouped[key, default: []].append(run)
         }
-        if let baseline {
-            let index = order.firstIndex { labels[$0] == baseline } ?? order.firstIndex { grouped[$0]?.first?.record.variant == baseline }
-            guard let index else { throw ReportError.unknownVariant(baseline, known: order.map { labels[$0]! }) }
-            order.insert(order.remove(at: index), at: 0)
-        }
+        return (order, grouped, labels)
+    }
 
+    /// The parameters whose values differ across the runs, by key; seeds and machine or data descriptions
+    /// (`nonAxisPrefixes`) are not part of the design.
+    private static func sweptAxes(of runs: [ReportRun]) -> [SweptAxis] {
         let keys = Set(runs.flatMap { $0.params.keys })
             .filter { key in key != "seed" && !nonAxisPrefixes.contains(where: { key.hasPrefix($0) }) }
         var axes = [SweptAxis]()
@@ -176,20 +206,7 @@ public struct ExperimentData: Sendable {
             }
             axes.append(SweptAxis(key: key, isNumeric: numeric))
         }
-
-        let arms = order.map { key -> Arm in
-            let armRuns = grouped[key]!.sorted { ($0.record.seed, $0.record.sequence) < ($1.record.seed, $1.record.sequence) }
-            var axisValues = [String: ParamValue?]()
-            for axis in axes { axisValues[axis.key] = armRuns.first?.params[axis.key] }
-            return Arm(variant: labels[key]!, shortName: armRuns[0].record.shortName, runs: armRuns, axisValues: axisValues)
-        }
-
-        let metricKeys = Set(runs.flatMap { $0.summaries.keys })
-        var directions = [String: GapStore.MetricDirection]()
-        for key in metricKeys { directions[key] = try storage.metricDirection(forKey: key) }
-
-        return ExperimentData(experiment: experiment, arms: arms, axes: axes,
-                              seeds: Array(Set(runs.map(\.record.seed))).sorted(), directions: directions)
+        return axes
     }
 
     /// Equal numbers compare equal whatever their stored type (an int 0 and a double 0.0 are one axis value).
