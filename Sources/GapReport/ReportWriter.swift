@@ -99,31 +99,37 @@ public struct ReportWriter {
                 written += ["figures/\(figure.name).svg", "figures/\(figure.name).png"]
                 figureSections.append("![\(figure.plot.title)](figures/\(figure.name).svg)\n\n\(figure.caption) PNG: [figures/\(figure.name).png](figures/\(figure.name).png)\n")
             }
-            var pictureTable: String?
-            let pictures = try figureBuilder.embeddingPictures()
-            if !pictures.isEmpty {
-                var names = [String]()
-                for picture in pictures {
-                    let relative = "figures/embeddings_pca_\(TableBuilder.slug(picture.arm.variant)).png"
-                    let target = folder.appendingPathComponent(relative)
-                    try createFolder(target.deletingLastPathComponent())
-                    do {
-                        try Data(contentsOf: picture.source).write(to: target)
-                    } catch {
-                        throw ReportError.io(path: picture.source.path, reason: "cannot copy to \(target.path): \(error.localizedDescription)")
-                    }
-                    written.append(relative)
-                    names.append(relative)
-                }
-                pictureTable = "| " + pictures.map { "\($0.arm.variant) (seed \($0.seed))" }.joined(separator: " | ") + " |\n"
-                    + "| " + pictures.map { _ in "---" }.joined(separator: " | ") + " |\n"
-                    + "| " + names.map { "![PCA](\($0))" }.joined(separator: " | ") + " |\n"
-            }
+            let pictures = try copyEmbeddingPictures(try figureBuilder.embeddingPictures(), into: folder)
+            written += pictures.files
             try put("README.md", ReportMarkdown.document(header: header, tables: allTables, figures: figureSections,
-                                                       pictureTable: pictureTable, data: data))
+                                                       pictureTable: pictures.table, data: data))
         }
         try removeStaleFiles(keeping: written)
         return written.sorted()
+    }
+
+    /// Copies each run's PCA picture of its embeddings into the report's figures folder. Returns the files
+    /// copied and the markdown table that shows them side by side (nil when no run saved one).
+    private func copyEmbeddingPictures(_ pictures: [(arm: Arm, seed: Int, source: URL)],
+                                       into folder: URL) throws -> (files: [String], table: String?) {
+        guard !pictures.isEmpty else { return ([], nil) }
+        var names = [String]()
+        for picture in pictures {
+            let relative = "figures/embeddings_pca_\(TableBuilder.slug(picture.arm.variant)).png"
+            let target = folder.appendingPathComponent(relative)
+            try createFolder(target.deletingLastPathComponent())
+            do {
+                try Data(contentsOf: picture.source).write(to: target)
+            } catch {
+                throw ReportError.io(path: picture.source.path, reason: "cannot copy to \(target.path): \(error.localizedDescription)")
+            }
+            names.append(relative)
+        }
+        let captions: [String] = pictures.map { "\($0.arm.variant) (seed \($0.seed))" }
+        let rules: [String] = pictures.map { _ in "---" }
+        let images: [String] = names.map { "![PCA](\($0))" }
+        let table = [captions, rules, images].map { "| " + $0.joined(separator: " | ") + " |\n" }.joined()
+        return (names, table)
     }
 
     /// The list of files the last report wrote into its folder.
