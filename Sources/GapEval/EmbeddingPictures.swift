@@ -35,7 +35,7 @@ public enum EmbeddingPictures {
         let projection: PlanarProjection
         switch method {
         case .pca:
-            projection = try PCA.project(joint, seed: seed).projection
+            projection = try PCA.project(joint).projection
         case .tsne:
             var settings = tsne
             settings.seed = seed
