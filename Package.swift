@@ -66,7 +66,7 @@ let package = Package(
         // CLIP / SharedCLIP towers with any sharing depth, initialisation, safetensors checkpoints.
         .target(name: "GapModel", dependencies: ["GapSpec", "GapEngine", "GapRandom"], swiftSettings: fastMath),
         // Contrastive losses (InfoNCE, IMSep, CyCLIP) with their gradients.
-        .target(name: "GapLoss", dependencies: ["CBLAS"], swiftSettings: fastMath),
+        .target(name: "GapLoss", dependencies: ["GapEngine"], swiftSettings: fastMath),
         // AdamW, learning-rate schedule, gradient clipping.
         .target(name: "GapOptim", dependencies: ["GapEngine"], swiftSettings: fastMath),
         // The training loop.

@@ -1,4 +1,5 @@
 import Foundation
+import GapEngine
 import GapRandom
 
 /// Training settings of the multinomial logistic regression behind the linear probe and modality separability.
@@ -47,7 +48,7 @@ public struct LogisticRegressionModel: Sendable, Equatable {
         features.values.withUnsafeBufferPointer { x in
             weights.withUnsafeBufferPointer { w in
                 out.withUnsafeMutableBufferPointer { o in
-                    sgemm(transposeA: false, transposeB: false, m: features.rows, n: classes, k: dim,
+                    sgemm(transA: false, transB: false, m: features.rows, n: classes, k: dim,
                           a: x.baseAddress!, lda: dim, b: w.baseAddress!, ldb: classes,
                           beta: 1, c: o.baseAddress!, ldc: classes)
                 }
@@ -123,7 +124,7 @@ public enum LogisticRegression {
                 batchX.withUnsafeBufferPointer { x in
                     model.weights.withUnsafeBufferPointer { w in
                         gradLogits.withUnsafeMutableBufferPointer { o in
-                            sgemm(transposeA: false, transposeB: false, m: size, n: k, k: d,
+                            sgemm(transA: false, transB: false, m: size, n: k, k: d,
                                   a: x.baseAddress!, lda: d, b: w.baseAddress!, ldb: k,
                                   beta: 1, c: o.baseAddress!, ldc: k)
                         }
@@ -152,7 +153,7 @@ public enum LogisticRegression {
                 batchX.withUnsafeBufferPointer { x in
                     gradLogits.withUnsafeBufferPointer { g in
                         gradW.withUnsafeMutableBufferPointer { o in
-                            sgemm(transposeA: true, transposeB: false, m: d, n: k, k: size,
+                            sgemm(transA: true, transB: false, m: d, n: k, k: size,
                                   a: x.baseAddress!, lda: d, b: g.baseAddress!, ldb: k,
                                   c: o.baseAddress!, ldc: k)
                         }

@@ -1,22 +1,20 @@
-import CBLAS
+import GapEngine
 
-// Row-major single-precision products through OpenBLAS. Batch matrices are compact: an n×n matrix has
-// leading dimension n, an n×e embedding block leading dimension e.
+// The loss's products through the engine's one entry point, `sgemm`. Batch matrices are compact: an n×n matrix
+// has leading dimension n, an n×e embedding block leading dimension e.
 
 /// out[n×n] = A[n×e]·B[n×e]ᵀ.
 @inline(__always)
 func multiplyTransposed(_ a: UnsafePointer<Float>, _ b: UnsafePointer<Float>, into out: UnsafeMutablePointer<Float>,
                         rows n: Int, dim e: Int) {
-    cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, Int32(n), Int32(n), Int32(e),
-                1, a, Int32(e), b, Int32(e), 0, out, Int32(n))
+    sgemm(transB: true, m: n, n: n, k: e, a: a, lda: e, b: b, ldb: e, beta: 0, c: out, ldc: n)
 }
 
 /// out[n×e] = (transposeCoefficients ? Cᵀ : C)[n×n]·X[n×e] + beta·out.
 @inline(__always)
 func multiplyCoefficients(_ c: UnsafePointer<Float>, transposed transposeCoefficients: Bool, _ x: UnsafePointer<Float>,
                           into out: UnsafeMutablePointer<Float>, rows n: Int, dim e: Int, beta: Float) {
-    cblas_sgemm(CblasRowMajor, transposeCoefficients ? CblasTrans : CblasNoTrans, CblasNoTrans,
-                Int32(n), Int32(e), Int32(n), 1, c, Int32(n), x, Int32(e), beta, out, Int32(e))
+    sgemm(transA: transposeCoefficients, m: n, n: e, k: n, a: c, lda: n, b: x, ldb: e, beta: beta, c: out, ldc: e)
 }
 
 /// M ← M + Mᵀ in place, for the gradient of a Gram matrix X·Xᵀ (each entry depends on two rows of X).
