@@ -7,13 +7,17 @@ public struct AttentionShape {
     public var width: Int
     public var heads: Int
     public var causal: Bool
+    /// The sequences' full length, which a causal stack may cut them short of (`tokens`, up to the batch's last end
+    /// of text).
+    public var contextTokens: Int
 
-    public init(batch: Int, tokens: Int, width: Int, heads: Int, causal: Bool) {
+    public init(batch: Int, tokens: Int, width: Int, heads: Int, causal: Bool, contextTokens: Int? = nil) {
         self.batch = batch
         self.tokens = tokens
         self.width = width
         self.heads = heads
         self.causal = causal
+        self.contextTokens = contextTokens ?? tokens
     }
 
     public var headDim: Int { width / heads }
@@ -23,6 +27,10 @@ public struct AttentionShape {
     public var softmaxStatisticsCount: Int { 2 * batch * heads * tokens }
     /// Score rows padded to whole vectors.
     var paddedTokens: Int { (tokens + VectorMath.width - 1) / VectorMath.width * VectorMath.width }
+    /// Score columns computed in whole vectors, the rest a dot product each (`rowsTimesRows`): the columns in whole
+    /// vectors of the full context, so that each score is computed the same way whatever length the batch's
+    /// sequences are cut to, and a caption's embedding does not depend on the captions beside it.
+    var vectorColumns: Int { min(paddedTokens, contextTokens / VectorMath.width * VectorMath.width) }
     /// Scratch floats one thread needs: two tokens × paddedTokens panels (probabilities and their gradient), a
     /// head_dim × paddedTokens transposed K (or V), and the two square blocks `transpose` works in.
     var scratchPerThread: Int { (2 * tokens + headDim) * paddedTokens + transposeScratchCount }
@@ -66,7 +74,7 @@ public func attentionForward(out: UnsafeMutablePointer<Float>, softmaxStatistics
             transpose(kt, k, rows: T, cols: hd, ld: C3, paddedRows: Tp, blocks: blocks)
             // scores = scale · Q Kᵀ, rows padded to Tp columns; each row becomes its probabilities in place.
             rowsTimesRows(out: scores, ldo: Tp, a: q, lda: C3, b: k, bTransposed: kt, ldb: C3, rows: T, columns: T,
-                          paddedColumns: Tp, depth: hd, scale: s.scale)
+                          vectorColumns: s.vectorColumns, paddedColumns: Tp, depth: hd, scale: s.scale)
             for i in 0..<T {
                 let row = softmaxRow(out: scores + i * Tp, scores: scores + i * Tp, valid: causal ? i + 1 : T,
                                      count: Tp)
@@ -104,7 +112,7 @@ public func attentionBackward(dqkv: UnsafeMutablePointer<Float>, dout: UnsafePoi
             // P = exp(scale · Q Kᵀ − largest) · inverseSum, zero where masked and in the padding.
             transpose(transposed, k, rows: T, cols: hd, ld: C3, paddedRows: Tp, blocks: blocks)
             rowsTimesRows(out: p, ldo: Tp, a: q, lda: C3, b: k, bTransposed: transposed, ldb: C3, rows: T, columns: T,
-                          paddedColumns: Tp, depth: hd, scale: s.scale)
+                          vectorColumns: s.vectorColumns, paddedColumns: Tp, depth: hd, scale: s.scale)
             for i in 0..<T {
                 probabilitiesRow(p + i * Tp, SoftmaxStatistics(largest: statistics[2 * (bh * T + i)],
                                                                inverseSum: statistics[2 * (bh * T + i) + 1]),
@@ -113,7 +121,7 @@ public func attentionBackward(dqkv: UnsafeMutablePointer<Float>, dout: UnsafePoi
             // dP = dO Vᵀ
             transpose(transposed, v, rows: T, cols: hd, ld: C3, paddedRows: Tp, blocks: blocks)
             rowsTimesRows(out: dp, ldo: Tp, a: dO, lda: C, b: v, bTransposed: transposed, ldb: C3, rows: T, columns: T,
-                          paddedColumns: Tp, depth: hd, scale: 1)
+                          vectorColumns: s.vectorColumns, paddedColumns: Tp, depth: hd, scale: 1)
             // dV = Pᵀ dO: row j gathers the rows i that attend to it (i ≥ j when causal).
             broadcastProduct(out: dv, ldo: C3, a: p, aRowStride: 1, aColStride: Tp, b: dO, ldb: C,
                              rows: T, n: hd, scale: 1) { j in (causal ? j : 0)..<T }
@@ -129,16 +137,16 @@ public func attentionBackward(dqkv: UnsafeMutablePointer<Float>, dout: UnsafePoi
 }
 
 /// out[i, j] = scale · Σ_d A[i, d]·B[j, d] (Q Kᵀ, dO Vᵀ) for j < columns, and 0 up to paddedColumns; A and B are
-/// row-major with row strides lda and ldb, and bTransposed holds Bᵀ with rows paddedColumns apart. The columns in
-/// whole vectors go through `broadcastProduct` over Bᵀ. The rest (the vision tower's 65th token, beside 64) would
-/// take a whole vector of broadcasts and products for every term and row, for one column in sixteen: each of
-/// its elements is one dot product of two rows instead.
+/// row-major with row strides lda and ldb, and bTransposed holds Bᵀ with rows paddedColumns apart, zero past
+/// `columns`. The first vectorColumns columns (whole vectors, up to paddedColumns) go through `broadcastProduct` over
+/// Bᵀ. The rest (the vision tower's 65th token, beside 64) would take a whole vector of broadcasts and products for
+/// every term and row, for one column in sixteen: each of its elements is one dot product of two rows instead.
 @inline(__always)
 func rowsTimesRows(out: UnsafeMutablePointer<Float>, ldo: Int, a: UnsafePointer<Float>, lda: Int, b: UnsafePointer<Float>,
-                   bTransposed: UnsafePointer<Float>, ldb: Int, rows: Int, columns: Int, paddedColumns: Int, depth: Int,
-                   scale: Float) {
+                   bTransposed: UnsafePointer<Float>, ldb: Int, rows: Int, columns: Int, vectorColumns: Int,
+                   paddedColumns: Int, depth: Int, scale: Float) {
     typealias V = VectorMath.Vector
-    let w = V.scalarCount, vectorColumns = columns / w * w
+    let w = V.scalarCount
     if vectorColumns > 0 {
         broadcastProduct(out: out, ldo: ldo, a: a, aRowStride: lda, aColStride: 1, b: bTransposed, ldb: paddedColumns,
                          rows: rows, n: vectorColumns, scale: scale) { _ in 0..<depth }

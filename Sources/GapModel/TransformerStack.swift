@@ -37,7 +37,8 @@ final class TransformerStack {
     var output: UnsafeMutablePointer<Float> { residuals[residuals.count - 1].pointer }
 
     func shape(_ batch: Int, tokens: Int? = nil) -> AttentionShape {
-        AttentionShape(batch: batch, tokens: tokens ?? self.tokens, width: width, heads: heads, causal: causal)
+        AttentionShape(batch: batch, tokens: tokens ?? self.tokens, width: width, heads: heads, causal: causal,
+                       contextTokens: self.tokens)
     }
 
     /// `tokens` (causal stacks, here and in `forwardPooled` and `backward`): sequences cut to their first `tokens`
