@@ -11,16 +11,16 @@ import Foundation
 public func sgemm(transA: Bool = false, transB: Bool = false, m: Int, n: Int, k: Int,
                   alpha: Float = 1, a: UnsafePointer<Float>, lda: Int,
                   b: UnsafePointer<Float>, ldb: Int,
-                  beta: Float = 0, c: UnsafeMutablePointer<Float>, ldc: Int) {
+                  beta: Float = 0, c: UnsafeMutablePointer<Float>, ldc: Int, rowsAlone: Bool = false) {
     _ = EngineThreads.singleThreadedBLAS
     let product = Product(transA: transA, transB: transB, m: m, n: n, k: k, alpha: alpha, a: a, lda: lda, b: b, ldb: ldb,
-                          beta: beta, c: c, ldc: ldc)
+                          beta: beta, c: c, ldc: ldc, rowsAlone: rowsAlone)
     let tiles = product.tilesTakeIt
     guard tiles || (EngineThreads.count > 1 && m * n * k >= 1 << 18) else {
         productPiece(product)
         return
     }
-    if tiles || m >= n {
+    if tiles || m >= n || rowsAlone {
         sgemmRowPieces(product, rowBias: nil)
     } else {
         parallelChunks(n, minimumPerChunk: 32, sharing: product) { p, _, cols in
@@ -50,13 +50,19 @@ struct Product {
     /// laid out as C, and the later passes add onto that: a residual stream and the layer's bias added as C is
     /// first written, the same floats as writing them into C first and accumulating the product onto it.
     var addend: UnsafePointer<Float>? = nil
+    /// When set, each row of C is computed alone, the same floats whatever the number of rows: by the tiles at any
+    /// depth when they fit, otherwise by one OpenBLAS call per row. OpenBLAS rounds a row differently with the number
+    /// of rows (its kernels for the rows left below its blocking, its paths for small products), and inference needs
+    /// an example's embedding not to depend on the batch it is in: a run's evaluation and a later `gaplab eval` of its
+    /// checkpoint embed in batches of different sizes, and one flipped ranking changes a recall.
+    var rowsAlone = false
     /// When above 0, b holds op(B) packed in column panels (`packColumnPanels`) this many floats apart.
     var bPanelStride = 0
-    /// Terms up to which the product goes to the engine's tiles when they take it.
-    var tilesUpToDepth = tilesPreferredUpToDepth
 
     /// Whether the engine's tiles compute this product (once op(B) = Wᵀ is packed, when B is transposed).
-    var tilesTakeIt: Bool { !transA && k <= tilesUpToDepth && tilesFit(n: n, alpha: alpha, beta: beta) }
+    var tilesTakeIt: Bool {
+        !transA && (rowsAlone || k <= tilesPreferredUpToDepth) && tilesFit(n: n, alpha: alpha, beta: beta)
+    }
 }
 
 /// `sgemm` over pieces of C's rows, with `rowBias` (the product then has beta = 1) added to every row of C. A
@@ -106,14 +112,22 @@ private func productRowPieces(_ product: Product, rowBias: UnsafePointer<Float>?
 }
 
 /// C = alpha·op(A)·op(B) + beta·C on the calling thread: the engine's tiles for a product whose B `sgemmRowPieces`
-/// packed for them, OpenBLAS otherwise.
+/// packed for them, OpenBLAS otherwise (a row a call when the rows must be computed alone).
 @inline(__always)
 func productPiece(_ p: Product) {
     if p.bPanelStride > 0 {
         tiledProduct(p)
-    } else {
-        precondition(p.addend == nil, "only the tiles add an addend")
+        return
+    }
+    precondition(p.addend == nil, "only the tiles add an addend")
+    guard p.rowsAlone else {
         blasSGEMM(p.transA, p.transB, p.m, p.n, p.k, p.alpha, p.a, p.lda, p.b, p.ldb, p.beta, p.c, p.ldc)
+        return
+    }
+    for r in 0..<p.m {
+        // Row r of op(A) starts at a + r·lda, or at column r (a + r) when A is stored transposed.
+        blasSGEMM(p.transA, p.transB, 1, p.n, p.k, p.alpha, p.transA ? p.a + r : p.a + r * p.lda, p.lda, p.b, p.ldb,
+                  p.beta, p.c + r * p.ldc, p.ldc)
     }
 }
 
@@ -125,17 +139,19 @@ func blasSGEMM(_ transA: Bool, _ transB: Bool, _ m: Int, _ n: Int, _ k: Int, _ a
                 Int32(m), Int32(n), Int32(k), alpha, a, Int32(lda), b, Int32(ldb), beta, c, Int32(ldc))
 }
 
-/// torch's nn.Linear: out[rows, outDim] = inp[rows, inDim] · Wᵀ + b, with W stored [outDim, inDim].
+/// torch's nn.Linear: out[rows, outDim] = inp[rows, inDim] · Wᵀ + b, with W stored [outDim, inDim]. `rowsAlone`:
+/// each row's result independent of the number of rows (`Product.rowsAlone`).
 public func linearForward(out: UnsafeMutablePointer<Float>, inp: UnsafePointer<Float>,
                           weight: UnsafePointer<Float>, bias: UnsafePointer<Float>?,
-                          rows: Int, inDim: Int, outDim: Int) {
+                          rows: Int, inDim: Int, outDim: Int, rowsAlone: Bool = false) {
     guard let bias else {
-        sgemm(transB: true, m: rows, n: outDim, k: inDim, a: inp, lda: inDim, b: weight, ldb: inDim, beta: 0, c: out, ldc: outDim)
+        sgemm(transB: true, m: rows, n: outDim, k: inDim, a: inp, lda: inDim, b: weight, ldb: inDim, beta: 0, c: out,
+              ldc: outDim, rowsAlone: rowsAlone)
         return
     }
     // The bias goes into each piece's rows just before its product accumulates onto them.
     sgemmRowPieces(Product(transA: false, transB: true, m: rows, n: outDim, k: inDim, alpha: 1, a: inp, lda: inDim,
-                           b: weight, ldb: inDim, beta: 1, c: out, ldc: outDim), rowBias: bias)
+                           b: weight, ldb: inDim, beta: 1, c: out, ldc: outDim, rowsAlone: rowsAlone), rowBias: bias)
 }
 
 /// A residual block's output projection: out = residual + bias + inp · Wᵀ (out_proj onto the residual stream,
@@ -145,36 +161,17 @@ public func linearForward(out: UnsafeMutablePointer<Float>, inp: UnsafePointer<F
 /// product accumulates.
 public func linearResidualForward(out: UnsafeMutablePointer<Float>, residual: UnsafePointer<Float>,
                                   inp: UnsafePointer<Float>, weight: UnsafePointer<Float>, bias: UnsafePointer<Float>,
-                                  rows: Int, inDim: Int, outDim: Int) {
+                                  rows: Int, inDim: Int, outDim: Int, rowsAlone: Bool = false) {
     var product = Product(transA: false, transB: true, m: rows, n: outDim, k: inDim, alpha: 1, a: inp, lda: inDim,
-                          b: weight, ldb: inDim, beta: 0, c: out, ldc: outDim)
+                          b: weight, ldb: inDim, beta: 0, c: out, ldc: outDim, rowsAlone: rowsAlone)
     guard product.tilesTakeIt else {
         addRowsWithBias(out: out, inp: residual, bias: bias, rows: rows, cols: outDim)
         sgemm(transB: true, m: rows, n: outDim, k: inDim, a: inp, lda: inDim, b: weight, ldb: inDim,
-              beta: 1, c: out, ldc: outDim)
+              beta: 1, c: out, ldc: outDim, rowsAlone: rowsAlone)
         return
     }
     product.addend = residual
     sgemmRowPieces(product, rowBias: bias)
-}
-
-/// c[m, n] = a[m, k] · weightᵀ + beta·c, with every row's result independent of m. The engine's tiles compute each
-/// row alone; OpenBLAS may round a row differently with the number of rows (small products take other kernels), so
-/// without tiles the rows go one call each. The pooled rows are few (one per sequence, where the full block has one
-/// per token), and a run's evaluation and a later `gaplab eval` of its checkpoint embed in batches of different
-/// sizes: with products over the batch's rows, their metrics no longer agreed.
-func rowByRowProduct(m: Int, n: Int, k: Int, a: UnsafePointer<Float>, weight: UnsafePointer<Float>, beta: Float,
-                     c: UnsafeMutablePointer<Float>) {
-    if tilesFit(n: n, beta: beta) {
-        var product = Product(transA: false, transB: true, m: m, n: n, k: k, alpha: 1, a: a, lda: k, b: weight, ldb: k,
-                              beta: beta, c: c, ldc: n)
-        product.tilesUpToDepth = .max
-        sgemmRowPieces(product, rowBias: nil)
-    } else {
-        for r in 0..<m {
-            sgemm(transB: true, m: 1, n: n, k: k, a: a + r * k, lda: k, b: weight, ldb: k, beta: beta, c: c + r * n, ldc: n)
-        }
-    }
 }
 
 /// Backward of `linearForward`. Gradients of the weight and bias accumulate (shared parameters are used by
@@ -301,8 +298,9 @@ let packedPanels = SharedScratch()
 
 /// open_clip's projections (`visual.proj`, `text_projection`): out[rows, outDim] = inp · P with P stored [inDim, outDim].
 public func projectionForward(out: UnsafeMutablePointer<Float>, inp: UnsafePointer<Float>,
-                              projection: UnsafePointer<Float>, rows: Int, inDim: Int, outDim: Int) {
-    sgemm(m: rows, n: outDim, k: inDim, a: inp, lda: inDim, b: projection, ldb: outDim, c: out, ldc: outDim)
+                              projection: UnsafePointer<Float>, rows: Int, inDim: Int, outDim: Int, rowsAlone: Bool = false) {
+    sgemm(m: rows, n: outDim, k: inDim, a: inp, lda: inDim, b: projection, ldb: outDim, c: out, ldc: outDim,
+          rowsAlone: rowsAlone)
 }
 
 public func projectionBackward(dinp: UnsafeMutablePointer<Float>, dprojection: UnsafeMutablePointer<Float>,

@@ -70,7 +70,8 @@ public final class BlockGradScratch {
 
 /// x_out = x_mid + mlp(ln_2(x_mid)), x_mid = x + out_proj(attn(ln_1(x))). `inp` is kept by the caller
 /// (it is the previous block's output) for the backward pass. With `training` false (embedding only) the
-/// backward pass may not follow; GELU′ and the softmax statistics are then not computed.
+/// backward pass may not follow; GELU′ and the softmax statistics are then not computed, and each row is computed
+/// as it would be in a batch of any size (`Product.rowsAlone`).
 public func residualBlockForward(out: UnsafeMutablePointer<Float>, inp: UnsafePointer<Float>,
                                  weights w: BlockTensors, cache: BlockCache,
                                  shape: AttentionShape, mlpWidth: Int, training: Bool = true) {
@@ -79,21 +80,21 @@ public func residualBlockForward(out: UnsafeMutablePointer<Float>, inp: UnsafePo
     layerNormForward(out: cache.ln1.pointer, mean: cache.ln1Mean.pointer, rstd: cache.ln1Rstd.pointer, inp: inp,
                      weight: w.ln1Weight, bias: w.ln1Bias, rows: rows, dim: C)
     linearForward(out: cache.qkv.pointer, inp: cache.ln1.pointer, weight: w.inProjWeight, bias: w.inProjBias,
-                  rows: rows, inDim: C, outDim: 3 * C)
+                  rows: rows, inDim: C, outDim: 3 * C, rowsAlone: !training)
     attentionForward(out: cache.att.pointer, softmaxStatistics: training ? cache.softmaxStatistics.pointer : nil,
                      qkv: cache.qkv.pointer, scratch: cache.attentionScratch.mutableBuffer, shape: shape)
     linearResidualForward(out: cache.residualMid.pointer, residual: inp, inp: cache.att.pointer, weight: w.outProjWeight,
-                          bias: w.outProjBias, rows: rows, inDim: C, outDim: C)
+                          bias: w.outProjBias, rows: rows, inDim: C, outDim: C, rowsAlone: !training)
     layerNormForward(out: cache.ln2.pointer, mean: cache.ln2Mean.pointer, rstd: cache.ln2Rstd.pointer,
                      inp: cache.residualMid.pointer, weight: w.ln2Weight, bias: w.ln2Bias, rows: rows, dim: C)
     // c_fc without its bias: the activation kernel adds it.
     linearForward(out: cache.fcOut.pointer, inp: cache.ln2.pointer, weight: w.fcWeight, bias: nil,
-                  rows: rows, inDim: C, outDim: M)
+                  rows: rows, inDim: C, outDim: M, rowsAlone: !training)
     biasGELUForward(out: cache.gelu.pointer, derivative: training ? cache.fcOut.pointer : nil, inp: cache.fcOut.pointer,
                     bias: w.fcBias, rows: rows, cols: M)
     cache.holdsGELUDerivative = training
     linearResidualForward(out: out, residual: cache.residualMid.pointer, inp: cache.gelu.pointer, weight: w.projWeight,
-                          bias: w.projBias, rows: rows, inDim: M, outDim: C)
+                          bias: w.projBias, rows: rows, inDim: M, outDim: C, rowsAlone: !training)
 }
 
 /// Backward of `residualBlockForward`. On entry `dresidual` holds dL/d(out); on return dL/d(inp).
@@ -144,7 +145,8 @@ public func addRowsWithBias(out: UnsafeMutablePointer<Float>, inp: UnsafePointer
 /// `residualBlockForward` for a tower's last block in inference, where the head reads one row per sequence (the
 /// class token, or the end of text): out[b] = block(inp)[b, positions[b]] (row 0 without positions), [batch, C].
 /// Every token still feeds the keys and values, but attention is taken for the read row's query alone, and the
-/// output projection and the MLP (most of a block) run on batch rows instead of batch × tokens.
+/// output projection and the MLP (most of a block) run on batch rows instead of batch × tokens. Each row is computed
+/// as it would be in a batch of any size (`Product.rowsAlone`).
 public func residualBlockForwardPooled(out: UnsafeMutablePointer<Float>, inp: UnsafePointer<Float>,
                                        positions: UnsafePointer<Int32>?, weights w: BlockTensors, cache: BlockCache,
                                        shape: AttentionShape, mlpWidth: Int) {
@@ -153,19 +155,22 @@ public func residualBlockForwardPooled(out: UnsafeMutablePointer<Float>, inp: Un
     layerNormForward(out: cache.ln1.pointer, mean: cache.ln1Mean.pointer, rstd: cache.ln1Rstd.pointer, inp: inp,
                      weight: w.ln1Weight, bias: w.ln1Bias, rows: rows, dim: C)
     linearForward(out: cache.qkv.pointer, inp: cache.ln1.pointer, weight: w.inProjWeight, bias: w.inProjBias,
-                  rows: rows, inDim: C, outDim: 3 * C)
+                  rows: rows, inDim: C, outDim: 3 * C, rowsAlone: true)
     attentionForwardPooled(out: cache.att.pointer, qkv: cache.qkv.pointer, positions: positions,
                            scratch: cache.attentionScratch.mutableBuffer, shape: shape)
     // From here on, the first B rows of each cache buffer: the read rows of the residual stream, then as in the
     // full block.
     gatherRows(out: cache.residualMid.pointer, x: inp, positions: positions, batch: B, tokens: shape.tokens, width: C)
     addRowsWithBias(out: cache.residualMid.pointer, inp: cache.residualMid.pointer, bias: w.outProjBias, rows: B, cols: C)
-    rowByRowProduct(m: B, n: C, k: C, a: cache.att.pointer, weight: w.outProjWeight, beta: 1, c: cache.residualMid.pointer)
+    sgemm(transB: true, m: B, n: C, k: C, a: cache.att.pointer, lda: C, b: w.outProjWeight, ldb: C, beta: 1,
+          c: cache.residualMid.pointer, ldc: C, rowsAlone: true)
     layerNormForward(out: cache.ln2.pointer, mean: cache.ln2Mean.pointer, rstd: cache.ln2Rstd.pointer,
                      inp: cache.residualMid.pointer, weight: w.ln2Weight, bias: w.ln2Bias, rows: B, dim: C)
-    rowByRowProduct(m: B, n: M, k: C, a: cache.ln2.pointer, weight: w.fcWeight, beta: 0, c: cache.fcOut.pointer)
+    sgemm(transB: true, m: B, n: M, k: C, a: cache.ln2.pointer, lda: C, b: w.fcWeight, ldb: C, c: cache.fcOut.pointer,
+          ldc: M, rowsAlone: true)
     biasGELUForward(out: cache.gelu.pointer, derivative: nil, inp: cache.fcOut.pointer, bias: w.fcBias, rows: B, cols: M)
     cache.holdsGELUDerivative = false
     addRowsWithBias(out: out, inp: cache.residualMid.pointer, bias: w.projBias, rows: B, cols: C)
-    rowByRowProduct(m: B, n: C, k: M, a: cache.gelu.pointer, weight: w.projWeight, beta: 1, c: out)
+    sgemm(transB: true, m: B, n: C, k: M, a: cache.gelu.pointer, lda: M, b: w.projWeight, ldb: M, beta: 1, c: out, ldc: C,
+          rowsAlone: true)
 }

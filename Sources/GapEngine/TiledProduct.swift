@@ -10,7 +10,7 @@
 // place, each term of a tile takes six floats of a row of dY and the next term a row further on (2 KiB for c_fc),
 // which costs more than packing them.
 // What the tiles guarantee and OpenBLAS does not: each row of C is computed alone, the same whatever the number
-// of rows (`rowByRowProduct`).
+// of rows (`Product.rowsAlone`).
 //
 // A is read in place, row-major with row stride lda. B[kk, j] is at b + (j / 64)·panelStride + kk·ldb + j % 64:
 // either a row-major matrix read in place (panelStride 64) or packed panels (ldb 64, panelStride 64·k, the
@@ -44,7 +44,7 @@ public enum ProductKernel {
 
 /// Terms up to which the layers' products go to the tiles: all of them, at most 512, since the tiles beat OpenBLAS
 /// on every layer's product at the reference shapes (docs/PERFORMANCE.md). Products whose rows must not depend on
-/// how many there are (`rowByRowProduct`) use the tiles at any depth.
+/// how many there are (`Product.rowsAlone`) use the tiles at any depth.
 let tilesPreferredUpToDepth = 512
 
 /// Whether `tiledProduct` takes a product of these sizes: whole panels of columns (every model width that is a

@@ -40,7 +40,7 @@ final class VisionTower {
         let v = config, patchLen = 3 * v.patchSize * v.patchSize
         im2patches(out: patches.pointer, images: images, batch: batch, channels: 3, imageSize: v.imageSize, patchSize: v.patchSize)
         linearForward(out: patchEmbeds.pointer, inp: patches.pointer, weight: conv, bias: nil,
-                      rows: batch * v.patchCount, inDim: patchLen, outDim: v.width)
+                      rows: batch * v.patchCount, inDim: patchLen, outDim: v.width, rowsAlone: !training)
         visionTokensForward(out: tokens.pointer, patchEmbeds: patchEmbeds.pointer, classEmbedding: classEmbedding,
                             positional: positional, batch: batch, patches: v.patchCount, width: v.width)
         layerNormForward(out: stack.input, mean: lnPreMean.pointer, rstd: lnPreRstd.pointer, inp: tokens.pointer,
@@ -48,10 +48,10 @@ final class VisionTower {
         if !training, !stack.weights.isEmpty {
             // Inference reads the class token alone: the last block runs for it only.
             let pooled = stack.forwardPooled(batch: batch, positions: nil)
-            return head.forward(from: pooled, positions: nil, batch: batch, tokens: 1)
+            return head.forward(from: pooled, positions: nil, batch: batch, tokens: 1, training: false)
         }
         stack.forward(batch: batch, training: training)
-        return head.forward(from: stack.output, positions: nil, batch: batch, tokens: v.tokens)
+        return head.forward(from: stack.output, positions: nil, batch: batch, tokens: v.tokens, training: training)
     }
 
     func backward(embedGrad: UnsafePointer<Float>) {
@@ -113,10 +113,11 @@ final class TextTower {
         if !training, !stack.weights.isEmpty {
             // Inference reads the end-of-text token alone: the last block runs for it only.
             let pooled = stack.forwardPooled(batch: batch, positions: endPositions.pointer, tokens: used)
-            return head.forward(from: pooled, positions: nil, batch: batch, tokens: 1)
+            return head.forward(from: pooled, positions: nil, batch: batch, tokens: 1, training: false)
         }
         stack.forward(batch: batch, training: training, tokens: used)
-        return head.forward(from: stack.output, positions: endPositions.pointer, batch: batch, tokens: used)
+        return head.forward(from: stack.output, positions: endPositions.pointer, batch: batch, tokens: used,
+                            training: training)
     }
 
     func backward(embedGrad: UnsafePointer<Float>) {

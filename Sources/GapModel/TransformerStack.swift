@@ -105,13 +105,15 @@ final class EmbeddingHead {
         dpooled = FloatBuffer(count: maxBatch * width)
     }
 
-    /// LayerNorm is per row, so normalising only the pooled rows equals open_clip's LN over all tokens.
-    func forward(from sequence: UnsafePointer<Float>, positions: UnsafePointer<Int32>?, batch: Int, tokens: Int)
-        -> UnsafeMutablePointer<Float> {
+    /// LayerNorm is per row, so normalising only the pooled rows equals open_clip's LN over all tokens. Outside
+    /// training, each row is projected as it would be in a batch of any size (`rowsAlone`).
+    func forward(from sequence: UnsafePointer<Float>, positions: UnsafePointer<Int32>?, batch: Int, tokens: Int,
+                 training: Bool) -> UnsafeMutablePointer<Float> {
         gatherRows(out: pooled.pointer, x: sequence, positions: positions, batch: batch, tokens: tokens, width: width)
         layerNormForward(out: normed.pointer, mean: mean.pointer, rstd: rstd.pointer, inp: pooled.pointer,
                          weight: lnWeight, bias: lnBias, rows: batch, dim: width)
-        projectionForward(out: projected.pointer, inp: normed.pointer, projection: projection, rows: batch, inDim: width, outDim: embedDim)
+        projectionForward(out: projected.pointer, inp: normed.pointer, projection: projection, rows: batch, inDim: width,
+                          outDim: embedDim, rowsAlone: !training)
         l2NormalizeForward(out: embeds.pointer, norms: norms.pointer, inp: projected.pointer, rows: batch, dim: embedDim)
         return embeds.pointer
     }
