@@ -61,7 +61,8 @@ struct Product {
 
     /// Whether the engine's tiles compute this product (once op(B) = Wᵀ is packed, when B is transposed).
     var tilesTakeIt: Bool {
-        !transA && (rowsAlone || k <= tilesPreferredUpToDepth) && tilesFit(n: n, alpha: alpha, beta: beta)
+        !transA && (rowsAlone || ProductKernel.tilesBuilt && k <= tilesPreferredUpToDepth)
+            && tilesFit(n: n, alpha: alpha, beta: beta)
     }
 }
 

@@ -1,5 +1,6 @@
-// The engine's own matrix-product kernel for the model's products on AVX-512 builds (Package.swift): C = A·B or
-// C += A·B over tiles of 6 rows × 64 columns held in 24 vector registers.
+// The engine's own matrix-product kernel for the model's products: C = A·B or C += A·B over tiles of 6 rows × 64
+// columns, held in 24 vector registers on AVX-512 builds and a quarter at a time on eight-lane ones (Package.swift),
+// the same floats on both.
 //
 // OpenBLAS copies both operands into packed panels at every call and, for beta = 0, zeroes C first, a sizeable part
 // of a training step. The model's products have one long operand (the batch's rows, thousands) and one small one
@@ -18,7 +19,7 @@
 
 /// Columns of a tile, and of a packed panel of B.
 let tileColumns = 64
-/// Rows of a tile: 6 × 4 accumulators, 4 vectors of B and a broadcast use 29 of the 32 vector registers.
+/// Rows of a tile: 6 × 4 accumulators, 4 vectors of B and a broadcast use 29 of AVX-512's 32 vector registers.
 let tileRows = 6
 /// Terms per pass over a row block's C: 128 terms of a panel of B (32 KiB) stay in the first-level cache (48 KiB)
 /// while the block's tiles pass over them, and the block's C stays in the second-level cache from one pass to the
@@ -28,11 +29,13 @@ let tileDepth = 128
 /// Rows per block: the block's A (96 rows of up to 512 floats) is reused from the second-level cache by every panel.
 let tileBlockRows = 96
 
-/// Which kernel runs the products the tiles take: the tiles (the default on AVX-512 builds) or OpenBLAS, as before
-/// them (`gaplab dev bench --blas-products`, and the OpenBLAS rows of `gaplab dev bench --kernels`).
+/// Which kernel runs the products the tiles take: the tiles (the default) or OpenBLAS, as before them
+/// (`gaplab dev bench --blas-products`, and the OpenBLAS rows of `gaplab dev bench --kernels`).
 public enum ProductKernel {
     nonisolated(unsafe) public static var tiles = true
-    /// Whether this build has the tiles (AVX-512 builds).
+    /// Whether the tiles take training's products too (AVX-512 builds). On eight-lane builds OpenBLAS's AVX2 kernels
+    /// ran the training step faster (`gaplab dev bench --blas-products`), and the tiles take only the products whose
+    /// rows must be computed alone (`Product.rowsAlone`).
     public static var tilesBuilt: Bool {
         #if GAPLAB_AVX512
         return true
@@ -50,11 +53,7 @@ let tilesPreferredUpToDepth = 512
 /// Whether `tiledProduct` takes a product of these sizes: whole panels of columns (every model width that is a
 /// multiple of 64), and alpha 1, beta 0 or 1 (what the layers use).
 func tilesFit(n: Int, alpha: Float = 1, beta: Float = 0) -> Bool {
-    #if GAPLAB_AVX512
-    return ProductKernel.tiles && n > 0 && n % tileColumns == 0 && alpha == 1 && (beta == 0 || beta == 1)
-    #else
-    return false
-    #endif
+    ProductKernel.tiles && n > 0 && n % tileColumns == 0 && alpha == 1 && (beta == 0 || beta == 1)
 }
 
 /// C = A·B (beta 0) or C += A·B (beta 1) for a product `tilesFit` takes, with neither operand transposed; plus the
@@ -96,6 +95,7 @@ func tiledProduct(_ p: Product) {
     }
 }
 
+#if GAPLAB_AVX512
 /// Six rows of A: row j's term kk at a[j·lda + kk·termStride] (termStride 1 for a row-major A read in place, 6 for
 /// the weight gradient's packed strips of dY).
 @inline(__always)
@@ -140,6 +140,76 @@ func tile6(a: UnsafePointer<Float>, lda: Int, termStride: Int = 1, b: UnsafePoin
     writeRow(c + 4 * ldc, c40, c41, c42, c43, accumulate, bias)
     writeRow(c + 5 * ldc, c50, c51, c52, c53, accumulate, bias)
 }
+#else
+/// Six rows of A, as on sixteen lanes, in four quarters of 16 columns: with 16 vector registers of eight lanes, 6 × 2
+/// accumulators, two vectors of B and a broadcast fit. Every element is summed over the same terms in the same
+/// order and written the same way as by the sixteen-lane tile, so both builds' products give the same floats.
+@inline(__always)
+func tile6(a: UnsafePointer<Float>, lda: Int, termStride: Int = 1, b: UnsafePointer<Float>, ldb: Int,
+           c: UnsafeMutablePointer<Float>, ldc: Int, depth: Int, accumulate: Bool, bias: UnsafePointer<Float>?,
+           addend: UnsafePointer<Float>?) {
+    for q in stride(from: 0, to: tileColumns, by: 16) {
+        tile6Quarter(a: a, lda: lda, termStride: termStride, b: b + q, ldb: ldb, c: c + q, ldc: ldc, depth: depth,
+                     accumulate: accumulate, bias: bias.map { $0 + q }, addend: addend.map { $0 + q })
+    }
+}
+
+/// Sixteen columns of `tile6` on eight lanes.
+@inline(__always)
+private func tile6Quarter(a: UnsafePointer<Float>, lda: Int, termStride: Int, b: UnsafePointer<Float>, ldb: Int,
+                          c: UnsafeMutablePointer<Float>, ldc: Int, depth: Int, accumulate: Bool,
+                          bias: UnsafePointer<Float>?, addend: UnsafePointer<Float>?) {
+    typealias V = SIMD8<Float>
+    var c00 = V(), c01 = V(), c10 = V(), c11 = V(), c20 = V(), c21 = V()
+    var c30 = V(), c31 = V(), c40 = V(), c41 = V(), c50 = V(), c51 = V()
+    var ak = a, bk = b
+    for _ in 0..<depth {
+        let b0 = load8(bk), b1 = load8(bk + 8)
+        var s = V(repeating: ak[0])
+        c00.addProduct(s, b0); c01.addProduct(s, b1)
+        s = V(repeating: ak[lda]); c10.addProduct(s, b0); c11.addProduct(s, b1)
+        s = V(repeating: ak[2 * lda]); c20.addProduct(s, b0); c21.addProduct(s, b1)
+        s = V(repeating: ak[3 * lda]); c30.addProduct(s, b0); c31.addProduct(s, b1)
+        s = V(repeating: ak[4 * lda]); c40.addProduct(s, b0); c41.addProduct(s, b1)
+        s = V(repeating: ak[5 * lda]); c50.addProduct(s, b0); c51.addProduct(s, b1)
+        ak += termStride
+        bk += ldb
+    }
+    writeQuarterRow(c, x0: c00, x1: c01, accumulate, bias, addend)
+    writeQuarterRow(c + ldc, x0: c10, x1: c11, accumulate, bias, addend.map { $0 + ldc })
+    writeQuarterRow(c + 2 * ldc, x0: c20, x1: c21, accumulate, bias, addend.map { $0 + 2 * ldc })
+    writeQuarterRow(c + 3 * ldc, x0: c30, x1: c31, accumulate, bias, addend.map { $0 + 3 * ldc })
+    writeQuarterRow(c + 4 * ldc, x0: c40, x1: c41, accumulate, bias, addend.map { $0 + 4 * ldc })
+    writeQuarterRow(c + 5 * ldc, x0: c50, x1: c51, accumulate, bias, addend.map { $0 + 5 * ldc })
+}
+
+/// Sixteen columns of one row of a tile written as the sixteen-lane `writeRow`s round: (addend + bias) + sums, or
+/// the sums, plus C, plus the bias.
+@inline(__always)
+private func writeQuarterRow(_ c: UnsafeMutablePointer<Float>, x0: SIMD8<Float>, x1: SIMD8<Float>, _ accumulate: Bool,
+                             _ bias: UnsafePointer<Float>?, _ addend: UnsafePointer<Float>?) {
+    var y0 = x0, y1 = x1
+    if let addend {
+        var a0 = load8(addend), a1 = load8(addend + 8)
+        if let bias { a0 += load8(bias); a1 += load8(bias + 8) }
+        y0 = a0 + x0; y1 = a1 + x1
+    } else {
+        if accumulate { y0 += load8(c); y1 += load8(c + 8) }
+        if let bias { y0 += load8(bias); y1 += load8(bias + 8) }
+    }
+    store8(y0, c); store8(y1, c + 8)
+}
+
+@inline(__always)
+private func load8(_ p: UnsafePointer<Float>) -> SIMD8<Float> {
+    UnsafeRawPointer(p).loadUnaligned(as: SIMD8<Float>.self)
+}
+
+@inline(__always)
+private func store8(_ v: SIMD8<Float>, _ p: UnsafeMutablePointer<Float>) {
+    UnsafeMutableRawPointer(p).storeBytes(of: v, as: SIMD8<Float>.self)
+}
+#endif
 
 /// One row of a tile: the rows left over below a multiple of six.
 @inline(__always)
