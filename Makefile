@@ -4,7 +4,7 @@ DEBIAN_PACKAGES := libopenblas-dev libsqlite3-dev libpng-dev zlib1g-dev libturbo
 RELEASE := $(SWIFT) build -c release
 BIN := .build/release/gaplab
 
-.PHONY: deps build test bench demo clean data data-minilm
+.PHONY: deps build test test-avx2 bench demo clean data data-minilm
 
 deps:
 	@missing=""; for p in $(DEBIAN_PACKAGES); do \
@@ -23,6 +23,19 @@ build: deps
 test: deps data data-minilm
 	$(SWIFT) build --build-tests --explicit-target-dependency-import-check error
 	$(SWIFT) test --skip-build
+
+# The eight-lane build (GAPLAB_SIMD=avx2, what a CPU without AVX-512 builds) on a machine with AVX-512, where
+# `make test` tests the sixteen-lane one: its numeric and end-to-end tests, in a scratch path of its own, with the
+# OpenBLAS kernels such a CPU loads (Haswell). Without AVX-512, `make test` already tested this build.
+AVX512_FLAGS := avx512f avx512bw avx512dq avx512vl
+AVX2_SCRATCH := --scratch-path .build-avx2
+AVX2_TESTS := GapEngineTests|GapModelTests|GapLossTests|GapEvalTests|EndToEndTrainingTests
+test-avx2: deps data
+	@flags=$$(grep -m1 '^flags' /proc/cpuinfo 2>/dev/null); for f in $(AVX512_FLAGS); do \
+	  case " $$flags " in *" $$f "*) ;; *) echo "test-avx2: no AVX-512 here, so make test tested the eight-lane build; skipped"; exit 0;; esac; \
+	done; \
+	set -e; GAPLAB_SIMD=avx2 $(SWIFT) build --build-tests $(AVX2_SCRATCH); \
+	OPENBLAS_CORETYPE=Haswell GAPLAB_SIMD=avx2 $(SWIFT) test --skip-build $(AVX2_SCRATCH) --filter '$(AVX2_TESTS)'
 
 # The main job on the embedded default: the quickstart experiment (generated scenes, SQLite store in .gaplab/).
 demo: build
@@ -53,7 +66,7 @@ bench: build
 	$(BIN) data info scenes --bench --no-cache
 
 clean:
-	rm -rf .build
+	rm -rf .build .build-avx2
 
 # Real datasets (see Sources/GapData/README.md). Installed Debian packages are read from /usr/share; packages whose
 # data we need without their dependencies are unpacked with dpkg -x / pip --no-deps under GAPLAB_DATA_DIR.
