@@ -29,7 +29,7 @@ test: deps data data-minilm
 # OpenBLAS kernels such a CPU loads (Haswell). Without AVX-512, `make test` already tested this build.
 AVX512_FLAGS := avx512f avx512bw avx512dq avx512vl
 AVX2_SCRATCH := --scratch-path .build-avx2
-AVX2_TESTS := GapEngineTests|GapModelTests|GapLossTests|GapEvalTests|EndToEndTrainingTests
+AVX2_TESTS := GapEngineTests|GapModelTests|GapLossTests|GapOptimTests|GapTrainTests|GapEvalTests|GapPipelineTests|EndToEndTrainingTests
 test-avx2: deps data
 	@flags=$$(grep -m1 '^flags' /proc/cpuinfo 2>/dev/null); for f in $(AVX512_FLAGS); do \
 	  case " $$flags " in *" $$f "*) ;; *) echo "test-avx2: no AVX-512 here, so make test tested the eight-lane build; skipped"; exit 0;; esac; \
