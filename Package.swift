@@ -87,15 +87,15 @@ let package = Package(
         ]),
 
         .testTarget(name: "GapRandomTests", dependencies: ["GapRandom"]),
-        .testTarget(name: "GapEngineTests", dependencies: ["GapEngine", "GapRandom"], exclude: ["vector_math_fit.py"]),
-        .testTarget(name: "GapModelTests", dependencies: ["GapModel", "GapLoss", "GapSpec", "GapTrain", "GapEngine", "GapRandom"]),
+        .testTarget(name: "GapEngineTests", dependencies: ["GapEngine", "GapRandom", "GapTestSupport"], exclude: ["vector_math_fit.py"]),
+        .testTarget(name: "GapModelTests", dependencies: ["GapModel", "GapLoss", "GapSpec", "GapTrain", "GapEngine", "GapRandom", "GapTestSupport"]),
         .testTarget(name: "GapLossTests", dependencies: ["GapLoss", "GapRandom"]),
         .testTarget(name: "GapOptimTests", dependencies: ["GapOptim", "GapEngine", "GapRandom"]),
         .testTarget(name: "GapTrainTests", dependencies: ["GapTrain", "GapLoss", "GapModel", "GapSpec", "GapRandom"]),
         .testTarget(name: "GapSpecTests", dependencies: ["GapSpec", "GapRandom"]),
         .testTarget(name: "GapStoreTests", dependencies: ["GapStore"]),
         // What the tests that start processes share: the built `gaplab`, waiting for states, synthetic run specs.
-        .target(name: "GapTestSupport", dependencies: ["GapStore"], path: "Tests/GapTestSupport"),
+        .target(name: "GapTestSupport", dependencies: ["GapStore", "GapEngine", "GapRandom"], path: "Tests/GapTestSupport"),
         .testTarget(name: "GapRunnerTests", dependencies: ["GapRunner", "GapStore", "GapTestSupport"]),
         .testTarget(name: "GapDataTests", dependencies: ["GapData", "GapSpec", "GapRandom"]),
         .testTarget(name: "GapEvalTests", dependencies: ["GapEval", "GapPlot", "GapData", "GapSpec", "GapRandom"]),

@@ -67,3 +67,19 @@ public func multiplyElementwise(_ x: UnsafeMutablePointer<Float>, by factor: Uns
         for i in 0..<range.count { a[i] *= f[i] }
     }
 }
+
+/// out[r, :] = inp[r, :] + bias for every row.
+public func addRowsWithBias(out: UnsafeMutablePointer<Float>, inp: UnsafePointer<Float>, bias: UnsafePointer<Float>,
+                            rows: Int, cols: Int) {
+    parallelChunks(rows, minimumPerChunk: max(1, 16384 / max(cols, 1)), sharing: (out, inp, bias, cols)) { s, _, range in
+        let (out, inp, bias, cols) = s
+        for r in range {
+            let x = inp + r * cols, o = out + r * cols
+            VectorMath.forEachVector(cols) { i in
+                VectorMath.store(VectorMath.load(x + i) + VectorMath.load(bias + i), o + i)
+            } tail: { i, n in
+                VectorMath.storePartial(VectorMath.loadPartial(x + i, n) + VectorMath.loadPartial(bias + i, n), o + i, n)
+            }
+        }
+    }
+}

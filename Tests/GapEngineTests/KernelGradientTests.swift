@@ -1,4 +1,5 @@
 import GapEngine
+import GapTestSupport
 import XCTest
 
 /// Every layer's backward against finite differences of L = Σ y ⊙ R for a random R.

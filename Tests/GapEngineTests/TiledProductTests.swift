@@ -1,4 +1,5 @@
 @testable import GapEngine
+import GapTestSupport
 import XCTest
 
 /// The engine's register-tiled products against a Double reference for every element: rows left over below a

@@ -1,4 +1,6 @@
 import GapEngine
+import GapModel
+import GapTestSupport
 import XCTest
 
 final class ResidualBlockGradientTests: XCTestCase {

@@ -4,7 +4,7 @@ import XCTest
 
 /// Central finite differences of a scalar loss against analytic gradients, on a seeded sample of entries.
 /// Float32 forward passes limit the precision, so the step is large-ish and the tolerance relative.
-func checkGradient(_ label: String, values: UnsafeMutablePointer<Float>, count: Int, analytic: [Float],
+public func checkGradient(_ label: String, values: UnsafeMutablePointer<Float>, count: Int, analytic: [Float],
                    samples: Int = 24, step: Float = 1e-2, tolerance: Double = 2e-2, seed: UInt64 = 1,
                    file: StaticString = #filePath, line: UInt = #line, loss: () -> Double) {
     var rng = SeededRandom(seed: seed, stream: label)
@@ -24,12 +24,12 @@ func checkGradient(_ label: String, values: UnsafeMutablePointer<Float>, count: 
     }
 }
 
-func randomBuffer(_ count: Int, seed: UInt64, scale: Double = 1) -> FloatBuffer {
+public func randomBuffer(_ count: Int, seed: UInt64, scale: Double = 1) -> FloatBuffer {
     var rng = SeededRandom(seed: seed)
     return FloatBuffer((0..<count).map { _ in Float(rng.gaussian() * scale) })
 }
 
-func dot(_ a: UnsafePointer<Float>, _ b: UnsafePointer<Float>, _ n: Int) -> Double {
+public func dot(_ a: UnsafePointer<Float>, _ b: UnsafePointer<Float>, _ n: Int) -> Double {
     var s = 0.0
     for i in 0..<n { s += Double(a[i]) * Double(b[i]) }
     return s

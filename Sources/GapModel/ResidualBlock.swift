@@ -1,3 +1,4 @@
+import GapEngine
 /// Pointers to one pre-LN residual block's parameters (open_clip's ResidualAttentionBlock) — either in the
 /// weights buffer or, with the same offsets, in the gradients buffer.
 public struct BlockTensors {
@@ -124,22 +125,6 @@ public func residualBlockBackward(dresidual: UnsafeMutablePointer<Float>, inp: U
     layerNormBackward(dinp: dresidual, dweight: g.ln1Weight, dbias: g.ln1Bias, dout: scratch.dln.pointer,
                       inp: inp, weight: w.ln1Weight, mean: cache.ln1Mean.pointer, rstd: cache.ln1Rstd.pointer,
                       rows: rows, dim: C)
-}
-
-/// out[r, :] = inp[r, :] + bias for every row.
-public func addRowsWithBias(out: UnsafeMutablePointer<Float>, inp: UnsafePointer<Float>, bias: UnsafePointer<Float>,
-                            rows: Int, cols: Int) {
-    parallelChunks(rows, minimumPerChunk: max(1, 16384 / max(cols, 1)), sharing: (out, inp, bias, cols)) { s, _, range in
-        let (out, inp, bias, cols) = s
-        for r in range {
-            let x = inp + r * cols, o = out + r * cols
-            VectorMath.forEachVector(cols) { i in
-                VectorMath.store(VectorMath.load(x + i) + VectorMath.load(bias + i), o + i)
-            } tail: { i, n in
-                VectorMath.storePartial(VectorMath.loadPartial(x + i, n) + VectorMath.loadPartial(bias + i, n), o + i, n)
-            }
-        }
-    }
 }
 
 /// `residualBlockForward` for a tower's last block in inference, where the head reads one row per sequence (the
