@@ -66,9 +66,9 @@ let package = Package(
         // CLIP / SharedCLIP towers with any sharing depth, initialisation, safetensors checkpoints.
         .target(name: "GapModel", dependencies: ["GapSpec", "GapEngine", "GapRandom"], swiftSettings: fastMath),
         // Contrastive losses (InfoNCE, IMSep, CyCLIP) with their gradients.
-        .target(name: "GapLoss", dependencies: ["GapEngine"], swiftSettings: fastMath),
+        .target(name: "GapLoss", dependencies: ["GapSpec", "GapEngine"], swiftSettings: fastMath),
         // AdamW, learning-rate schedule, gradient clipping.
-        .target(name: "GapOptim", dependencies: ["GapEngine"], swiftSettings: fastMath),
+        .target(name: "GapOptim", dependencies: ["GapSpec", "GapEngine"], swiftSettings: fastMath),
         // The training loop.
         .target(name: "GapTrain", dependencies: ["GapSpec", "GapEngine", "GapData", "GapModel", "GapLoss", "GapOptim", "GapRandom"], swiftSettings: fastMath),
         // Plots drawn as SVG and rendered to PNG by librsvg and cairo; no numeric code, so reports draw without the engine.
@@ -76,7 +76,7 @@ let package = Package(
         // Geometry and downstream metrics, embedding pictures.
         .target(name: "GapEval", dependencies: ["GapSpec", "GapData", "GapEngine", "GapModel", "GapRandom", "GapPlot", "CBLAS"], swiftSettings: fastMath),
         // The run pipeline: data → training through an engine (the trainer seam) → evaluation, all into the store.
-        .target(name: "GapPipeline", dependencies: ["GapSpec", "GapStore", "GapRunner", "GapData", "GapModel", "GapLoss",
+        .target(name: "GapPipeline", dependencies: ["GapSpec", "GapStore", "GapRunner", "GapData", "GapModel",
                                                     "GapTrain", "GapEval"]),
         // Tables and figures from the store.
         .target(name: "GapReport", dependencies: ["GapStore", "GapPlot"]),
@@ -89,9 +89,9 @@ let package = Package(
         .testTarget(name: "GapRandomTests", dependencies: ["GapRandom"]),
         .testTarget(name: "GapEngineTests", dependencies: ["GapEngine", "GapRandom", "GapTestSupport"], exclude: ["vector_math_fit.py"]),
         .testTarget(name: "GapModelTests", dependencies: ["GapModel", "GapLoss", "GapSpec", "GapTrain", "GapEngine", "GapRandom", "GapTestSupport"]),
-        .testTarget(name: "GapLossTests", dependencies: ["GapLoss", "GapRandom"]),
-        .testTarget(name: "GapOptimTests", dependencies: ["GapOptim", "GapEngine", "GapRandom"]),
-        .testTarget(name: "GapTrainTests", dependencies: ["GapTrain", "GapLoss", "GapModel", "GapSpec", "GapRandom"]),
+        .testTarget(name: "GapLossTests", dependencies: ["GapLoss", "GapRandom", "GapSpec"]),
+        .testTarget(name: "GapOptimTests", dependencies: ["GapOptim", "GapEngine", "GapRandom", "GapSpec"]),
+        .testTarget(name: "GapTrainTests", dependencies: ["GapTrain", "GapModel", "GapSpec", "GapRandom"]),
         .testTarget(name: "GapSpecTests", dependencies: ["GapSpec", "GapRandom"]),
         .testTarget(name: "GapStoreTests", dependencies: ["GapStore"]),
         // What the tests that start processes share: the built `gaplab`, waiting for states, synthetic run specs.

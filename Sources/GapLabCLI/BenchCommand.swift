@@ -123,7 +123,7 @@ struct BenchCommand: ParsableCommand {
         train.epochs = 1
         train.warmup = 10
         let source = RandomPairs(imageCount: batch * (warmupSteps + steps), batch: batch, config: config)
-        let trainer = try Trainer(model: clip, train: train, loss: LossSettings(crossReduction: "mean"),
+        let trainer = try Trainer(model: clip, train: train, loss: LossConfig(crossReduction: .mean),
                                   imageCount: source.imageCount, seed: 0)
         var stepTimes: [Double] = []
         stepTimes.reserveCapacity(steps)

@@ -48,7 +48,7 @@ struct EncodeCommand: ParsableCommand {
         var imageEmbeds = [Float](repeating: 0, count: n * E), textEmbeds = [Float](repeating: 0, count: n * E)
         clip.encodeImages(images, count: n, into: &imageEmbeds)
         clip.encodeTexts(tokens, count: n, into: &textEmbeds)
-        var loss = try ContrastiveLoss(settings: LossSettings(crossReduction: "mean"), maxBatch: max(n, 1))
+        var loss = try ContrastiveLoss(settings: LossConfig(crossReduction: .mean), maxBatch: max(n, 1))
         let result = loss.forward(image: imageEmbeds, text: textEmbeds, count: n, dim: E, logitScale: clip.logitScale, semanticDistance: nil)
         var writer = SafeTensorsWriter()
         writer.add("image_embeds", floats: imageEmbeds, shape: [n, E])

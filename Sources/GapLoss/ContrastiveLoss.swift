@@ -1,4 +1,5 @@
 import Foundation
+import GapSpec
 
 /// The training objective α·InfoNCE + β·IMSep + λ1·CyCLIP-in-modal + λ2·CyCLIP-cross-modal over a batch of
 /// unit image and text embeddings, with its gradients.
@@ -7,16 +8,15 @@ import Foundation
 /// backward, so the gradients here are with respect to the normalised embeddings. Scratch space for up to
 /// `maxBatch` pairs is allocated at construction: a step allocates nothing.
 public struct ContrastiveLoss {
-    public let settings: ResolvedLossSettings
+    public let settings: LossConfig
     public let maxBatch: Int
     private var workspace: LossWorkspace
 
-    public init(settings: LossSettings, maxBatch: Int) throws {
-        self.init(settings: try ResolvedLossSettings(settings), maxBatch: maxBatch)
-    }
-
-    public init(settings: ResolvedLossSettings, maxBatch: Int) {
+    /// Throws `ConfigIssues` for a weight that is negative or not finite.
+    public init(settings: LossConfig, maxBatch: Int) throws {
         precondition(maxBatch >= 1, "ContrastiveLoss: maxBatch must be at least 1, got \(maxBatch)")
+        let issues = settings.weightIssues()
+        if !issues.isEmpty { throw ConfigIssues(issues) }
         self.settings = settings
         self.maxBatch = maxBatch
         self.workspace = LossWorkspace(capacity: maxBatch)
@@ -54,7 +54,7 @@ public struct ContrastiveLoss {
             workspace = LossWorkspace(capacity: maxBatch)
         }
         let distance: UnsafePointer<Float>?
-        if settings.imsepWeight > 0 && settings.imsepRescale == .semantic {
+        if settings.needsSemanticDistance {
             precondition(semanticDistance != nil,
                          "ContrastiveLoss: loss.imsep_rescale is \"semantic\" but the batch has no semantic distance matrix")
             distance = semanticDistance

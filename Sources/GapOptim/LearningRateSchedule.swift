@@ -1,34 +1,20 @@
 import Foundation
+import GapSpec
 
 /// open_clip's learning-rate schedules, indexed by the optimiser step about to run (0-based, as open_clip's
 /// `step = num_batches_per_epoch * epoch + i`).
 public struct LearningRateSchedule: Equatable, Sendable {
-    public enum Kind: String, Sendable {
-        /// `cosine_lr`: linear warm-up, then half a cosine from the base rate to 0 at `totalSteps`.
-        case cosine
-        /// `const_lr`: linear warm-up, then the base rate.
-        case const
-    }
-
-    public var kind: Kind
+    public var kind: LRScheduler
     public var baseLR: Double
     public var warmup: Int
     public var totalSteps: Int
 
-    public init(kind: Kind, baseLR: Double, warmup: Int, totalSteps: Int) {
+    public init(kind: LRScheduler, baseLR: Double, warmup: Int, totalSteps: Int) throws {
+        guard warmup >= 0 else { throw ScheduleError(description: "warmup: \(warmup), expected ≥ 0") }
         self.kind = kind
         self.baseLR = baseLR
         self.warmup = warmup
         self.totalSteps = totalSteps
-    }
-
-    /// `name` is the configuration's `lr_scheduler`: "cosine" or "const".
-    public init(name: String, baseLR: Double, warmup: Int, totalSteps: Int) throws {
-        guard let kind = Kind(rawValue: name) else {
-            throw ScheduleError(description: "lr_scheduler: unknown value \"\(name)\", expected \"cosine\" or \"const\"")
-        }
-        guard warmup >= 0 else { throw ScheduleError(description: "warmup: \(warmup), expected ≥ 0") }
-        self.init(kind: kind, baseLR: baseLR, warmup: warmup, totalSteps: totalSteps)
     }
 
     public func lr(at step: Int) -> Double {

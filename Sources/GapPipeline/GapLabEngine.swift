@@ -1,5 +1,4 @@
 import Foundation
-import GapLoss
 import GapModel
 import GapSpec
 import GapTrain
@@ -11,7 +10,7 @@ public final class GapLabEngine: TrainingEngine {
     public func train(_ job: TrainingJob, observer: TrainingObserver) throws -> CLIPModel {
         let model = CLIPModel(config: job.model, seed: job.seed, maxBatch: job.train.batchSize)
         if let initial = job.initialWeights { try model.loadWeights(from: initial.path) }
-        let trainer = try Trainer(model: model, train: job.train, loss: LossSettings(job.loss), imageCount: job.split.imageCount,
+        let trainer = try Trainer(model: model, train: job.train, loss: job.loss, imageCount: job.split.imageCount,
                                   seed: job.seed)
         if let checkpoint = job.checkpoint, FileManager.default.fileExists(atPath: checkpoint.path) {
             try trainer.loadCheckpoint(from: checkpoint.path)
@@ -33,13 +32,5 @@ public final class GapLabEngine: TrainingEngine {
             }
         }
         return model
-    }
-}
-
-extension LossSettings {
-    init(_ c: LossConfig) {
-        self.init(clipWeight: c.clipWeight, crossReduction: c.crossReduction, imsepWeight: c.imsepWeight,
-                  imsepModality: c.imsepModality, imsepRescale: c.imsepRescale,
-                  cyclipLambda1: c.cyclipLambda1, cyclipLambda2: c.cyclipLambda2)
     }
 }

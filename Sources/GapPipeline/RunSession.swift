@@ -1,7 +1,6 @@
 import Foundation
 import GapData
 import GapEval
-import GapLoss
 import GapModel
 import GapRunner
 import GapSpec
@@ -76,8 +75,8 @@ public final class RunSession {
             info["data_info.skipped_examples"] = .string(data.report.skippedExamples.joined(separator: "; "))
         }
         var captionEmbeddings: CaptionEmbeddings?
-        if try ResolvedLossSettings(LossSettings(config.loss)).needsSemanticDistance {
-            let computed = try CaptionEmbeddings.compute(encoder: config.loss.semanticEncoder, split: data.train,
+        if config.loss.needsSemanticDistance {
+            let computed = try CaptionEmbeddings.compute(encoder: config.loss.semanticEncoder.rawValue, split: data.train,
                                                          cacheDirectory: cacheDirectory)
             info["data_info.semantic_encoder"] = .string(computed.encoder)
             captionEmbeddings = computed
@@ -88,12 +87,12 @@ public final class RunSession {
 
     /// Every metric on the configured split, the pictures, and the cheap metrics of the extra splits a dataset offers.
     func evaluateInFull(_ model: CLIPModel, data: LoadedDataset, step: Int, epoch: Int) throws {
-        let split = config.eval.split == "val" ? data.val : data.test
+        let split = config.eval.split == .val ? data.val : data.test
         let input = try SplitEmbedding.input(model: model, split: split, tokenizer: data.tokenizer,
                                              probeTrain: config.eval.linearProbe ? data.train : nil)
         let pictures = artifacts.appendingPathComponent("pictures")
         let report = try Evaluation.run(input, config: config.eval, seed: UInt64(config.seed), pictureFolder: pictures, runName: runID)
-        try log(try points(report.metrics, prefix: config.eval.split, step: step, epoch: Double(epoch)))
+        try log(try points(report.metrics, prefix: config.eval.split.rawValue, step: step, epoch: Double(epoch)))
         if config.eval.pictures, let files = try? FileManager.default.contentsOfDirectory(at: pictures, includingPropertiesForKeys: nil) {
             for file in files.sorted(by: { $0.path < $1.path }) { try addArtifact(file) }
         }

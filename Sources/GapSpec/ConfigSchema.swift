@@ -6,6 +6,8 @@ public indirect enum ConfigSchema: Equatable, Sendable {
     case integer
     case number
     case string
+    /// A string that must name a value of a `ConfigChoice` type.
+    case choice(ChoiceValues)
     /// An array; the element schema is nil when no sample held an element.
     case array(ConfigSchema?)
     case object(keys: [String], children: [String: ConfigSchema])
@@ -64,6 +66,7 @@ public indirect enum ConfigSchema: Equatable, Sendable {
         case .integer: return "an integer"
         case .number: return "a number"
         case .string: return "a string"
+        case .choice(let choice): return "one of \(choice.validValues.map { "\"\($0)\"" }.joined(separator: ", "))"
         case .array(let element): return element.map { "an array of \($0.plural)" } ?? "an array"
         case .object: return "an object"
         }
@@ -74,7 +77,7 @@ public indirect enum ConfigSchema: Equatable, Sendable {
         case .bool: return "booleans"
         case .integer: return "integers"
         case .number: return "numbers"
-        case .string: return "strings"
+        case .string, .choice: return "strings"
         case .array: return "arrays"
         case .object: return "objects"
         }
@@ -100,6 +103,19 @@ public indirect enum ConfigSchema: Equatable, Sendable {
         default: break
         }
     }
+}
+
+/// The values a `.choice` schema accepts, read off its `ConfigChoice` type.
+public struct ChoiceValues: Equatable, Sendable {
+    public let type: any ConfigChoice.Type
+
+    public init(_ type: any ConfigChoice.Type) { self.type = type }
+
+    public var validValues: [String] { type.validValues }
+    public func accepts(_ text: String) -> Bool { type.accepts(text) }
+    public func unknownValueMessage(_ text: String) -> String { type.unknownValueMessage(text) }
+
+    public static func == (a: ChoiceValues, b: ChoiceValues) -> Bool { ObjectIdentifier(a.type) == ObjectIdentifier(b.type) }
 }
 
 // MARK: - Type-recording encoder
@@ -192,6 +208,7 @@ struct SchemaEncoder: Encoder {
 /// Records a leaf type for the standard-library scalars and recurses for anything else.
 private func record<T: Encodable>(_ value: T, into box: SchemaBox, codingPath: [CodingKey]) throws {
     switch value {
+    case let choice as any ConfigChoice: box.state = .leaf(.choice(ChoiceValues(type(of: choice))))
     case is Bool: box.state = .leaf(.bool)
     case is String: box.state = .leaf(.string)
     case is Double, is Float: box.state = .leaf(.number)

@@ -1,7 +1,8 @@
 import Foundation
 
-/// Range checks on decoded configurations. Types are checked before decoding (see `RunConfigResolver`);
-/// these find values of the right type that GapLab cannot run, each with its JSON path and what was expected.
+/// Range checks on decoded configurations. Types, and the values of `ConfigChoice` settings, are checked before
+/// decoding (see `RunConfigResolver`); these find values of the right type that GapLab cannot run, each with its
+/// JSON path and what was expected.
 
 private func joined(_ prefix: String, _ key: String) -> String { prefix.isEmpty ? key : "\(prefix).\(key)" }
 
@@ -14,11 +15,10 @@ private struct IssueList {
         issues.append(ConfigIssue(path: joined(prefix, key), message: message))
     }
 
+    /// For a string setting whose valid values are known only as strings (`train.engine`, which may name an
+    /// engine another build provides); settings typed as a `ConfigChoice` are checked by the schema instead.
     mutating func oneOf(_ key: String, _ value: String, _ allowed: [String]) {
-        if !allowed.contains(value) {
-            let near = Suggestion.closest(to: value, among: allowed).map { "; did you mean \"\($0)\"?" } ?? ""
-            add(key, "expected one of \(allowed.map { "\"\($0)\"" }.joined(separator: ", ")), got \"\(value)\"\(near)")
-        }
+        if !allowed.contains(value) { add(key, unknownChoiceMessage(value, validValues: allowed)) }
     }
 
     mutating func atLeast(_ key: String, _ value: Int, _ minimum: Int) {
@@ -40,29 +40,28 @@ private struct IssueList {
 }
 
 extension LossConfig {
-    public static let crossReductions = ["sum", "mean"]
-    public static let imsepModalities = ["image", "text", "both"]
-    public static let imsepRescales = ["semantic", "hollow"]
-    public static let semanticEncoders = ["tfidf", "labels", "minilm"]
-
     public func issues(at prefix: String = "loss") -> [ConfigIssue] {
-        var list = IssueList(prefix: prefix)
-        list.oneOf("cross_reduction", crossReduction, Self.crossReductions)
-        list.oneOf("imsep_modality", imsepModality, Self.imsepModalities)
-        list.oneOf("imsep_rescale", imsepRescale, Self.imsepRescales)
-        list.oneOf("semantic_encoder", semanticEncoder, Self.semanticEncoders)
-        let weights = [("clip_weight", clipWeight), ("imsep_weight", imsepWeight), ("cyclip_lambda1", cyclipLambda1), ("cyclip_lambda2", cyclipLambda2)]
-        for (key, value) in weights { list.atLeast(key, value, 0) }
+        var issues = weightIssues(at: prefix)
         if weights.allSatisfy({ $0.1 == 0 }) {
-            list.add("clip_weight", "every loss weight is 0, so there is nothing to train; set clip_weight > 0")
+            issues.append(ConfigIssue(path: joined(prefix, "clip_weight"),
+                                      message: "every loss weight is 0, so there is nothing to train; set clip_weight > 0"))
         }
+        return issues
+    }
+
+    /// Weights that are negative or not finite: the part of the checks the loss itself needs before it runs.
+    public func weightIssues(at prefix: String = "loss") -> [ConfigIssue] {
+        var list = IssueList(prefix: prefix)
+        for (key, value) in weights { list.atLeast(key, value, 0) }
         return list.issues
+    }
+
+    private var weights: [(String, Double)] {
+        [("clip_weight", clipWeight), ("imsep_weight", imsepWeight), ("cyclip_lambda1", cyclipLambda1), ("cyclip_lambda2", cyclipLambda2)]
     }
 }
 
 extension TrainConfig {
-    public static let lrSchedulers = ["cosine", "const"]
-
     public func issues(at prefix: String = "train") -> [ConfigIssue] {
         var list = IssueList(prefix: prefix)
         list.oneOf("engine", engine, TrainEngine.allCases.map(\.rawValue))
@@ -75,7 +74,6 @@ extension TrainConfig {
         list.unitInterval("beta2", beta2)
         list.positive("eps", eps)
         list.atLeast("warmup", warmup, 0)
-        list.oneOf("lr_scheduler", lrScheduler, Self.lrSchedulers)
         list.atLeast("grad_clip_norm", gradClipNorm, 0)
         return list.issues
     }
@@ -94,11 +92,8 @@ extension DataConfig {
 }
 
 extension EvalConfig {
-    public static let splits = ["val", "test"]
-
     public func issues(at prefix: String = "eval") -> [ConfigIssue] {
         var list = IssueList(prefix: prefix)
-        list.oneOf("split", split, Self.splits)
         for (i, k) in retrievalK.enumerated() where k < 1 {
             list.add("retrieval_k[\(i)]", "expected an integer >= 1, got \(k)")
         }
@@ -121,7 +116,6 @@ extension FinetuneConfig {
         list.positive("lr", lr)
         list.atLeast("wd", wd, 0)
         list.atLeast("warmup", warmup, 0)
-        list.oneOf("lr_scheduler", lrScheduler, TrainConfig.lrSchedulers)
         return list.issues + data.issues(at: joined(prefix, "data"))
     }
 }

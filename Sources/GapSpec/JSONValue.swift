@@ -87,6 +87,17 @@ public enum JSONValue: Sendable {
         return base.setting(first, to: (child.isObject ? child : .object([])).setting(keys: Array(keys.dropFirst()), to: newValue))
     }
 
+    /// A copy without the value at a path of keys; unchanged when the path leads nowhere.
+    public func removing(keys: [String]) -> JSONValue {
+        guard let first = keys.first, case .object(var m) = self else { return self }
+        if keys.count == 1 {
+            m.removeAll { $0.key == first }
+        } else {
+            for i in m.indices where m[i].key == first { m[i].value = m[i].value.removing(keys: Array(keys.dropFirst())) }
+        }
+        return .object(m)
+    }
+
     /// `overlay` merged into `self`: objects merge key by key (recursively); anything else in `overlay` replaces.
     public func merging(_ overlay: JSONValue) -> JSONValue {
         guard case .object(let mine) = self, case .object(let theirs) = overlay else { return overlay }

@@ -34,8 +34,7 @@ public struct TrainConfig: Codable, Equatable, Hashable, Sendable {
     public var eps: Double = 1e-6
     /// Warm-up steps (linear from lr/warmup to lr), then `lr_scheduler` to 0.
     public var warmup: Int = 100
-    /// "cosine" or "const" (open_clip's names).
-    public var lrScheduler: String = "cosine"
+    public var lrScheduler: LRScheduler = .cosine
     /// Clip the global gradient norm to this value; 0 turns clipping off.
     public var gradClipNorm: Double = 0
     /// false keeps the logit scale fixed at `model.init_logit_scale` (the fixed-temperature arm).
@@ -52,21 +51,35 @@ public struct TrainConfig: Codable, Equatable, Hashable, Sendable {
 public struct LossConfig: Codable, Equatable, Hashable, Sendable {
     /// α, weight of the cross-modal InfoNCE term.
     public var clipWeight: Double = 1
-    /// "sum": CE(image→text) + CE(text→image), as the AlignCLIP reference code; "mean": half of that, as open_clip's ClipLoss.
-    public var crossReduction: String = "sum"
+    public var crossReduction: CrossReduction = .sum
     /// β, weight of the intra-modality separation term; 0 turns IMSep off.
     public var imsepWeight: Double = 0
-    /// "image" (paper default), "text" or "both".
-    public var imsepModality: String = "image"
-    /// "semantic": off-diagonal logits scaled by caption distance D; "hollow": D = 1 off the diagonal.
-    public var imsepRescale: String = "semantic"
-    /// Frozen sentence encoder behind D: "tfidf" (pure Swift), "labels" (label one-hots) or "minilm".
-    public var semanticEncoder: String = "tfidf"
+    /// The paper's default separates the images.
+    public var imsepModality: IMSepModality = .image
+    public var imsepRescale: IMSepRescale = .semantic
+    /// The frozen sentence encoder behind D.
+    public var semanticEncoder: SemanticEncoderName = .tfidf
     /// CyCLIP's in-modal (λ1) and cross-modal (λ2) consistency weights; 0 turns each off.
     public var cyclipLambda1: Double = 0
     public var cyclipLambda2: Double = 0
 
     public init() {}
+
+    public init(clipWeight: Double = 1, crossReduction: CrossReduction = .sum, imsepWeight: Double = 0,
+                imsepModality: IMSepModality = .image, imsepRescale: IMSepRescale = .semantic,
+                semanticEncoder: SemanticEncoderName = .tfidf, cyclipLambda1: Double = 0, cyclipLambda2: Double = 0) {
+        self.clipWeight = clipWeight
+        self.crossReduction = crossReduction
+        self.imsepWeight = imsepWeight
+        self.imsepModality = imsepModality
+        self.imsepRescale = imsepRescale
+        self.semanticEncoder = semanticEncoder
+        self.cyclipLambda1 = cyclipLambda1
+        self.cyclipLambda2 = cyclipLambda2
+    }
+
+    /// True when IMSep needs the caption distance matrix with each batch.
+    public var needsSemanticDistance: Bool { imsepWeight > 0 && imsepRescale == .semantic }
 
     enum CodingKeys: String, CodingKey {
         case clipWeight = "clip_weight", crossReduction = "cross_reduction", imsepWeight = "imsep_weight"
@@ -97,8 +110,8 @@ public struct DataConfig: Codable, Equatable, Hashable, Sendable {
 public struct EvalConfig: Codable, Equatable, Hashable, Sendable {
     /// Evaluate at the end of every epoch (cheap metrics) besides the end of the run.
     public var everyEpoch: Bool = true
-    /// Split the held-out metrics are computed on: "val" or "test".
-    public var split: String = "test"
+    /// Split the held-out metrics are computed on.
+    public var split: EvalSplit = .test
     public var retrievalK: [Int] = [1, 5, 10]
     public var zeroshot: Bool = true
     public var linearProbe: Bool = true
@@ -125,7 +138,7 @@ public struct FinetuneConfig: Codable, Equatable, Hashable, Sendable {
     public var lr: Double = 1e-4
     public var wd: Double = 0.1
     public var warmup: Int = 20
-    public var lrScheduler: String = "cosine"
+    public var lrScheduler: LRScheduler = .cosine
 
     public init() {}
 

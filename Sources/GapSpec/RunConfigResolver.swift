@@ -16,14 +16,18 @@ public enum RunConfigResolver {
     ///   - source: the file and positions the object came from, for messages.
     ///   - location: where the object sits in that file (e.g. `base` in an experiment file).
     public static func resolve(_ user: JSONValue, source: SourceRef = SourceRef(file: nil), at location: JSONPath = .root) throws -> RunConfig {
-        let typeIssues = SchemaCheck.issues(in: user, schema: .runConfig, at: location, source: source)
-        if !typeIssues.isEmpty { throw ConfigIssues(typeIssues) }
-        let config = try decode(merged: defaults.merging(user), source: source)
+        let found = SchemaCheck.findings(in: user, schema: .runConfig, at: location, source: source)
+        if !found.shapeIssues.isEmpty { throw ConfigIssues(found.issues) }
+        // An unknown choice takes its default for decoding only, so the range checks run and every problem
+        // with the file is reported in one pass.
+        let shaped = found.choicePaths.reduce(user) { $0.removing(keys: $1) }
+        let config = try decode(merged: defaults.merging(shaped), source: source)
         let rangeIssues = config.issues().map { issue -> ConfigIssue in
             let configPath = JSONPath(keys: DottedPath.split(issue.path.prefix { $0 != "[" }.description) ?? [])
             return source.issue(at: location.appending(configPath), issue.message)
         }
-        if !rangeIssues.isEmpty { throw ConfigIssues(rangeIssues) }
+        let issues = found.choiceIssues + rangeIssues
+        if !issues.isEmpty { throw ConfigIssues(issues) }
         return config
     }
 

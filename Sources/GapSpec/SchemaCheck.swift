@@ -28,35 +28,59 @@ public struct SourceRef: Sendable {
     }
 }
 
-/// Checks a user's (partial) configuration against a `ConfigSchema`: unknown keys, with "did you mean", and
-/// values of the wrong type, each reported with its path and what was expected.
+/// Checks a user's (partial) configuration against a `ConfigSchema`: unknown keys, with "did you mean", values
+/// of the wrong type, and strings outside their `ConfigChoice`, each reported with its path and what was expected.
 public enum SchemaCheck {
+    /// What a check found, kept apart by kind: a string outside its choices leaves the value's shape intact, so
+    /// the rest of a configuration can still be decoded (with the default in that place) and range-checked.
+    public struct Findings {
+        /// Unknown keys and values of the wrong type.
+        public var shapeIssues: [ConfigIssue] = []
+        /// Strings that name no value of their `ConfigChoice` type.
+        public var choiceIssues: [ConfigIssue] = []
+        /// The configuration keys of those strings.
+        public var choicePaths: [[String]] = []
+
+        public var issues: [ConfigIssue] { shapeIssues + choiceIssues }
+    }
+
     /// `location` is where `value` sits in its document; `schemaPath` is the configuration path it sets.
     public static func issues(in value: JSONValue, schema: ConfigSchema, at location: JSONPath, schemaPath: [String] = [],
                               source: SourceRef, root: ConfigSchema = .runConfig) -> [ConfigIssue] {
-        var out: [ConfigIssue] = []
+        findings(in: value, schema: schema, at: location, schemaPath: schemaPath, source: source, root: root).issues
+    }
+
+    public static func findings(in value: JSONValue, schema: ConfigSchema, at location: JSONPath, schemaPath: [String] = [],
+                                source: SourceRef, root: ConfigSchema = .runConfig) -> Findings {
+        var out = Findings()
         check(value, schema, location, schemaPath, source, root, &out)
         return out
     }
 
     private static func check(_ value: JSONValue, _ schema: ConfigSchema, _ location: JSONPath, _ schemaPath: [String],
-                              _ source: SourceRef, _ root: ConfigSchema, _ out: inout [ConfigIssue]) {
+                              _ source: SourceRef, _ root: ConfigSchema, _ out: inout Findings) {
         func mismatch() {
-            out.append(source.issue(at: location, "expected \(schema.expectation), found \(value.foundDescription)"))
+            out.shapeIssues.append(source.issue(at: location, "expected \(schema.expectation), found \(value.foundDescription)"))
         }
         switch schema {
         case .bool:
             if value.boolValue == nil { mismatch() }
         case .string:
             if value.stringValue == nil { mismatch() }
+        case .choice(let choice):
+            guard let text = value.stringValue else { return mismatch() }
+            if !choice.accepts(text) {
+                out.choiceIssues.append(source.issue(at: location, choice.unknownValueMessage(text)))
+                out.choicePaths.append(schemaPath)
+            }
         case .number:
             if value.doubleValue == nil { mismatch() }
         case .integer:
             guard let d = value.doubleValue else { return mismatch() }
             if d != d.rounded() {
-                out.append(source.issue(at: location, "expected an integer, found \(value.foundDescription)"))
+                out.shapeIssues.append(source.issue(at: location, "expected an integer, found \(value.foundDescription)"))
             } else if abs(d) > JSONValue.maxExactInteger {
-                out.append(source.issue(at: location, "integer \(JSONValue.format(d)) is out of range (at most 2^53 in magnitude)"))
+                out.shapeIssues.append(source.issue(at: location, "integer \(JSONValue.format(d)) is out of range (at most 2^53 in magnitude)"))
             }
         case .array(let element):
             guard let elements = value.arrayValue else { return mismatch() }
@@ -71,12 +95,12 @@ public enum SchemaCheck {
                 if let childSchema = children[key] {
                     check(child, childSchema, location.appending(key), schemaPath + [key], source, root, &out)
                 } else {
-                    out.append(source.issue(at: location.appending(key), Suggestion.unknownKeyMessage(key, siblings: keys, schema: root)))
+                    out.shapeIssues.append(source.issue(at: location.appending(key), Suggestion.unknownKeyMessage(key, siblings: keys, schema: root)))
                 }
             }
             // open_clip gives the vision heads either as head_width or as heads; both at once is ambiguous.
             if schemaPath.last == "vision_cfg", value["heads"] != nil, value["head_width"] != nil {
-                out.append(source.issue(at: location.appending("heads"), "give either heads or head_width, not both"))
+                out.shapeIssues.append(source.issue(at: location.appending("heads"), "give either heads or head_width, not both"))
             }
         }
     }

@@ -51,7 +51,7 @@ public final class Trainer {
     private let prefetchQueue = DispatchQueue(label: "gaplab.trainer.prefetch")
     private let logitScaleOffset: Int
 
-    public init(model: CLIPModel, train: TrainConfig, loss settings: LossSettings, imageCount: Int, seed: UInt64) throws {
+    public init(model: CLIPModel, train: TrainConfig, loss settings: LossConfig, imageCount: Int, seed: UInt64) throws {
         guard imageCount >= train.batchSize else { throw TrainingError.dataTooSmall(images: imageCount, batchSize: train.batchSize) }
         self.model = model
         self.train = train
@@ -61,7 +61,7 @@ public final class Trainer {
         loss = try ContrastiveLoss(settings: settings, maxBatch: B)
         // open_clip drops the last incomplete batch of an epoch.
         stepsPerEpoch = imageCount / B
-        schedule = try LearningRateSchedule(name: train.lrScheduler, baseLR: train.lr, warmup: train.warmup,
+        schedule = try LearningRateSchedule(kind: train.lrScheduler, baseLR: train.lr, warmup: train.warmup,
                                             totalSteps: stepsPerEpoch * train.epochs)
         logitScaleOffset = model.layout.offset("logit_scale")
         let segments = model.layout.tensors

@@ -1,13 +1,14 @@
 import XCTest
 import GapRandom
 @testable import GapLoss
+import GapSpec
 
 /// Analytic gradients of every loss term against central differences of the Double reference.
 final class GradientCheckTests: XCTestCase {
     private let count = 5
     private let dim = 4
 
-    private func check(_ settings: LossSettings, semantic: Bool, logitScale: Double = log(1 / 0.07), seed: UInt64,
+    private func check(_ settings: LossConfig, semantic: Bool, logitScale: Double = log(1 / 0.07), seed: UInt64,
                        file: StaticString = #filePath, line: UInt = #line) throws {
         var rng = SeededRandom(seed: seed)
         // The loss is defined for any V and T; rows off the unit sphere also exercise the Gram-matrix
@@ -67,59 +68,59 @@ final class GradientCheckTests: XCTestCase {
     }
 
     func testInfoNCESum() throws {
-        try check(LossSettings(crossReduction: "sum"), semantic: false, seed: 1)
+        try check(LossConfig(crossReduction: .sum), semantic: false, seed: 1)
     }
 
     func testInfoNCEMean() throws {
-        try check(LossSettings(clipWeight: 0.7, crossReduction: "mean"), semantic: false, logitScale: 1.3, seed: 2)
+        try check(LossConfig(clipWeight: 0.7, crossReduction: .mean), semantic: false, logitScale: 1.3, seed: 2)
     }
 
     func testIMSepImageSemantic() throws {
-        try check(LossSettings(clipWeight: 0, imsepWeight: 0.5, imsepModality: "image", imsepRescale: "semantic"),
+        try check(LossConfig(clipWeight: 0, imsepWeight: 0.5, imsepModality: .image, imsepRescale: .semantic),
                   semantic: true, seed: 3)
     }
 
     func testIMSepTextSemantic() throws {
-        try check(LossSettings(clipWeight: 0, imsepWeight: 0.5, imsepModality: "text", imsepRescale: "semantic"),
+        try check(LossConfig(clipWeight: 0, imsepWeight: 0.5, imsepModality: .text, imsepRescale: .semantic),
                   semantic: true, seed: 4)
     }
 
     func testIMSepBothSemantic() throws {
-        try check(LossSettings(clipWeight: 0, imsepWeight: 0.25, imsepModality: "both", imsepRescale: "semantic"),
+        try check(LossConfig(clipWeight: 0, imsepWeight: 0.25, imsepModality: .both, imsepRescale: .semantic),
                   semantic: true, seed: 5)
     }
 
     func testIMSepImageHollow() throws {
-        try check(LossSettings(clipWeight: 0, imsepWeight: 0.5, imsepModality: "image", imsepRescale: "hollow"),
+        try check(LossConfig(clipWeight: 0, imsepWeight: 0.5, imsepModality: .image, imsepRescale: .hollow),
                   semantic: false, seed: 6)
     }
 
     func testIMSepTextHollow() throws {
-        try check(LossSettings(clipWeight: 0, imsepWeight: 0.5, imsepModality: "text", imsepRescale: "hollow"),
+        try check(LossConfig(clipWeight: 0, imsepWeight: 0.5, imsepModality: .text, imsepRescale: .hollow),
                   semantic: false, seed: 7)
     }
 
     func testIMSepBothHollow() throws {
-        try check(LossSettings(clipWeight: 0, imsepWeight: 0.5, imsepModality: "both", imsepRescale: "hollow"),
+        try check(LossConfig(clipWeight: 0, imsepWeight: 0.5, imsepModality: .both, imsepRescale: .hollow),
                   semantic: false, seed: 8)
     }
 
     func testCyCLIPInModal() throws {
-        try check(LossSettings(clipWeight: 0, cyclipLambda1: 0.25), semantic: false, seed: 9)
+        try check(LossConfig(clipWeight: 0, cyclipLambda1: 0.25), semantic: false, seed: 9)
     }
 
     func testCyCLIPCrossModal() throws {
-        try check(LossSettings(clipWeight: 0, cyclipLambda2: 0.25), semantic: false, seed: 10)
+        try check(LossConfig(clipWeight: 0, cyclipLambda2: 0.25), semantic: false, seed: 10)
     }
 
     func testAlignCLIPObjective() throws {
-        try check(LossSettings(clipWeight: 1, crossReduction: "sum", imsepWeight: 0.5, imsepModality: "image",
-                               imsepRescale: "semantic"), semantic: true, seed: 11)
+        try check(LossConfig(clipWeight: 1, crossReduction: .sum, imsepWeight: 0.5, imsepModality: .image,
+                               imsepRescale: .semantic), semantic: true, seed: 11)
     }
 
     func testEveryTermTogether() throws {
-        try check(LossSettings(clipWeight: 1, crossReduction: "mean", imsepWeight: 0.5, imsepModality: "both",
-                               imsepRescale: "semantic", cyclipLambda1: 0.25, cyclipLambda2: 0.25),
+        try check(LossConfig(clipWeight: 1, crossReduction: .mean, imsepWeight: 0.5, imsepModality: .both,
+                               imsepRescale: .semantic, cyclipLambda1: 0.25, cyclipLambda2: 0.25),
                   semantic: true, logitScale: 0.5, seed: 12)
     }
 }

@@ -1,6 +1,7 @@
 import XCTest
 import GapRandom
 import GapLoss
+import GapSpec
 
 final class LossBehaviourTests: XCTestCase {
     private func batch(_ n: Int, _ e: Int, seed: UInt64) -> (image: [Float], text: [Float], distance: [Float]) {
@@ -10,8 +11,8 @@ final class LossBehaviourTests: XCTestCase {
         return (image, text, distance)
     }
 
-    private let everything = LossSettings(clipWeight: 1, crossReduction: "sum", imsepWeight: 0.5, imsepModality: "both",
-                                          imsepRescale: "semantic", cyclipLambda1: 0.25, cyclipLambda2: 0.25)
+    private let everything = LossConfig(clipWeight: 1, crossReduction: .sum, imsepWeight: 0.5, imsepModality: .both,
+                                          imsepRescale: .semantic, cyclipLambda1: 0.25, cyclipLambda2: 0.25)
 
     func testForwardOnlyMatchesForwardBackwardAndNamesEveryTerm() throws {
         let (image, text, distance) = batch(6, 8, seed: 21)
@@ -66,7 +67,7 @@ final class LossBehaviourTests: XCTestCase {
     func testNonFiniteEmbeddingGivesNonFiniteLoss() throws {
         var (image, text, _) = batch(4, 3, seed: 25)
         image[5] = .nan
-        var loss = try ContrastiveLoss(settings: LossSettings(), maxBatch: 4)
+        var loss = try ContrastiveLoss(settings: LossConfig(), maxBatch: 4)
         let result = loss.forward(image: image, text: text, count: 4, dim: 3, logitScale: 2.6, semanticDistance: nil)
         XCTAssertFalse(result.total.isFinite)
         text[0] = .infinity
@@ -78,26 +79,20 @@ final class LossBehaviourTests: XCTestCase {
     func testLargeLogitScaleStaysFinite() throws {
         // s = e^20 ≈ 4.9e8: without the max shift exp would overflow.
         let (image, text, _) = batch(5, 3, seed: 26)
-        var loss = try ContrastiveLoss(settings: LossSettings(), maxBatch: 5)
+        var loss = try ContrastiveLoss(settings: LossConfig(), maxBatch: 5)
         let result = loss.forward(image: image, text: text, count: 5, dim: 3, logitScale: 20, semanticDistance: nil)
         XCTAssertTrue(result.total.isFinite)
     }
 
-    func testUnknownSettingsAreRejectedByKey() {
-        XCTAssertThrowsError(try ContrastiveLoss(settings: LossSettings(crossReduction: "avg"), maxBatch: 2)) { error in
-            XCTAssertEqual((error as? LossSettingsError)?.key, "loss.cross_reduction")
-            XCTAssertTrue("\(error)".contains("\"sum\" or \"mean\""))
+    func testNegativeWeightsAreRejectedByKey() {
+        XCTAssertThrowsError(try ContrastiveLoss(settings: LossConfig(cyclipLambda1: -1), maxBatch: 2)) { error in
+            XCTAssertEqual((error as? ConfigIssues)?.issues.map(\.path), ["loss.cyclip_lambda1"])
         }
-        XCTAssertThrowsError(try ContrastiveLoss(settings: LossSettings(imsepModality: "audio"), maxBatch: 2)) { error in
-            XCTAssertEqual((error as? LossSettingsError)?.key, "loss.imsep_modality")
+        XCTAssertThrowsError(try ContrastiveLoss(settings: LossConfig(imsepWeight: .nan), maxBatch: 2)) { error in
+            XCTAssertEqual((error as? ConfigIssues)?.issues.map(\.path), ["loss.imsep_weight"])
         }
-        XCTAssertThrowsError(try ContrastiveLoss(settings: LossSettings(imsepRescale: "flat"), maxBatch: 2)) { error in
-            XCTAssertEqual((error as? LossSettingsError)?.key, "loss.imsep_rescale")
-        }
-        XCTAssertThrowsError(try ContrastiveLoss(settings: LossSettings(cyclipLambda1: -1), maxBatch: 2)) { error in
-            XCTAssertEqual((error as? LossSettingsError)?.key, "loss.cyclip_lambda1")
-        }
-        XCTAssertTrue(try ResolvedLossSettings(LossSettings(imsepWeight: 0.5)).needsSemanticDistance)
-        XCTAssertFalse(try ResolvedLossSettings(LossSettings(imsepWeight: 0.5, imsepRescale: "hollow")).needsSemanticDistance)
+        XCTAssertTrue(LossConfig(imsepWeight: 0.5).needsSemanticDistance)
+        XCTAssertFalse(LossConfig(imsepWeight: 0.5, imsepRescale: .hollow).needsSemanticDistance)
+        XCTAssertFalse(LossConfig(imsepWeight: 0).needsSemanticDistance)
     }
 }

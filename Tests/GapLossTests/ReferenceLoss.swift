@@ -1,10 +1,11 @@
 import Foundation
 import GapRandom
 import GapLoss
+import GapSpec
 
 /// The losses of METHOD.md §3 written straight from the formulas in Double, as the yardstick for GapLoss.
 struct ReferenceLoss {
-    var settings: LossSettings
+    var settings: LossConfig
 
     struct Terms {
         var total = 0.0
@@ -29,14 +30,14 @@ struct ReferenceLoss {
             return sum / Double(n)
         }
         func d(_ i: Int, _ j: Int) -> Double {
-            settings.imsepRescale == "hollow" ? 1 : (distance?[i][j] ?? 1)
+            settings.imsepRescale == .hollow ? 1 : (distance?[i][j] ?? 1)
         }
         var result = Terms()
 
         let imageToText = (0..<n).map { i in (0..<n).map { j in s * dot(image[i], text[j]) } }
         let textToImage = (0..<n).map { i in (0..<n).map { j in s * dot(text[i], image[j]) } }
         let directionSum = meanDiagonalCrossEntropy(imageToText) + meanDiagonalCrossEntropy(textToImage)
-        result.cross = settings.crossReduction == "sum" ? directionSum : directionSum / 2
+        result.cross = settings.crossReduction == .sum ? directionSum : directionSum / 2
 
         func separation(_ same: [[Double]]) -> Double {
             let logits = (0..<n).map { i in
@@ -44,8 +45,8 @@ struct ReferenceLoss {
             }
             return meanDiagonalCrossEntropy(logits)
         }
-        if settings.imsepModality != "text" { result.imsep += separation(image) }
-        if settings.imsepModality != "image" { result.imsep += separation(text) }
+        if settings.imsepModality != .text { result.imsep += separation(image) }
+        if settings.imsepModality != .image { result.imsep += separation(text) }
 
         for j in 0..<n {
             for k in 0..<n {

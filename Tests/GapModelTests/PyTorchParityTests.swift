@@ -53,7 +53,7 @@ final class PyTorchParityTests: XCTestCase {
         return err / scale
     }
 
-    func runFixture(_ name: String, sharing: SharingConfig, loss: LossSettings) throws {
+    func runFixture(_ name: String, sharing: SharingConfig, loss: LossConfig) throws {
         EngineThreads.set(1)
         let file = try SafeTensorsFile(path: Self.fixtures.appendingPathComponent("reference_\(name).safetensors").path)
         var config = try JSONDecoder().decode(ModelConfig.self, from: Data(file.metadata["config"]!.utf8))
@@ -129,16 +129,16 @@ final class PyTorchParityTests: XCTestCase {
     }
 
     func testTwoTowerCLIP() throws {
-        try runFixture("two_tower", sharing: SharingConfig(depth: 0, head: false), loss: LossSettings(crossReduction: "mean"))
+        try runFixture("two_tower", sharing: SharingConfig(depth: 0, head: false), loss: LossConfig(crossReduction: .mean))
     }
 
     func testSharedAlignCLIP() throws {
         try runFixture("shared", sharing: SharingConfig(depth: 2, head: true),
-                       loss: LossSettings(clipWeight: 1, crossReduction: "sum", imsepWeight: 0.5, imsepModality: "image", imsepRescale: "semantic"))
+                       loss: LossConfig(clipWeight: 1, crossReduction: .sum, imsepWeight: 0.5, imsepModality: .image, imsepRescale: .semantic))
     }
 
     func testPartialSharing() throws {
-        try runFixture("partial", sharing: SharingConfig(depth: 1, head: false), loss: LossSettings(crossReduction: "mean"))
+        try runFixture("partial", sharing: SharingConfig(depth: 1, head: false), loss: LossConfig(crossReduction: .mean))
     }
 
     /// `gaplab init` output and open_clip's names agree: the two-tower fixture loads with strict name checks.
@@ -174,7 +174,7 @@ final class NonFiniteStopTests: XCTestCase {
         var train = TrainConfig()
         train.epochs = 3
         train.batchSize = batch.imageCount
-        let trainer = try Trainer(model: model, train: train, loss: LossSettings(), imageCount: batch.imageCount, seed: 0)
+        let trainer = try Trainer(model: model, train: train, loss: LossConfig(), imageCount: batch.imageCount, seed: 0)
         try trainer.runEpoch(batch) { _ in }
         model.pointer("visual.proj")[0] = .nan
         XCTAssertThrowsError(try trainer.runEpoch(batch) { _ in }) { error in

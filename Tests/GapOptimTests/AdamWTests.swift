@@ -1,6 +1,7 @@
 import Foundation
 import XCTest
 import GapOptim
+import GapSpec
 
 final class AdamWTests: XCTestCase {
     // Values 0–1 decay, 2–3 do not, 4 belongs to no segment and must never move.
@@ -127,7 +128,7 @@ final class DecayRuleTests: XCTestCase {
 
 final class ScheduleTests: XCTestCase {
     func testCosine() throws {
-        let schedule = try LearningRateSchedule(name: "cosine", baseLR: 1e-3, warmup: 10, totalSteps: 110)
+        let schedule = try LearningRateSchedule(kind: .cosine, baseLR: 1e-3, warmup: 10, totalSteps: 110)
         XCTAssertEqual(schedule.lr(at: 0), 1e-4, accuracy: 1e-15)
         XCTAssertEqual(schedule.lr(at: 4), 5e-4, accuracy: 1e-15)
         XCTAssertEqual(schedule.lr(at: 9), 1e-3, accuracy: 1e-15)
@@ -139,21 +140,21 @@ final class ScheduleTests: XCTestCase {
     }
 
     func testConstant() throws {
-        let schedule = try LearningRateSchedule(name: "const", baseLR: 2e-3, warmup: 4, totalSteps: 100)
+        let schedule = try LearningRateSchedule(kind: .const, baseLR: 2e-3, warmup: 4, totalSteps: 100)
         XCTAssertEqual(schedule.lr(at: 0), 5e-4, accuracy: 1e-15)
         XCTAssertEqual(schedule.lr(at: 3), 2e-3, accuracy: 1e-15)
         XCTAssertEqual(schedule.lr(at: 50), 2e-3)
     }
 
     func testNoWarmup() throws {
-        let schedule = try LearningRateSchedule(name: "cosine", baseLR: 1, warmup: 0, totalSteps: 4)
+        let schedule = try LearningRateSchedule(kind: .cosine, baseLR: 1, warmup: 0, totalSteps: 4)
         XCTAssertEqual(schedule.lr(at: 0), 1)
         XCTAssertEqual(schedule.lr(at: 2), 0.5, accuracy: 1e-15)
     }
 
-    func testUnknownName() {
-        XCTAssertThrowsError(try LearningRateSchedule(name: "linear", baseLR: 1, warmup: 0, totalSteps: 1)) {
-            XCTAssertTrue("\($0)".contains("lr_scheduler"))
+    func testNegativeWarmupIsRejected() {
+        XCTAssertThrowsError(try LearningRateSchedule(kind: .cosine, baseLR: 1, warmup: -1, totalSteps: 1)) {
+            XCTAssertTrue("\($0)".contains("warmup"))
         }
     }
 }

@@ -1,5 +1,4 @@
 import Foundation
-import GapLoss
 import GapModel
 import GapRandom
 import GapSpec
@@ -47,7 +46,7 @@ final class TrainerTests: XCTestCase {
 
     func trainer(epochs: Int, seed: UInt64 = 5) throws -> Trainer {
         try Trainer(model: CLIPModel(config: modelConfig, seed: seed, maxBatch: 4), train: trainConfig(epochs: epochs),
-                    loss: LossSettings(), imageCount: 12, seed: seed)
+                    loss: LossConfig(), imageCount: 12, seed: seed)
     }
 
     /// The data order is GapRandom's, pinned: it must not move with the compiler or the standard library.
@@ -109,7 +108,7 @@ final class TrainerTests: XCTestCase {
 
     func testTooFewImagesForOneBatchIsAnError() {
         XCTAssertThrowsError(try Trainer(model: CLIPModel(config: modelConfig, seed: 1, maxBatch: 4), train: trainConfig(epochs: 1),
-                                         loss: LossSettings(), imageCount: 3, seed: 1)) {
+                                         loss: LossConfig(), imageCount: 3, seed: 1)) {
             XCTAssertEqual("\($0)", "the training split has 3 images, fewer than one batch of 4")
         }
     }
