@@ -54,7 +54,7 @@ let package = Package(
         // Experiment files, run configurations, validation, plans and run identity.
         .target(name: "GapSpec", dependencies: [.product(name: "Crypto", package: "swift-crypto")]),
         // Storage protocol and its SQLite implementation.
-        .target(name: "GapStore", dependencies: [.product(name: "GRDB", package: "GRDB.swift"),
+        .target(name: "GapStore", dependencies: ["GapSpec", .product(name: "GRDB", package: "GRDB.swift"),
                                                  .product(name: "Crypto", package: "swift-crypto")]),
         // Workers: claim, lease, heartbeat, isolate and record runs.
         .target(name: "GapRunner", dependencies: ["GapStore"]),
@@ -79,7 +79,7 @@ let package = Package(
         .target(name: "GapPipeline", dependencies: ["GapSpec", "GapStore", "GapRunner", "GapData", "GapModel",
                                                     "GapTrain", "GapEval"]),
         // Tables and figures from the store.
-        .target(name: "GapReport", dependencies: ["GapStore", "GapPlot"]),
+        .target(name: "GapReport", dependencies: ["GapSpec", "GapStore", "GapPlot"]),
         .executableTarget(name: "GapLabCLI", dependencies: [
             "GapSpec", "GapStore", "GapRunner", "GapEngine", "GapData", "GapModel", "GapLoss",
             "GapTrain", "GapEval", "GapReport", "GapPipeline", "GapRandom",
@@ -93,7 +93,7 @@ let package = Package(
         .testTarget(name: "GapOptimTests", dependencies: ["GapOptim", "GapEngine", "GapRandom", "GapSpec"]),
         .testTarget(name: "GapTrainTests", dependencies: ["GapTrain", "GapModel", "GapSpec", "GapRandom"]),
         .testTarget(name: "GapSpecTests", dependencies: ["GapSpec", "GapRandom"]),
-        .testTarget(name: "GapStoreTests", dependencies: ["GapStore"]),
+        .testTarget(name: "GapStoreTests", dependencies: ["GapStore", "GapSpec"]),
         // What the tests that start processes share: the built `gaplab`, waiting for states, synthetic run specs.
         .target(name: "GapTestSupport", dependencies: ["GapStore", "GapEngine", "GapRandom"], path: "Tests/GapTestSupport"),
         .testTarget(name: "GapRunnerTests", dependencies: ["GapRunner", "GapStore", "GapTestSupport"]),
@@ -101,7 +101,7 @@ let package = Package(
         .testTarget(name: "GapEvalTests", dependencies: ["GapEval", "GapPlot", "GapData", "GapSpec", "GapRandom"]),
         .testTarget(name: "GapPlotTests", dependencies: ["GapPlot", "GapData"]),
         .testTarget(name: "GapPipelineTests", dependencies: ["GapPipeline", "GapStore", "GapSpec", "GapModel"]),
-        .testTarget(name: "GapReportTests", dependencies: ["GapReport", "GapStore"]),
+        .testTarget(name: "GapReportTests", dependencies: ["GapReport", "GapStore", "GapSpec"]),
         // Runs the built `gaplab` executable: the commands end to end, and the runner's fault handling across processes.
         .testTarget(name: "GapLabCLITests", dependencies: ["GapRunner", "GapStore", "GapSpec", "GapModel", "GapData", "GapTestSupport"]),
     ],

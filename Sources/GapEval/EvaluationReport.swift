@@ -1,20 +1,13 @@
 import Foundation
 
-/// Which way a metric improves, for reports that mark the best arm.
-public enum MetricDirection: String, Sendable, Codable {
-    case higherIsBetter = "higher"
-    case lowerIsBetter = "lower"
-    /// Descriptive only (no better or worse).
-    case neutral
-}
-
 /// Every metric of one evaluation, flattened to stable keys for the store and the reports.
 ///
 /// Keys: `alignment`, `paired_angle_deg`, `paired_cos_q000` ... `paired_cos_q100` (percent), `centroid_gap`,
 /// `separation`, `uniformity_image`, `uniformity_text`, `separability`; `i2t_r<K>`, `t2i_r<K>`,
 /// `i2t_mean_rank`, `i2t_median_rank`, `t2i_mean_rank`, `t2i_median_rank`; `zeroshot_<axis>_top<k>`;
 /// `probe_<axis>_acc`; and for each post-hoc shift arm `shift_<δ>/<geometry or retrieval key>` with δ
-/// printed by `deltaKey` (e.g. `shift_0.5/alignment`, `shift_0.5/zeroshot_shape_top1`).
+/// printed by `deltaKey` (e.g. `shift_0.5/alignment`, `shift_0.5/zeroshot_shape_top1`). `MetricCatalog` (GapSpec) says
+/// what each measures and which way is better.
 public struct EvaluationReport: Sendable, Equatable {
     public var geometry: GeometryMetrics?
     public var retrieval: RetrievalMetrics?
@@ -97,24 +90,5 @@ public struct EvaluationReport: Sendable, Equatable {
     public static func deltaKey(_ delta: Double) -> String {
         if delta == delta.rounded(), abs(delta) < 1e15 { return String(Int(delta)) }
         return "\(delta)"
-    }
-
-    /// Direction of any key this type emits, with or without `shift_<δ>/` or another `prefix/` in front.
-    public static func direction(of key: String) -> MetricDirection {
-        let base = key.split(separator: "/").last.map(String.init) ?? key
-        switch base {
-        case "alignment", "separation":
-            return .higherIsBetter
-        case "paired_angle_deg", "centroid_gap", "uniformity_image", "uniformity_text", "separability",
-             "i2t_mean_rank", "i2t_median_rank", "t2i_mean_rank", "t2i_median_rank":
-            return .lowerIsBetter
-        default:
-            break
-        }
-        if base.hasPrefix("paired_cos_q") { return .higherIsBetter }
-        if base.hasPrefix("i2t_r") || base.hasPrefix("t2i_r") { return .higherIsBetter }
-        if base.hasPrefix("zeroshot_"), base.range(of: "_top") != nil { return .higherIsBetter }
-        if base.hasPrefix("probe_"), base.hasSuffix("_acc") { return .higherIsBetter }
-        return .neutral
     }
 }

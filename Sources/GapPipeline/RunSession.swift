@@ -139,7 +139,7 @@ public final class RunSession {
     /// Evaluation metrics under `prefix/`, with each key's better direction recorded once for summaries.
     func points(_ metrics: [String: Double], prefix: String, step: Int, epoch: Double) throws -> [MetricPoint] {
         for key in metrics.keys where !directionsRecorded.contains("\(prefix)/\(key)") {
-            let direction: GapStore.MetricDirection = EvaluationReport.direction(of: key) == .higherIsBetter ? .max : .min
+            let direction = MetricCatalog.direction(of: key) ?? MetricDirection.defaultDirection(forKey: key)
             try storage.setMetricDirection(direction, forKey: "\(prefix)/\(key)")
             directionsRecorded.insert("\(prefix)/\(key)")
         }

@@ -1,4 +1,5 @@
 import Foundation
+import GapSpec
 import GapStore
 
 /// How a metric's history becomes one number per run.
@@ -94,7 +95,7 @@ public struct ExperimentData: Sendable {
     public var axes: [SweptAxis]
     /// Every seed planned for any arm.
     public var seeds: [Int]
-    public var directions: [String: GapStore.MetricDirection]
+    public var directions: [String: MetricDirection]
 
     public var baseline: Arm? { arms.first }
     public var allRuns: [ReportRun] { arms.flatMap(\.runs) }
@@ -106,8 +107,8 @@ public struct ExperimentData: Sendable {
         max(arm.runs.count, arms.map { Set($0.runs.map(\.record.seed)).count }.max() ?? 0)
     }
 
-    public func direction(of key: String) -> GapStore.MetricDirection {
-        directions[key] ?? GapStore.MetricDirection.defaultDirection(forKey: key)
+    public func direction(of key: String) -> MetricDirection {
+        directions[key] ?? MetricDirection.defaultDirection(forKey: key)
     }
 
     /// Parameter prefixes that describe the machine or the loaded data rather than the experiment's design.
@@ -140,7 +141,7 @@ public struct ExperimentData: Sendable {
         }
 
         let metricKeys = Set(runs.flatMap { $0.summaries.keys })
-        var directions = [String: GapStore.MetricDirection]()
+        var directions = [String: MetricDirection]()
         for key in metricKeys { directions[key] = try storage.metricDirection(forKey: key) }
 
         return ExperimentData(experiment: experiment, arms: arms, axes: axes,

@@ -1,5 +1,6 @@
 import Foundation
 import GapPlot
+import GapSpec
 import GapStore
 
 /// A figure of the report: its file stem under `figures/` and the plot to draw.

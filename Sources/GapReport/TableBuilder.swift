@@ -1,4 +1,5 @@
 import Foundation
+import GapSpec
 import GapStore
 
 /// One arm-vs-baseline comparison on one metric.
@@ -42,13 +43,13 @@ public struct TableBuilder {
     /// Columns of the main table: the known geometry and downstream metrics, or, for runs that log none of them,
     /// every logged key in order (up to `fallbackColumnLimit`).
     public var mainKeys: [String] {
-        let known = MetricCatalog.mainColumns(present: presentKeys)
+        let known = ReportColumns.mainColumns(present: presentKeys)
         return known.isEmpty ? Array(presentKeys.sorted().prefix(Self.fallbackColumnLimit)) : known
     }
 
     /// Metrics compared against the baseline and shown in the ablation tables.
     public var keyColumns: [String] {
-        let known = MetricCatalog.keyMetrics.filter(presentKeys.contains)
+        let known = ReportColumns.keyMetrics.filter(presentKeys.contains)
         return known.isEmpty ? mainKeys : known
     }
 
@@ -123,7 +124,7 @@ public struct TableBuilder {
     /// The paper's Table 5, when the runs have a fine-tuning stage.
     public func table5() -> ReportTable? {
         let present = presentKeys
-        let columns = MetricCatalog.table5Columns.filter(present.contains)
+        let columns = ReportColumns.table5Columns.filter(present.contains)
         guard columns.contains(where: { $0.hasPrefix("zeroshot/") }), columns.contains(where: { $0.hasPrefix("finetuned/") }) else { return nil }
         return statTable(id: "table5", title: "Downstream retrieval: zero-shot vs fine-tuned (Table 5)",
                          arms: data.arms, columns: columns, leading: [])

@@ -1,4 +1,5 @@
 import Foundation
+import GapSpec
 
 /// A storage that forwards every call to another one and adds up the wall time spent in them, so a trainer
 /// can report which fraction of a run went to tracking (the store-overhead benchmark; target under 1%).

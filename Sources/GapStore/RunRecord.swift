@@ -1,4 +1,5 @@
 import Foundation
+import GapSpec
 
 /// The state machine of a run: pending → running → completed | failed | killed; a running run whose lease
 /// expires becomes stale and is claimed again.

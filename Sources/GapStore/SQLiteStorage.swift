@@ -1,5 +1,6 @@
 import Foundation
 import GRDB
+import GapSpec
 #if canImport(Glibc)
 import Glibc
 #endif

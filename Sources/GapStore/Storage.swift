@@ -1,4 +1,5 @@
 import Foundation
+import GapSpec
 
 /// Everything the runner and the command line do with the tracking store. The SQLite store implements it;
 /// a server database can implement it later without touching the runner. Implementations are safe to use

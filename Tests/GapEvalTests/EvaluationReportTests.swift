@@ -29,12 +29,22 @@ final class EvaluationReportTests: XCTestCase {
         XCTAssertEqual(metrics["probe_shape_acc"], 0.75)
         XCTAssertEqual(metrics["i2t_r5"], retrieval.imageToTextRecall[5])
         XCTAssertEqual(report.metrics(prefix: "finetuned")["finetuned/i2t_r1"], retrieval.imageToTextRecall[1])
+        // The catalog describes every key the evaluation emits, and every catalog entry is emitted.
         for key in metrics.keys {
-            XCTAssertNotEqual(EvaluationReport.direction(of: key), .neutral, "no direction for \(key)")
+            XCTAssertNotNil(MetricCatalog.entry(for: key), "no catalog entry for \(key)")
         }
-        XCTAssertEqual(EvaluationReport.direction(of: "shift_0.5/centroid_gap"), .lowerIsBetter)
-        XCTAssertEqual(EvaluationReport.direction(of: "finetuned/t2i_r10"), .higherIsBetter)
-        XCTAssertEqual(EvaluationReport.direction(of: "separability"), .lowerIsBetter)
+        for entry in MetricCatalog.entries {
+            XCTAssertTrue(metrics.keys.contains { MetricCatalog.entry(for: $0) == entry }, "\(entry.key) is never emitted")
+            XCTAssertFalse(entry.description.isEmpty, entry.key)
+        }
+        XCTAssertEqual(MetricCatalog.direction(of: "shift_0.5/centroid_gap"), .min)
+        XCTAssertEqual(MetricCatalog.direction(of: "finetuned/t2i_r10"), .max)
+        XCTAssertEqual(MetricCatalog.direction(of: "separability"), .min)
+        XCTAssertEqual(MetricCatalog.direction(of: "test/paired_cos_q005"), .max)
+        XCTAssertEqual(MetricCatalog.entry(for: "zeroshot_shape_colour_top5")?.key, "zeroshot_<axis>_top<k>")
+        XCTAssertNil(MetricCatalog.entry(for: "train/loss"))
+        XCTAssertNil(MetricCatalog.entry(for: "i2t_rx"))
+        XCTAssertNil(MetricCatalog.entry(for: "paired_cos_q"))
         XCTAssertEqual(EvaluationReport.deltaKey(1), "1")
         XCTAssertEqual(EvaluationReport.deltaKey(0.25), "0.25")
     }

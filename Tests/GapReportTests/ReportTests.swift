@@ -1,5 +1,6 @@
 import Foundation
 @testable import GapReport
+import GapSpec
 import GapStore
 import XCTest
 
@@ -49,7 +50,7 @@ final class ReportTests: XCTestCase {
     func testSummariesMatchIndependentComputation() throws {
         let tables = try builder()
         for arm in tables.data.arms {
-            for key in MetricCatalog.keyMetrics {
+            for key in ReportColumns.keyMetrics {
                 let values = known(arm.variant, key)
                 let s = try XCTUnwrap(tables.summary(arm, key))
                 let (mean, std) = independentMeanAndStd(values)
@@ -141,7 +142,7 @@ final class ReportTests: XCTestCase {
     func testTable5AndAblationsExist() throws {
         let tables = try builder()
         let table5 = try XCTUnwrap(tables.table5())
-        XCTAssertEqual(table5.header, ["variant"] + MetricCatalog.table5Columns.map(MetricCatalog.label))
+        XCTAssertEqual(table5.header, ["variant"] + ReportColumns.table5Columns.map(MetricCatalog.label))
         XCTAssertEqual(table5.header[1], "zero-shot i2t R@1")
         XCTAssertEqual(table5.header[7], "fine-tuned i2t R@1")
         let ablations = tables.ablationTables()

@@ -1,5 +1,6 @@
 import Foundation
 @testable import GapStore
+import GapSpec
 import XCTest
 
 final class RunFilterTests: XCTestCase {

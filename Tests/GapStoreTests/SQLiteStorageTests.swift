@@ -1,5 +1,6 @@
 import Foundation
 import GapStore
+import GapSpec
 import XCTest
 
 /// Runs the storage conformance checks against the SQLite store (a real file in a temporary folder),

@@ -1,5 +1,6 @@
 import Foundation
 import GapStore
+import GapSpec
 import XCTest
 
 /// The behaviour every `Storage` implementation must have. Each check takes `open`, which returns a new
