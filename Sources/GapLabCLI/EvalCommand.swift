@@ -84,8 +84,7 @@ struct EvalCommand: ParsableCommand {
             try storage.logMetrics(runID: runID, metrics.keys.sorted().map { MetricPoint(key: "eval/\(split)/\($0)", step: 0, value: metrics[$0]!) })
         }
         if format == "json" {
-            let data = try JSONSerialization.data(withJSONObject: metrics, options: [.sortedKeys, .prettyPrinted])
-            print(String(decoding: data, as: UTF8.self))
+            print(JSONOutput.text(metrics), terminator: "")
         } else {
             let width = metrics.keys.map(\.count).max() ?? 0
             for key in metrics.keys.sorted() where !key.contains("paired_cos_q") {

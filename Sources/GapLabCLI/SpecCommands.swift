@@ -2,8 +2,6 @@ import ArgumentParser
 import Foundation
 import GapSpec
 
-extension PlanListing.Format: ExpressibleByArgument {}
-
 /// Prints configuration problems the way both commands report them, and fails the command.
 func reportAndFail(_ error: Error) throws -> Never {
     var lines: [String] = []
@@ -69,7 +67,7 @@ struct PlanCommand: ParsableCommand {
     var overrides: [String] = []
 
     @Option(help: "Output format (csv and json give full run ids and config hashes; json adds each run's configuration).")
-    var format: PlanListing.Format = .table
+    var format: ListingFormat = .table
 
     @Option(help: "Store to read run status from (default: $GAPLAB_STORE or .gaplab/gaplab.sqlite).")
     var store: String?

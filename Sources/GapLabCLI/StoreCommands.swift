@@ -1,5 +1,7 @@
 import ArgumentParser
 import Foundation
+import GapRunner
+import GapSpec
 import GapStore
 #if canImport(Glibc)
 import Glibc
@@ -44,6 +46,68 @@ private func cell(_ date: Date?) -> Listing.Cell {
 private func ageText(_ date: Date?) -> String {
     guard let date else { return "-" }
     return String(format: "%.0fs ago", max(0, Date().timeIntervalSince(date)))
+}
+
+// MARK: JSON output
+
+/// `gaplab show --format json`: every key is written, absent values as null.
+struct RunDetails: Encodable {
+    struct Metric: Encodable {
+        var final: Double
+        var final_step: Int
+        var best: Double
+        var best_step: Int
+        var direction: String
+        var count: Int
+    }
+    struct Artifact: Encodable {
+        var name: String
+        var path: String
+        var size: Int64
+        var sha256: String
+    }
+    struct Attempt: Encodable {
+        var attempt: Int
+        var worker: String
+        var status: String
+        @NullWhenAbsent var exit_status: Int?
+        @NullWhenAbsent var error_tail: String?
+    }
+    var run_id: String
+    var experiment: String
+    var variant: String
+    var short_name: String
+    var seed: Int
+    var config_hash: String
+    var status: String
+    var attempts: Int
+    @NullWhenAbsent var worker: String?
+    @NullWhenAbsent var started_at: String?
+    @NullWhenAbsent var ended_at: String?
+    @NullWhenAbsent var exit_status: Int?
+    @NullWhenAbsent var error_tail: String?
+    @NullWhenAbsent var code_version: String?
+    var config: JSONValue
+    var params: [String: ParamValue]
+    var metrics: [String: Metric]
+    var artifacts: [Artifact]
+    var attempt_history: [Attempt]
+    /// Environment entries by attempt number.
+    var environment: [String: [String: String]]
+}
+
+/// `gaplab compare --format json`.
+struct RunComparison: Encodable {
+    var run_a: String
+    var run_b: String
+    var params: [[String: Listing.Cell]]
+    var metrics: [[String: Listing.Cell]]
+}
+
+/// `gaplab status --format json`.
+struct StoreStatus: Encodable {
+    var counts: [[String: Listing.Cell]]
+    var running: [[String: Listing.Cell]]
 }
 
 // MARK: ls
@@ -165,31 +229,27 @@ struct ShowCommand: ParsableCommand {
         let attempts = try storage.attempts(runID: runID)
 
         if format == .json {
-            let object: [String: Any] = [
-                "run_id": record.runID, "experiment": record.experiment, "variant": record.variant,
-                "short_name": record.shortName, "seed": record.seed, "config_hash": record.configHash,
-                "status": record.status.rawValue, "attempts": record.attempts, "worker": record.worker as Any,
-                "started_at": record.startedAt.map { ISO8601DateFormatter().string(from: $0) } as Any,
-                "ended_at": record.endedAt.map { ISO8601DateFormatter().string(from: $0) } as Any,
-                "exit_status": record.exitStatus as Any, "error_tail": record.errorTail as Any,
-                "code_version": record.codeVersion as Any,
-                "config": (try? JSONSerialization.jsonObject(with: Data(record.configJSON.utf8))) ?? record.configJSON,
-                "params": params.mapValues(\.jsonObject),
-                "metrics": Dictionary(uniqueKeysWithValues: summaries.map { summary in
-                    (summary.key, ["final": summary.finalValue, "final_step": summary.finalStep, "best": summary.bestValue,
-                                   "best_step": summary.bestStep, "direction": summary.direction.rawValue,
-                                   "count": summary.count] as [String: Any])
+            let iso = ISO8601DateFormatter()
+            output(JSONOutput.text(RunDetails(
+                run_id: record.runID, experiment: record.experiment, variant: record.variant, short_name: record.shortName,
+                seed: record.seed, config_hash: record.configHash, status: record.status.rawValue, attempts: record.attempts,
+                worker: record.worker, started_at: record.startedAt.map(iso.string), ended_at: record.endedAt.map(iso.string),
+                exit_status: record.exitStatus, error_tail: record.errorTail, code_version: record.codeVersion,
+                config: (try? JSONParser.parse(record.configJSON).value) ?? .string(record.configJSON),
+                params: params,
+                metrics: Dictionary(uniqueKeysWithValues: summaries.map { summary in
+                    (summary.key, RunDetails.Metric(final: summary.finalValue, final_step: summary.finalStep, best: summary.bestValue,
+                                                    best_step: summary.bestStep, direction: summary.direction.rawValue,
+                                                    count: summary.count))
                 }),
-                "artifacts": artifacts.map { ["name": $0.name, "path": $0.path, "size": $0.size, "sha256": $0.sha256] },
-                "attempt_history": attempts.map { attempt in
-                    ["attempt": attempt.attempt, "worker": attempt.worker, "status": attempt.status.rawValue,
-                     "exit_status": attempt.exitStatus as Any, "error_tail": attempt.errorTail as Any] as [String: Any]
+                artifacts: artifacts.map { RunDetails.Artifact(name: $0.name, path: $0.path, size: $0.size, sha256: $0.sha256) },
+                attempt_history: attempts.map {
+                    RunDetails.Attempt(attempt: $0.attempt, worker: $0.worker, status: $0.status.rawValue,
+                                       exit_status: $0.exitStatus, error_tail: $0.errorTail)
                 },
-                "environment": Dictionary(grouping: environment, by: \.attempt).reduce(into: [String: [String: String]]()) {
+                environment: Dictionary(grouping: environment, by: \.attempt).reduce(into: [String: [String: String]]()) {
                     $0[String($1.key)] = Dictionary(uniqueKeysWithValues: $1.value.map { ($0.key, $0.value) })
-                },
-            ]
-            output(Listing.jsonText(object))
+                })))
             return
         }
 
@@ -286,7 +346,7 @@ struct CompareCommand: ParsableCommand {
         case .csv:
             output(params.render(.csv) + "\n" + metrics.render(.csv))
         case .json:
-            output(Listing.jsonText(["run_a": a, "run_b": b, "params": params.jsonObjects, "metrics": metrics.jsonObjects]))
+            output(JSONOutput.text(RunComparison(run_a: a, run_b: b, params: params.objects, metrics: metrics.objects)))
         }
     }
 }
@@ -358,7 +418,7 @@ struct StatusCommand: ParsableCommand {
             case .csv:
                 text = countsListing.render(.csv) + (running.rows.isEmpty ? "" : "\n" + running.render(.csv))
             case .json:
-                text = Listing.jsonText(["counts": countsListing.jsonObjects, "running": running.jsonObjects])
+                text = JSONOutput.text(StoreStatus(counts: countsListing.objects, running: running.objects))
             }
             if let watch {
                 if isatty(STDOUT_FILENO) != 0 { text = "\u{1B}[H\u{1B}[2J" + text }

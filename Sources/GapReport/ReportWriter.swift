@@ -1,5 +1,6 @@
 import Foundation
 import GapPlot
+import GapSpec
 import GapStore
 
 public enum ReportFormat: String, CaseIterable, Sendable {
@@ -88,7 +89,7 @@ public struct ReportWriter {
             for table in allTables { try put("table_\(table.id).tex", TableRendering.latex(table)) }
         }
         if options.formats.contains(.json) {
-            try put("summary.json", try ReportExports.json(data, tables, header))
+            try put("summary.json", ReportExports.json(data, tables, header))
         }
         if options.formats.contains(.md) {
             let figureBuilder = FigureBuilder(tables: tables, storage: storage)
@@ -125,10 +126,8 @@ public struct ReportWriter {
             }
             names.append(relative)
         }
-        let captions: [String] = pictures.map { "\($0.arm.variant) (seed \($0.seed))" }
-        let rules: [String] = pictures.map { _ in "---" }
-        let images: [String] = names.map { "![PCA](\($0))" }
-        let table = [captions, rules, images].map { "| " + $0.joined(separator: " | ") + " |\n" }.joined()
+        let table = TextTable(header: pictures.map { "\($0.arm.variant) (seed \($0.seed))" },
+                              rows: [names.map { "![PCA](\($0))" }]).markdown()
         return (names, table)
     }
 

@@ -1,4 +1,5 @@
 import Foundation
+import GapSpec
 
 /// `Reports/README.md`: what the reports in a folder say about the paper's three questions, written from each
 /// report's `summary.json` so that every number in it is read from a store, never typed.
@@ -244,16 +245,15 @@ public struct ReportsSummary {
         guard !pairs.isEmpty else { return "No report has such a pair yet.\n" }
         let verdicts = verdicts(pairs, claim: claim)
         notHolding += verdicts.filter { $0.word != "holds" }.map { (claim.name, $0) }
-        var out = "| regime | method | verdict | comparisons in the paper's direction | significant at 5% (Holm) | "
-            + claim.metrics.map { "Δ \($0.label)" }.joined(separator: " | ") + " | logit scale at the end |\n"
-        out += "|" + String(repeating: " --- |", count: 6 + claim.metrics.count) + "\n"
-        for v in verdicts {
+        let header = ["regime", "method", "verdict", "comparisons in the paper's direction", "significant at 5% (Holm)"]
+            + claim.metrics.map { "Δ \($0.label)" } + ["logit scale at the end"]
+        let rows = verdicts.map { v in
             let experiments = Array(Set(v.pairs.map { $0.summary.experiment })).sorted().map { "`\($0)`" }.joined(separator: ", ")
-            out += "| \(v.regime) (\(experiments)) | \(v.method) | **\(v.word)** | \(v.agreeing)/\(v.pairs.count) | "
-                + (v.tested == 0 ? "not tested" : "\(v.significant) of \(v.tested) tests") + " | "
-                + claim.metrics.map { range(v.pairs, $0.key) }.joined(separator: " | ") + " | \(scaleRange(v.pairs)) |\n"
+            return ["\(v.regime) (\(experiments))", v.method, "**\(v.word)**", "\(v.agreeing)/\(v.pairs.count)",
+                    v.tested == 0 ? "not tested" : "\(v.significant) of \(v.tested) tests"]
+                + claim.metrics.map { range(v.pairs, $0.key) } + [scaleRange(v.pairs)]
         }
-        return out
+        return TextTable(header: header, rows: rows).markdown()
     }
 
     static func details(_ lines: [String]) -> String {
@@ -279,15 +279,14 @@ public struct ReportsSummary {
 
         ## Reports
 
-        | experiment | runs completed | compute | description |
-        | --- | --- | --- | --- |
 
         """
-        for (folder, s) in reports {
+        out += TextTable(header: ["experiment", "runs completed", "compute", "description"], rows: reports.map { folder, s in
             let runs = s.arms.flatMap(\.runs)
             let done = runs.filter { $0.status == "completed" }.count
-            out += "| [\(s.experiment)](\(folder)/README.md) | \(done)/\(runs.count) | \(String(format: "%.1f", s.compute_seconds / 3600)) h | \(s.description.replacingOccurrences(of: "|", with: "/")) |\n"
-        }
+            return ["[\(s.experiment)](\(folder)/README.md)", "\(done)/\(runs.count)", String(format: "%.1f", s.compute_seconds / 3600) + " h",
+                    s.description.replacingOccurrences(of: "|", with: "/")]
+        }).markdown()
         let gapMetrics: [(key: String, label: String, sign: Double)] = [("test/alignment", "alignment", 1), ("test/centroid_gap", "centroid gap", -1)]
         let gap = gapMetrics.map { ($0.key, $0.label) }
         let sharing = sharingPairs(), imsep = imsepPairs()

@@ -1,13 +1,13 @@
 import Foundation
+import GapSpec
 
-/// Markdown, CSV (wide, paper layout) and LaTeX versions of a `ReportTable`.
+/// Markdown, CSV (wide, paper layout) and LaTeX versions of a `ReportTable`; the Markdown and CSV text goes
+/// through `TextTable`, as every other table GapLab prints.
 public enum TableRendering {
     // MARK: Markdown
 
     public static func markdown(_ table: ReportTable) -> String {
-        var lines = [row(table.header.map(escapeMarkdown)), row(table.header.map { _ in "---" })]
-        for cells in table.rows { lines.append(row(cells.map(markdownCell))) }
-        var text = lines.joined(separator: "\n") + "\n"
+        var text = TextTable(header: table.header, rows: table.rows.map { $0.map(markdownCell) }).markdown()
         if !table.notes.isEmpty { text += "\n" + table.notes.map { "- " + $0 }.joined(separator: "\n") + "\n" }
         return text
     }
@@ -17,13 +17,9 @@ public enum TableRendering {
         return NumberText.signed(difference, 3) + " (p=\(NumberText.p(p)))"
     }
 
-    private static func row(_ cells: [String]) -> String { "| " + cells.joined(separator: " | ") + " |" }
-
-    private static func escapeMarkdown(_ text: String) -> String { text.replacingOccurrences(of: "|", with: "\\|") }
-
     static func markdownCell(_ cell: TableCell) -> String {
         switch cell {
-        case .text(let text): return escapeMarkdown(text)
+        case .text(let text): return text
         case .number(let value, let digits): return NumberText.fixed(value, digits)
         case .pValue(let value): return NumberText.p(value)
         case .delta(let difference, let p): return deltaText(difference, p)
@@ -42,7 +38,7 @@ public enum TableRendering {
 
     /// One row per table row; a statistic expands into mean, std, n, expected, ci_low, ci_high columns.
     public static func csv(_ table: ReportTable) -> String {
-        guard let first = table.rows.first else { return csvLine(table.header) }
+        guard let first = table.rows.first else { return TextTable.csvLine(table.header) }
         var header = [String]()
         for (index, name) in table.header.enumerated() {
             if index < first.count, case .stat = first[index] {
@@ -53,8 +49,7 @@ public enum TableRendering {
                 header.append(name)
             }
         }
-        var lines = [csvLine(header)]
-        for cells in table.rows {
+        let rows = table.rows.map { cells in
             var fields = [String]()
             for cell in cells {
                 switch cell {
@@ -68,16 +63,9 @@ public enum TableRendering {
                                NumberText.raw(s?.interval?.lowerBound), NumberText.raw(s?.interval?.upperBound)]
                 }
             }
-            lines.append(csvLine(fields))
+            return fields
         }
-        return lines.joined(separator: "\n") + "\n"
-    }
-
-    static func csvLine(_ fields: [String]) -> String {
-        fields.map { field in
-            field.contains(where: { $0 == "," || $0 == "\"" || $0 == "\n" })
-                ? "\"" + field.replacingOccurrences(of: "\"", with: "\"\"") + "\"" : field
-        }.joined(separator: ",")
+        return TextTable(header: header, rows: rows).csv()
     }
 
     // MARK: LaTeX

@@ -310,3 +310,38 @@ extension JSONValue {
         try JSONDecoder().decode(type, from: canonicalData)
     }
 }
+
+extension JSONValue: Encodable {
+    /// A JSON value embedded in an Encodable output (a run's configuration in `gaplab show`).
+    public func encode(to encoder: Encoder) throws {
+        switch self {
+        case .null:
+            var container = encoder.singleValueContainer()
+            try container.encodeNil()
+        case .bool(let b):
+            var container = encoder.singleValueContainer()
+            try container.encode(b)
+        case .number(let d):
+            var container = encoder.singleValueContainer()
+            // Integral values as integers, so they print without a fraction whatever the encoder does with doubles.
+            if let i = intValue { try container.encode(i) } else { try container.encode(d) }
+        case .string(let s):
+            var container = encoder.singleValueContainer()
+            try container.encode(s)
+        case .array(let elements):
+            var container = encoder.unkeyedContainer()
+            for element in elements { try container.encode(element) }
+        case .object(let members):
+            var container = encoder.container(keyedBy: MemberKey.self)
+            for member in members { try container.encode(member.value, forKey: MemberKey(member.key)) }
+        }
+    }
+
+    private struct MemberKey: CodingKey {
+        var stringValue: String
+        var intValue: Int? { nil }
+        init(_ key: String) { stringValue = key }
+        init?(stringValue: String) { self.stringValue = stringValue }
+        init?(intValue: Int) { nil }
+    }
+}

@@ -1,7 +1,8 @@
 import Foundation
+import GapSpec
 
 /// A typed parameter value, as flattened from a run configuration by dotted path.
-public enum ParamValue: Equatable, Hashable, Sendable, CustomStringConvertible {
+public enum ParamValue: Equatable, Hashable, Sendable, CustomStringConvertible, Encodable {
     case int(Int)
     case double(Double)
     case string(String)
@@ -29,19 +30,20 @@ public enum ParamValue: Equatable, Hashable, Sendable, CustomStringConvertible {
     public var description: String {
         switch self {
         case .int(let value): return String(value)
-        case .double(let value): return formatNumber(value)
+        case .double(let value): return Listing.exactText(value)
         case .string(let value): return value
         case .bool(let value): return value ? "true" : "false"
         }
     }
 
-    /// The value for JSON output (numbers stay numbers).
-    public var jsonObject: Any {
+    /// JSON output keeps the type: numbers stay numbers, bools stay bools.
+    public func encode(to encoder: Encoder) throws {
+        var container = encoder.singleValueContainer()
         switch self {
-        case .int(let value): return value
-        case .double(let value): return value.isFinite ? value as Any : String(describing: value) as Any
-        case .string(let value): return value
-        case .bool(let value): return value
+        case .int(let value): try container.encode(value)
+        case .double(let value): try container.encode(value)
+        case .string(let value): try container.encode(value)
+        case .bool(let value): try container.encode(value)
         }
     }
 }
@@ -70,12 +72,4 @@ public struct RunSpec: Equatable, Sendable {
         self.configJSON = configJSON
         self.params = params
     }
-}
-
-/// Shortest text that reads back as the same double (`0.5`, `1e-06`), used in listings.
-func formatNumber(_ value: Double) -> String {
-    if value.isNaN { return "nan" }
-    if value.isInfinite { return value > 0 ? "inf" : "-inf" }
-    if value == value.rounded(), abs(value) < 1e15 { return String(Int64(value)) }
-    return String(value)
 }

@@ -373,7 +373,7 @@ public final class SQLiteStorage: Storage {
         try read { db in
             try Row.fetchAll(db, sql: "SELECT * FROM experiments ORDER BY created_at, name").map { row in
                 let overridesText: String = row["overrides_json"]
-                let overrides = (try? JSONSerialization.jsonObject(with: Data(overridesText.utf8))) as? [String] ?? []
+                let overrides = (try? JSONDecoder().decode([String].self, from: Data(overridesText.utf8))) ?? []
                 return ExperimentRecord(name: row["name"], description: row["description"],
                                         definitionJSON: row["definition_json"], overrides: overrides,
                                         createdAt: Date(timeIntervalSince1970: row["created_at"]))
@@ -628,6 +628,6 @@ public final class SQLiteStorage: Storage {
     }
 
     private static func jsonText(_ value: [String]) throws -> String {
-        String(decoding: try JSONSerialization.data(withJSONObject: value, options: [.sortedKeys]), as: UTF8.self)
+        String(decoding: try JSONEncoder().encode(value), as: UTF8.self)
     }
 }

@@ -72,32 +72,6 @@ final class RunFilterTests: XCTestCase {
     }
 }
 
-final class ListingTests: XCTestCase {
-    private let listing = Listing(columns: ["name", "value", "note"],
-                                  rows: [[.text("a"), .number(0.5), .missing], [.text("long name"), .integer(12), .text("x, \"y\"")]])
-
-    func testTableAlignsColumns() {
-        XCTAssertEqual(listing.render(.table), """
-            name       value  note
-            a          0.5    -
-            long name  12     x, "y"
-
-            """)
-    }
-
-    func testCSVQuotesAndLeavesMissingEmpty() {
-        XCTAssertEqual(listing.render(.csv), "name,value,note\na,0.5,\nlong name,12,\"x, \"\"y\"\"\"\n")
-    }
-
-    func testJSONKeepsTypes() throws {
-        let parsed = try JSONSerialization.jsonObject(with: Data(listing.render(.json).utf8)) as? [[String: Any]]
-        XCTAssertEqual(parsed?.count, 2)
-        XCTAssertEqual(parsed?[0]["value"] as? Double, 0.5)
-        XCTAssertTrue(parsed?[0]["note"] is NSNull)
-        XCTAssertEqual(parsed?[1]["value"] as? Int, 12)
-    }
-}
-
 final class MetricDirectionTests: XCTestCase {
     func testDefaultsFromTheKeyName() {
         for key in ["loss", "train.loss", "val/loss", "modality_gap", "mean_rank", "eval.gap.centroid", "test-error"] {
