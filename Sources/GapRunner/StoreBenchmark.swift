@@ -1,4 +1,5 @@
 import Foundation
+import GapStore
 
 /// Measures the store's own overhead on a throw-away store: metric rows written per second (in the batches a
 /// trainer writes, and one row per transaction), and run claims per second with several workers, each with
