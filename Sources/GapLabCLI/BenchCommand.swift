@@ -78,6 +78,39 @@ func measureSGEMM(size n: Int, seconds: Double = 1.0) -> Double {
     return 2 * Double(n * n * n) * Double(reps) / elapsed / 1e9
 }
 
+/// `gaplab dev bench --format json`: one line that Benchmarks/compare.py reads; the retrieval and kernel keys
+/// appear only when those parts ran.
+struct BenchResult: Encodable {
+    struct Kernel: Encodable {
+        var kernel: String
+        var shape: String
+        var calls_per_step: Int
+        var seconds_per_call: Double
+    }
+    var engine: String
+    var threads: Int
+    var batch: Int
+    var train_samples_per_s: Double
+    var train_step_s_median: Double
+    var train_step_s_min: Double
+    var train_step_s_max: Double
+    var timed_steps: Int
+    var inference_pairs_per_s: Double
+    var train_flops_per_sample: Double
+    var sgemm_gflops: Double
+    var mfu: Double
+    var peak_rss_mib: Double
+    var cpu: String
+    var blas: String
+    var parameters: Int
+    var parallel_loops_per_step: Double
+    var loop_wait_fraction: Double
+    var outside_loops_s_per_step: Double
+    var retrieval_pairs: Int?
+    var retrieval_seconds: Double?
+    var kernels: [Kernel]?
+}
+
 struct BenchCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "bench",
@@ -166,27 +199,23 @@ struct BenchCommand: ParsableCommand {
         let flops = trainingFLOPsPerSample(config)
         let gflops = measureSGEMM(size: 512)
         let mfu = trainingRate * flops / 1e9 / gflops
-        var result: [String: Any] = [
-            "engine": "gaplab", "threads": EngineThreads.count, "batch": batch,
-            "train_samples_per_s": trainingRate, "train_step_s_median": stepSeconds,
-            "train_step_s_min": stepTimes.min() ?? .nan, "train_step_s_max": stepTimes.max() ?? .nan,
-            "timed_steps": stepTimes.count, "inference_pairs_per_s": inferenceRate,
-            "train_flops_per_sample": flops, "sgemm_gflops": gflops, "mfu": mfu,
-            "peak_rss_mib": trainingPeakMiB, "cpu": RunEnvironment.cpuModel, "blas": EngineThreads.blasConfiguration,
-            "parameters": clip.parameterCount,
-            "parallel_loops_per_step": Double(loops.loops) / timedSteps,
-            "loop_wait_fraction": loopSeconds > 0 ? loops.callerWaitSeconds / loopSeconds : 0,
-            "outside_loops_s_per_step": (timedSeconds - loopSeconds) / timedSteps,
-        ]
-        if evalPairs > 0 { result["retrieval_pairs"] = evalPairs; result["retrieval_seconds"] = retrievalSeconds }
         let kernelRows = kernels ? KernelProfile.measure(config: config, batch: batch) : []
-        if kernels {
-            result["kernels"] = kernelRows.map { ["kernel": $0.kernel, "shape": $0.shape, "calls_per_step": $0.callsPerStep,
-                                                  "seconds_per_call": $0.secondsPerCall] as [String: Any] }
-        }
         if format == "json" {
-            let data = try JSONSerialization.data(withJSONObject: result, options: [.sortedKeys])
-            print(String(decoding: data, as: UTF8.self))
+            print(JSONOutput.line(BenchResult(
+                engine: "gaplab", threads: EngineThreads.count, batch: batch,
+                train_samples_per_s: trainingRate, train_step_s_median: stepSeconds,
+                train_step_s_min: stepTimes.min() ?? .nan, train_step_s_max: stepTimes.max() ?? .nan,
+                timed_steps: stepTimes.count, inference_pairs_per_s: inferenceRate,
+                train_flops_per_sample: flops, sgemm_gflops: gflops, mfu: mfu,
+                peak_rss_mib: trainingPeakMiB, cpu: RunEnvironment.cpuModel, blas: EngineThreads.blasConfiguration,
+                parameters: clip.parameterCount,
+                parallel_loops_per_step: Double(loops.loops) / timedSteps,
+                loop_wait_fraction: loopSeconds > 0 ? loops.callerWaitSeconds / loopSeconds : 0,
+                outside_loops_s_per_step: (timedSeconds - loopSeconds) / timedSteps,
+                retrieval_pairs: evalPairs > 0 ? evalPairs : nil, retrieval_seconds: evalPairs > 0 ? retrievalSeconds : nil,
+                kernels: kernels ? kernelRows.map {
+                    BenchResult.Kernel(kernel: $0.kernel, shape: $0.shape, calls_per_step: $0.callsPerStep, seconds_per_call: $0.secondsPerCall)
+                } : nil)), terminator: "")
         } else {
             print("GapLab engine benchmark — \(RunEnvironment.cpuModel); \(EngineThreads.blasConfiguration)")
             print("threads \(EngineThreads.count), batch \(batch), \(clip.parameterCount) parameters, \(stepTimes.count) timed steps after \(warmupSteps) warm-up")

@@ -1,11 +1,17 @@
 import Foundation
 
-/// The JSON every `--format json` and report export prints: pretty, keys sorted by code point (the same on every
+/// The JSON every `--format json` and report export prints: keys sorted by code point (the same on every
 /// platform), slashes unescaped, non-finite numbers as the strings "nan", "inf" and "-inf", and a final newline.
 public enum JSONOutput {
-    public static func text<T: Encodable>(_ value: T) -> String {
+    /// Pretty-printed, for people and files.
+    public static func text<T: Encodable>(_ value: T) -> String { encode(value, pretty: true) }
+
+    /// On one line, for scripts that read a command's last line (the benchmarks).
+    public static func line<T: Encodable>(_ value: T) -> String { encode(value, pretty: false) }
+
+    private static func encode<T: Encodable>(_ value: T, pretty: Bool) -> String {
         let encoder = JSONEncoder()
-        encoder.outputFormatting = [.prettyPrinted, .sortedKeys, .withoutEscapingSlashes]
+        encoder.outputFormatting = pretty ? [.prettyPrinted, .sortedKeys, .withoutEscapingSlashes] : [.sortedKeys, .withoutEscapingSlashes]
         encoder.nonConformingFloatEncodingStrategy = .convertToString(positiveInfinity: "inf", negativeInfinity: "-inf", nan: "nan")
         do {
             return String(decoding: try encoder.encode(value), as: UTF8.self) + "\n"
