@@ -61,35 +61,51 @@ public struct ContrastiveLoss {
         } else {
             distance = nil
         }
-
-        let useIMSepImage = settings.imsepWeight > 0 && settings.imsepModality != .text
-        let useIMSepText = settings.imsepWeight > 0 && settings.imsepModality != .image
-        let useInModal = settings.cyclipLambda1 > 0
-        let needsImageGram = useIMSepImage || useInModal
-        let needsTextGram = useIMSepText || useInModal
-
+        let active = ActiveTerms(settings)
         let ws = workspace
         multiplyTransposed(image, text, into: ws.similarity, rows: n, dim: e)
-        if needsImageGram { multiplyTransposed(image, image, into: ws.imageGram, rows: n, dim: e) }
-        if needsTextGram { multiplyTransposed(text, text, into: ws.textGram, rows: n, dim: e) }
-
-        let sinks: GradientSinks?
-        if gradients != nil {
-            let size = n * n
-            ws.similarityGrad.update(repeating: 0, count: size)
-            if needsImageGram { ws.imageGramGrad.update(repeating: 0, count: size) }
-            if needsTextGram { ws.textGramGrad.update(repeating: 0, count: size) }
-            sinks = GradientSinks(similarity: ws.similarityGrad, imageGram: ws.imageGramGrad, textGram: ws.textGramGrad)
-        } else {
-            sinks = nil
-        }
-
+        if active.needsImageGram { multiplyTransposed(image, image, into: ws.imageGram, rows: n, dim: e) }
+        if active.needsTextGram { multiplyTransposed(text, text, into: ws.textGram, rows: n, dim: e) }
+        let sinks = gradients == nil ? nil : zeroedSinks(ws, count: n, active)
         let batch = BatchMatrices(count: n, scale: Float(exp(Double(logitScale))), similarity: ws.similarity,
                                   imageGram: ws.imageGram, textGram: ws.textGram, logits: ws.logits)
+        var (result, logitScaleGrad) = terms(batch, distance: distance, sinks: sinks, active)
+        if let gradients {
+            result.logitScaleGrad = Float(logitScaleGrad)
+            backpropagate(ws, image: image, text: text, into: gradients, count: n, dim: e, active)
+        }
+        return result
+    }
+
+    /// Which terms the settings turn on, and so which Gram matrices they need.
+    struct ActiveTerms {
+        var imsepImage, imsepText, inModal: Bool
+        var needsImageGram: Bool { imsepImage || inModal }
+        var needsTextGram: Bool { imsepText || inModal }
+
+        init(_ settings: LossConfig) {
+            imsepImage = settings.imsepWeight > 0 && settings.imsepModality != .text
+            imsepText = settings.imsepWeight > 0 && settings.imsepModality != .image
+            inModal = settings.cyclipLambda1 > 0
+        }
+    }
+
+    /// The gradient accumulators of the matrices in use, zeroed: each term adds its share into them.
+    private func zeroedSinks(_ ws: LossWorkspace, count n: Int, _ active: ActiveTerms) -> GradientSinks {
+        let size = n * n
+        ws.similarityGrad.update(repeating: 0, count: size)
+        if active.needsImageGram { ws.imageGramGrad.update(repeating: 0, count: size) }
+        if active.needsTextGram { ws.textGramGrad.update(repeating: 0, count: size) }
+        return GradientSinks(similarity: ws.similarityGrad, imageGram: ws.imageGramGrad, textGram: ws.textGramGrad)
+    }
+
+    /// Every active term's value, weighted into the total, and the logit scale's gradient; each term adds its
+    /// gradient with respect to the batch matrices into `sinks`.
+    private func terms(_ batch: BatchMatrices, distance: UnsafePointer<Float>?, sinks: GradientSinks?,
+                       _ active: ActiveTerms) -> (LossResult, logitScaleGrad: Double) {
         var result = LossResult(total: 0)
         var total = 0.0
         var logitScaleGrad = 0.0
-
         if settings.clipWeight > 0 {
             let reductionFactor = settings.crossReduction == .sum ? 1.0 : 0.5
             let term = infoNCE(batch, weight: settings.clipWeight * reductionFactor, gradients: sinks)
@@ -100,14 +116,14 @@ public struct ContrastiveLoss {
         }
         if settings.imsepWeight > 0 {
             var separation = 0.0
-            if useIMSepImage {
-                let term = imsep(batch, gram: ws.imageGram, semanticDistance: distance, weight: settings.imsepWeight,
+            if active.imsepImage {
+                let term = imsep(batch, gram: batch.imageGram, semanticDistance: distance, weight: settings.imsepWeight,
                                  gramGradient: sinks?.imageGram, gradients: sinks)
                 separation += term.value
                 logitScaleGrad += term.logitScaleGrad
             }
-            if useIMSepText {
-                let term = imsep(batch, gram: ws.textGram, semanticDistance: distance, weight: settings.imsepWeight,
+            if active.imsepText {
+                let term = imsep(batch, gram: batch.textGram, semanticDistance: distance, weight: settings.imsepWeight,
                                  gramGradient: sinks?.textGram, gradients: sinks)
                 separation += term.value
                 logitScaleGrad += term.logitScaleGrad
@@ -115,7 +131,7 @@ public struct ContrastiveLoss {
             total += settings.imsepWeight * separation
             result.imsep = Float(separation)
         }
-        if useInModal {
+        if active.inModal {
             let term = cyclipInModal(batch, weight: settings.cyclipLambda1, gradients: sinks)
             total += settings.cyclipLambda1 * term.value
             result.cyclipInModal = Float(term.value)
@@ -126,21 +142,23 @@ public struct ContrastiveLoss {
             result.cyclipCrossModal = Float(term.value)
         }
         result.total = Float(total)
+        return (result, logitScaleGrad)
+    }
 
-        if let gradients {
-            result.logitScaleGrad = Float(logitScaleGrad)
-            // ∂/∂V = ∂S·T + (∂G_V + ∂G_Vᵀ)·V and ∂/∂T = ∂Sᵀ·V + (∂G_T + ∂G_Tᵀ)·T.
-            multiplyCoefficients(ws.similarityGrad, transposed: false, text, into: gradients.image, rows: n, dim: e, beta: 0)
-            multiplyCoefficients(ws.similarityGrad, transposed: true, image, into: gradients.text, rows: n, dim: e, beta: 0)
-            if needsImageGram {
-                symmetrizeInPlace(ws.imageGramGrad, count: n)
-                multiplyCoefficients(ws.imageGramGrad, transposed: false, image, into: gradients.image, rows: n, dim: e, beta: 1)
-            }
-            if needsTextGram {
-                symmetrizeInPlace(ws.textGramGrad, count: n)
-                multiplyCoefficients(ws.textGramGrad, transposed: false, text, into: gradients.text, rows: n, dim: e, beta: 1)
-            }
+    /// The embeddings' gradients from the batch matrices':
+    /// ∂/∂V = ∂S·T + (∂G_V + ∂G_Vᵀ)·V and ∂/∂T = ∂Sᵀ·V + (∂G_T + ∂G_Tᵀ)·T.
+    private func backpropagate(_ ws: LossWorkspace, image: UnsafePointer<Float>, text: UnsafePointer<Float>,
+                               into gradients: (image: UnsafeMutablePointer<Float>, text: UnsafeMutablePointer<Float>),
+                               count n: Int, dim e: Int, _ active: ActiveTerms) {
+        multiplyCoefficients(ws.similarityGrad, transposed: false, text, into: gradients.image, rows: n, dim: e, beta: 0)
+        multiplyCoefficients(ws.similarityGrad, transposed: true, image, into: gradients.text, rows: n, dim: e, beta: 0)
+        if active.needsImageGram {
+            symmetrizeInPlace(ws.imageGramGrad, count: n)
+            multiplyCoefficients(ws.imageGramGrad, transposed: false, image, into: gradients.image, rows: n, dim: e, beta: 1)
         }
-        return result
+        if active.needsTextGram {
+            symmetrizeInPlace(ws.textGramGrad, count: n)
+            multiplyCoefficients(ws.textGramGrad, transposed: false, text, into: gradients.text, rows: n, dim: e, beta: 1)
+        }
     }
 }
