@@ -1,8 +1,6 @@
 import ArgumentParser
 import Foundation
-import GapData
-import GapEval
-import GapModel
+import GapPipeline
 import GapSpec
 import GapStore
 
@@ -50,38 +48,22 @@ struct EvalCommand: ParsableCommand {
 
     func run() throws {
         threadOptions.apply()
-        let config = try loadModelConfig(model)
-        let clip = CLIPModel(config: config, maxBatch: 256)
-        try clip.loadWeights(from: checkpoint)
         var dataConfig = DataConfig()
         dataConfig.dataset = data
         dataConfig.trainSize = trainSize
         dataConfig.valSize = valSize
         dataConfig.testSize = testSize
         dataConfig.splitSeed = splitSeed
-        var loaded = try loadDataset(dataConfig, imageSize: config.vision.imageSize, contextLength: config.text.contextLength,
-                                     vocabSize: config.text.vocabSize, cacheDirectory: nil)
-        var tok = loaded.tokenizer
-        if let tokenizer {
-            tok = try Tokenizer.load(from: URL(fileURLWithPath: tokenizer))
-        }
-        guard var target = loaded.split(named: split) else {
-            throw ValidationError("--split \(split): the dataset has the splits \(loaded.allSplits.map(\.name).joined(separator: ", "))")
-        }
-        target.tokenize(with: tok, contextLength: config.text.contextLength)
-        loaded.train.tokenize(with: tok, contextLength: config.text.contextLength)
         var evalConfig = EvalConfig()
         evalConfig.posthocShift = posthocShift
         evalConfig.linearProbe = !noProbe
-        evalConfig.pictures = pictures != nil
-        let input = try SplitEmbedding.input(model: clip, split: target, tokenizer: tok, probeTrain: noProbe ? nil : loaded.train)
-        let report = try Evaluation.run(input, config: evalConfig, pictureFolder: pictures.map { URL(fileURLWithPath: $0) },
-                                        runName: URL(fileURLWithPath: checkpoint).lastPathComponent)
-        let metrics = report.metrics
+        let evaluation = CheckpointEvaluation(model: try loadModelConfig(model), checkpoint: URL(fileURLWithPath: checkpoint),
+                                              data: dataConfig, split: split, tokenizer: tokenizer.map { URL(fileURLWithPath: $0) },
+                                              eval: evalConfig, pictures: pictures.map { URL(fileURLWithPath: $0) })
+        let metrics = try evaluation.run()
         if let logRun {
             let storage = try storeOptions.open(create: false)
-            let runID = try storage.resolveRunID(prefix: logRun)
-            try storage.logMetrics(runID: runID, metrics.keys.sorted().map { MetricPoint(key: "eval/\(split)/\($0)", step: 0, value: metrics[$0]!) })
+            try evaluation.log(metrics, to: storage, runID: try storage.resolveRunID(prefix: logRun))
         }
         if format == "json" {
             print(JSONOutput.text(metrics), terminator: "")

@@ -121,6 +121,29 @@ final class RunSessionTests: XCTestCase {
         XCTAssertNotNil(metrics["finetune/loss@1"], "\(metrics.keys.sorted())")
     }
 
+    /// Evaluating a run's checkpoint afterwards, in batches of another size, gives the run's own final metrics.
+    func testCheckpointEvaluationGivesTheRunsMetricsBack() throws {
+        let config = try config()
+        let (storage, runID) = try plannedStore("evaluate", config)
+        try session(storage, runID, config).execute()
+        let artifacts = storage.artifactDirectory(runID: runID)
+        let evaluation = CheckpointEvaluation(model: config.model, checkpoint: artifacts.appendingPathComponent("checkpoint.safetensors"),
+                                              data: config.data, split: "test",
+                                              tokenizer: artifacts.appendingPathComponent("tokenizer.json"), eval: config.eval,
+                                              pictures: nil)
+        let metrics = try evaluation.run()
+        let recorded = try allMetrics(storage, runID)
+        for key in ["alignment", "centroid_gap", "i2t_r1", "i2t_r5", "t2i_r1", "uniformity_image"] {
+            XCTAssertNotNil(metrics[key], "\(key) in \(metrics.keys.sorted())")
+            XCTAssertEqual(metrics[key], recorded["test/\(key)@6"], key)
+        }
+        try evaluation.log(metrics, to: storage, runID: runID)
+        XCTAssertEqual(try allMetrics(storage, runID)["eval/test/alignment@0"], metrics["alignment"])
+        var missing = evaluation
+        missing.split = "nowhere"
+        XCTAssertThrowsError(try missing.run()) { XCTAssertTrue("\($0)".hasPrefix("--split nowhere: the dataset has the splits"), "\($0)") }
+    }
+
     /// An engine that records what the seam hands it and delegates the training to GapLab's.
     final class RecordingEngine: TrainingEngine {
         var jobs: [TrainingJob] = []
