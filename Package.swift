@@ -100,7 +100,7 @@ let package = Package(
         .testTarget(name: "GapDataTests", dependencies: ["GapData", "GapSpec", "GapRandom"]),
         .testTarget(name: "GapEvalTests", dependencies: ["GapEval", "GapPlot", "GapData", "GapSpec", "GapRandom"]),
         .testTarget(name: "GapPlotTests", dependencies: ["GapPlot", "GapData"]),
-        .testTarget(name: "GapPipelineTests", dependencies: ["GapPipeline", "GapStore", "GapSpec", "GapModel"]),
+        .testTarget(name: "GapPipelineTests", dependencies: ["GapPipeline", "GapStore", "GapSpec", "GapModel", "GapTestSupport"]),
         .testTarget(name: "GapReportTests", dependencies: ["GapReport", "GapStore", "GapSpec"]),
         // Runs the built `gaplab` executable: the commands end to end, and the runner's fault handling across processes.
         .testTarget(name: "GapLabCLITests", dependencies: ["GapRunner", "GapStore", "GapSpec", "GapModel", "GapData", "GapTestSupport"]),

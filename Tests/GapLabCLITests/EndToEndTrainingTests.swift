@@ -53,12 +53,6 @@ final class EndToEndTrainingTests: XCTestCase {
         return launched
     }
 
-    func finalMetrics(_ storage: SQLiteStorage, _ runID: String) throws -> [String: Double] {
-        var out: [String: Double] = [:]
-        for point in try storage.metrics(runID: runID, key: nil) { out["\(point.key)@\(point.step)"] = point.value }
-        return out
-    }
-
     func testTrainingRunCrashAndResumeGiveTheUninterruptedNumbers() throws {
         let file = try writeExperiment()
         let clean = try storeIn("clean")
@@ -69,7 +63,7 @@ final class EndToEndTrainingTests: XCTestCase {
         XCTAssertEqual(runs.count, 1)
         XCTAssertEqual(runs.first?.status, .completed)
         let runID = try XCTUnwrap(runs.first?.runID)
-        var uninterrupted = try finalMetrics(cleanStore, runID)
+        var uninterrupted = try metricsByKeyAndStep(cleanStore, runID)
         for key in ["test/alignment@12", "test/centroid_gap@12", "test/i2t_r1@12", "val/alignment@4", "train/loss@0", "train/loss/imsep@11"] {
             XCTAssertNotNil(uninterrupted[key], "missing \(key) in \(uninterrupted.keys.sorted())")
         }
@@ -119,7 +113,7 @@ final class EndToEndTrainingTests: XCTestCase {
         let resume = try run(file, store: crashed, environment: ["GAPLAB_CRASH_AFTER_EPOCH": "1"], extra: ["--retry-failed"], name: "resume")
         XCTAssertEqual(resume.process.terminationStatus, 0, resume.stderr + resume.stdout)
         XCTAssertEqual(try crashedStore.run(id: runID)?.status, .completed)
-        XCTAssertEqual(try finalMetrics(crashedStore, runID), uninterrupted.filter { !$0.key.hasPrefix("eval/") }, "the resumed run ends with the uninterrupted run's numbers")
+        XCTAssertEqual(try metricsByKeyAndStep(crashedStore, runID), uninterrupted.filter { !$0.key.hasPrefix("eval/") }, "the resumed run ends with the uninterrupted run's numbers")
         XCTAssertEqual(try crashedStore.integrityCheck(), "ok")
     }
 

@@ -3,6 +3,7 @@ import GapModel
 import GapPipeline
 import GapSpec
 import GapStore
+import GapTestSupport
 import XCTest
 
 /// The run pipeline called directly, in this process, over a real SQLite store: a tiny model on generated scenes
@@ -58,17 +59,11 @@ final class RunSessionTests: XCTestCase {
         return session
     }
 
-    func allMetrics(_ storage: SQLiteStorage, _ runID: String) throws -> [String: Double] {
-        var out: [String: Double] = [:]
-        for point in try storage.metrics(runID: runID, key: nil) { out["\(point.key)@\(point.step)"] = point.value }
-        return out
-    }
-
     func testSessionRecordsEveryStageInTheStore() throws {
         let config = try config()
         let (storage, runID) = try plannedStore("full", config)
         try session(storage, runID, config).execute()
-        let metrics = try allMetrics(storage, runID)
+        let metrics = try metricsByKeyAndStep(storage, runID)
         // 96 images, batches of 32: 3 steps an epoch, 6 in all.
         XCTAssertEqual(try storage.metrics(runID: runID, key: "train/loss").map(\.step), [0, 1, 2, 3, 4, 5])
         for key in ["train/loss/imsep@5", "train/lr@0", "train/logit_scale@5", "val/alignment@3", "val/alignment@6",
@@ -96,14 +91,14 @@ final class RunSessionTests: XCTestCase {
         let first = try session(resumed, runID, config)
         first.fault = InjectedFault(afterEpoch: 1, kind: .throw)
         XCTAssertThrowsError(try first.execute()) { XCTAssertTrue($0 is InjectedFault.Stopped, "\($0)") }
-        XCTAssertNil(try allMetrics(resumed, runID)["test/alignment@6"], "stopped before the final evaluation")
+        XCTAssertNil(try metricsByKeyAndStep(resumed, runID)["test/alignment@6"], "stopped before the final evaluation")
         var lines: [String] = []
         let second = try session(resumed, runID, config)
         second.output = { lines.append($0) }
         second.fault = InjectedFault(afterEpoch: 1, kind: .throw)
         try second.execute()
         XCTAssertTrue(lines.contains("resumed from checkpoint.safetensors at epoch 1, step 3"), "\(lines)")
-        XCTAssertEqual(try allMetrics(resumed, runID), try allMetrics(clean, cleanID))
+        XCTAssertEqual(try metricsByKeyAndStep(resumed, runID), try metricsByKeyAndStep(clean, cleanID))
     }
 
     func testFinetuningStageRecordsZeroShotAndFinetunedMetrics() throws {
@@ -114,7 +109,7 @@ final class RunSessionTests: XCTestCase {
         ])
         let (storage, runID) = try plannedStore("finetune", config)
         try session(storage, runID, config).execute()
-        let metrics = try allMetrics(storage, runID)
+        let metrics = try metricsByKeyAndStep(storage, runID)
         // Pre-training took 6 steps, fine-tuning 2 more.
         XCTAssertNotNil(metrics["zeroshot/i2t_r1@6"], "\(metrics.keys.sorted())")
         XCTAssertNotNil(metrics["finetuned/i2t_r1@8"], "\(metrics.keys.sorted())")
@@ -132,13 +127,13 @@ final class RunSessionTests: XCTestCase {
                                               tokenizer: artifacts.appendingPathComponent("tokenizer.json"), eval: config.eval,
                                               pictures: nil)
         let metrics = try evaluation.run()
-        let recorded = try allMetrics(storage, runID)
+        let recorded = try metricsByKeyAndStep(storage, runID)
         for key in ["alignment", "centroid_gap", "i2t_r1", "i2t_r5", "t2i_r1", "uniformity_image"] {
             XCTAssertNotNil(metrics[key], "\(key) in \(metrics.keys.sorted())")
             XCTAssertEqual(metrics[key], recorded["test/\(key)@6"], key)
         }
         try evaluation.log(metrics, to: storage, runID: runID)
-        XCTAssertEqual(try allMetrics(storage, runID)["eval/test/alignment@0"], metrics["alignment"])
+        XCTAssertEqual(try metricsByKeyAndStep(storage, runID)["eval/test/alignment@0"], metrics["alignment"])
         var missing = evaluation
         missing.split = "nowhere"
         XCTAssertThrowsError(try missing.run()) { XCTAssertTrue("\($0)".hasPrefix("--split nowhere: the dataset has the splits"), "\($0)") }
@@ -163,7 +158,7 @@ final class RunSessionTests: XCTestCase {
         XCTAssertEqual(engine.jobs.first?.split.imageCount, 96)
         XCTAssertNotNil(engine.jobs.first?.captionEmbeddings, "IMSep's semantic distances need caption embeddings")
         XCTAssertEqual(engine.jobs.first?.checkpoint?.lastPathComponent, "checkpoint.safetensors")
-        XCTAssertNotNil(try allMetrics(storage, runID)["test/alignment@6"])
+        XCTAssertNotNil(try metricsByKeyAndStep(storage, runID)["test/alignment@6"])
     }
 
     func testEngineIsChosenByName() throws {

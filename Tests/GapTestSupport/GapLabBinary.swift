@@ -85,6 +85,13 @@ public func fakeSpecs(experiment: String, count: Int, epochs: Int, stepsPerEpoch
     }
 }
 
+/// Every metric point of a run as `key@step` → value, for comparing two runs' records whole.
+public func metricsByKeyAndStep(_ storage: Storage, _ runID: String) throws -> [String: Double] {
+    var out: [String: Double] = [:]
+    for point in try storage.metrics(runID: runID, key: nil) { out["\(point.key)@\(point.step)"] = point.value }
+    return out
+}
+
 public struct WaitTimeout: Error {
     public var what: String
 }
