@@ -170,7 +170,7 @@ struct FakeSweepCommand: ParsableCommand {
     func run() throws {
         let storage = try storeOptions.open(create: true)
         if plan > 0 {
-            try storage.planRuns(Self.specs(experiment: experiment, count: plan, epochs: epochs, stepsPerEpoch: stepsPerEpoch))
+            try storage.planRuns(FakeRuns.specs(experiment: experiment, count: plan, epochs: epochs, stepsPerEpoch: stepsPerEpoch))
         }
         if retryFailed { try storage.requeueRuns(experiment: experiment, statuses: [.failed, .killed]) }
         let runner = Runner(storage: storage,
@@ -179,16 +179,5 @@ struct FakeSweepCommand: ParsableCommand {
         let counts = try runner.runUntilDone(experiment: experiment)
         if let signal = counts.stoppedBySignal { throw ExitCode(128 + signal) }
         if !counts.allCompleted { throw ExitCode(1) }
-    }
-
-    static func specs(experiment: String, count: Int, epochs: Int, stepsPerEpoch: Int) -> [RunSpec] {
-        (0..<count).map { index in
-            let variant = "v\(index % 4)"
-            let json = "{\"fake\":{\"steps_per_epoch\":\(stepsPerEpoch)},\"seed\":\(index),\"train\":{\"epochs\":\(epochs)}}"
-            return RunSpec(runID: String(format: "%@-%05d", experiment, index), experiment: experiment, variant: variant,
-                           shortName: variant, seed: index, configHash: String(format: "%016x", index), configJSON: json,
-                           params: ["fake.steps_per_epoch": .int(stepsPerEpoch), "train.epochs": .int(epochs),
-                                    "seed": .int(index), "variant.index": .double(Double(index % 4) / 4)])
-        }
     }
 }

@@ -1,5 +1,6 @@
 import Foundation
 import GapTestSupport
+import GapRunner
 import GapStore
 import XCTest
 
@@ -100,7 +101,7 @@ final class InspectionCommandTests: XCTestCase {
 
     func testRemoveRefusesARunningRunAndGarbageCollectionKeepsKnownRuns() throws {
         let store = try SQLiteStorage(path: storePath, create: false)
-        try store.planRuns(fakeSpecs(experiment: "busy", count: 1, epochs: 1, stepsPerEpoch: 1))
+        try store.planRuns(FakeRuns.specs(experiment: "busy", count: 1, epochs: 1, stepsPerEpoch: 1))
         _ = try XCTUnwrap(try store.claimNextRun(experiment: "busy", worker: "elsewhere:1", leaseSeconds: 600, codeVersion: "c"))
 
         let refused = try gaplab(["rm", "--store", storePath, "busy-00000", "look-00000"])

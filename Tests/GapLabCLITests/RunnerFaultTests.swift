@@ -38,7 +38,7 @@ final class RunnerFaultTests: XCTestCase {
 
     func testCrashingRunsAreRecordedAsFailedWhileTheOthersComplete() throws {
         let store = try SQLiteStorage(path: storePath())
-        try store.planRuns(fakeSpecs(experiment: "crash", count: 6, epochs: 2, stepsPerEpoch: 3))
+        try store.planRuns(FakeRuns.specs(experiment: "crash", count: 6, epochs: 2, stepsPerEpoch: 3))
         // v1 runs exit with status 3 after two steps; v2 runs abort (SIGABRT) in a second runner below.
         let exiting = Runner(storage: store,
                              executor: try fakeTrainExecutor(environment: ["GAPLAB_FAKE_CRASH": "exit",

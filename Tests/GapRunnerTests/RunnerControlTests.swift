@@ -15,7 +15,7 @@ final class RunnerControlTests: XCTestCase {
     override func setUpWithError() throws {
         directory = FileManager.default.temporaryDirectory.appendingPathComponent("gaplab-control-\(UUID().uuidString)")
         store = try SQLiteStorage(path: directory.appendingPathComponent("gaplab.sqlite").path)
-        try store.planRuns(fakeSpecs(experiment: "ctl", count: 2, epochs: 1, stepsPerEpoch: 1))
+        try store.planRuns(FakeRuns.specs(experiment: "ctl", count: 2, epochs: 1, stepsPerEpoch: 1))
     }
 
     override func tearDownWithError() throws {

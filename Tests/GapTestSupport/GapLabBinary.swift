@@ -73,18 +73,6 @@ public func waitUntil(_ what: String, limit: TimeInterval = 120, file: StaticStr
     }
 }
 
-/// Synthetic runs in the format `gaplab fake-sweep --plan` uses, so tests and processes agree on run IDs.
-public func fakeSpecs(experiment: String, count: Int, epochs: Int, stepsPerEpoch: Int) -> [RunSpec] {
-    (0..<count).map { index in
-        let variant = "v\(index % 4)"
-        let json = "{\"fake\":{\"steps_per_epoch\":\(stepsPerEpoch)},\"seed\":\(index),\"train\":{\"epochs\":\(epochs)}}"
-        return RunSpec(runID: String(format: "%@-%05d", experiment, index), experiment: experiment, variant: variant,
-                       shortName: variant, seed: index, configHash: String(format: "%016x", index), configJSON: json,
-                       params: ["fake.steps_per_epoch": .int(stepsPerEpoch), "train.epochs": .int(epochs),
-                                "seed": .int(index), "variant.index": .double(Double(index % 4) / 4)])
-    }
-}
-
 /// Every metric point of a run as `key@step` → value, for comparing two runs' records whole.
 public func metricsByKeyAndStep(_ storage: Storage, _ runID: String) throws -> [String: Double] {
     var out: [String: Double] = [:]
