@@ -1,10 +1,10 @@
 import Foundation
+import GapEval
 import GapRandom
 
 /// Seconds taken by image↔text retrieval (R@1/5/10 and ranks, one caption per image) on `n` random pairs of
-/// dimension `d`, embedding excluded. For `make bench`; prints the figure and asserts nothing.
-@discardableResult
-public func benchmarkRetrieval(n: Int = 10_000, d: Int = 128, seed: UInt64 = 0) throws -> Double {
+/// dimension `d`, embedding excluded, for `gaplab dev bench`.
+func benchmarkRetrieval(n: Int = 10_000, d: Int = 128, seed: UInt64 = 0) throws -> Double {
     var generator = SeededRandom(seed: seed)
     let imageValues = (0..<(n * d)).map { _ in Float(generator.gaussian()) }
     let textValues = imageValues.map { $0 + Float(0.8 * generator.gaussian()) }
