@@ -44,7 +44,7 @@ public struct TrainingJob {
 }
 
 /// One optimiser step as an engine reports it.
-public struct TrainingStep: Equatable, Sendable {
+public struct TrainingStep: Sendable {
     /// Steps taken before this one (0 for the first).
     public var step: Int
     /// Epoch index of the step (0 for the first epoch).
@@ -75,12 +75,6 @@ public struct TrainingStep: Equatable, Sendable {
     /// The fraction of epochs completed after this step, as open_clip logs it.
     public var epochProgress: Double { Double(step + 1) / Double(stepsPerEpoch) }
     public var endsEpoch: Bool { (step + 1) % stepsPerEpoch == 0 }
-
-    public static func == (a: TrainingStep, b: TrainingStep) -> Bool {
-        a.step == b.step && a.epoch == b.epoch && a.stepsPerEpoch == b.stepsPerEpoch && a.totalSteps == b.totalSteps
-            && a.loss == b.loss && a.terms.map(\.name) == b.terms.map(\.name) && a.terms.map(\.value) == b.terms.map(\.value)
-            && a.lr == b.lr && a.logitScale == b.logitScale && a.gradNorm == b.gradNorm
-    }
 }
 
 /// Where an engine reports to. The pipeline implements it: it records the numbers in the store as they come.
