@@ -263,8 +263,8 @@ def run(job, stream, stdin, stop=None, dist=None):
             # The supervisor records the epoch's evaluation before the checkpoint may move past it.
             gone = interrupted = False
             if dist.is_main:
-                stop.waiting = True
                 try:
+                    stop.waiting = True
                     if stop.requested:
                         raise Killed()
                     gone = stdin.readline() == ""
