@@ -165,6 +165,23 @@ class LayoutTests(unittest.TestCase):
         self.assertIs(model.vision_head()[1], model.text_head()[1])
         self.assertIsNot(model.vision_blocks()[0], model.text_blocks()[0])
 
+    def test_gradient_checkpointing_changes_no_number(self):
+        config = parse_model_config(model_config(1, True))
+        g = torch.Generator().manual_seed(2)
+        images = torch.randn(3, 3, 8, 8, generator=g)
+        tokens = torch.tensor([[62, 5, 63, 0, 0, 0, 0, 0], [62, 63, 0, 0, 0, 0, 0, 0], [62, 1, 2, 3, 4, 5, 6, 63]])
+        grads = []
+        for checkpointing in (False, True):
+            torch.manual_seed(0)
+            model = GapCLIP(config)
+            model.set_grad_checkpointing(checkpointing)
+            image, text = model(images, tokens)
+            total, _ = contrastive_loss(image, text, model.logit_scale, LossConfig())
+            total.backward()
+            grads.append({n: p.grad.clone() for n, p in model.named_parameters()})
+        for name in grads[0]:
+            torch.testing.assert_close(grads[1][name], grads[0][name], rtol=0, atol=1e-6)
+
     def test_same_seed_same_initial_weights(self):
         config = parse_model_config(model_config(1, True))
         torch.manual_seed(5)

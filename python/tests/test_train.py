@@ -306,6 +306,32 @@ class CommandLineTests(unittest.TestCase):
                               "checkpoint", "finished"])
             self.assertEqual(events[2]["epoch"], 1)
 
+    def test_two_processes_under_torchrun_train_as_one(self):
+        # CPU processes with the gloo backend: each trains on half of every batch, the loss sees the global
+        # batch through open_clip's gather_features, and DDP averages the gradients.
+        set_determinism()
+        with tempfile.TemporaryDirectory() as tmp:
+            ddp_dir, single_dir = os.path.join(tmp, "ddp"), os.path.join(tmp, "single")
+            job = write_job(ddp_dir)
+            env = dict(os.environ, PYTHONPATH=os.path.abspath(PYTHON_ROOT), OMP_NUM_THREADS="1")
+            result = subprocess.run([sys.executable, "-m", "torch.distributed.run", "--standalone",
+                                     "--nproc_per_node=2", "-m", "gaplab_torch", "train", "--job", job],
+                                    env=env, capture_output=True, text=True, stdin=subprocess.DEVNULL, timeout=300)
+            self.assertEqual(result.returncode, 0, result.stderr[-2000:])
+            events = [json.loads(line) for line in result.stdout.splitlines()]
+            self.assertEqual([e["event"] for e in events].count("started"), 1)  # one stream, from rank 0
+            status, single = train(write_job(single_dir))
+            self.assertEqual(status, 0)
+            ddp_losses = [e["loss"] for e in events if e["event"] == "step"]
+            single_losses = [e["loss"] for e in single if e["event"] == "step"]
+            self.assertEqual(len(ddp_losses), len(single_losses))
+            for a, b in zip(ddp_losses, single_losses):
+                self.assertAlmostEqual(a, b, delta=1e-5 * abs(b))
+            a, b = final_weights(ddp_dir), final_weights(single_dir)
+            self.assertEqual(sorted(a), sorted(b))
+            for name in a:
+                torch.testing.assert_close(a[name], b[name], rtol=0, atol=1e-5, msg=lambda m, n=name: f"{n}: {m}")
+
     def test_errors_end_the_stream_and_exit_1(self):
         with tempfile.TemporaryDirectory() as tmp:
             job = write_job(tmp, epochs=1)
