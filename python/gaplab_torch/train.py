@@ -61,8 +61,13 @@ class Stream:
         if not self.enabled:
             return
         record = {"event": event, **{k: _finite_or_none(v) for k, v in fields.items()}}
-        self.out.write(json.dumps(record, allow_nan=False) + "\n")
-        self.out.flush()
+        try:
+            self.out.write(json.dumps(record, allow_nan=False) + "\n")
+            self.out.flush()
+        except (BrokenPipeError, ValueError):  # ValueError: the handle is closed
+            # Nobody reads the stream any more: stop rather than train unobserved.
+            self.enabled = False
+            raise SupervisorGone("the reader of the event stream is gone (stdout closed)") from None
 
 
 def _finite_or_none(value):

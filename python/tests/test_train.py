@@ -243,6 +243,20 @@ class JobValidationTests(unittest.TestCase):
             run(load_job(self.job), Stream(io.StringIO()), io.StringIO())
 
 
+class StreamTests(unittest.TestCase):
+    def test_lines_are_json_with_non_finite_numbers_as_null(self):
+        stream = Stream(io.StringIO())
+        stream.emit("step", loss=1.5, grad_norm=float("inf"), terms=[["loss/cross", float("nan")]])
+        self.assertEqual(json.loads(stream.out.getvalue()),
+                         {"event": "step", "loss": 1.5, "grad_norm": None, "terms": [["loss/cross", None]]})
+
+    def test_a_closed_stream_stops_the_run(self):
+        out = io.StringIO()
+        out.close()
+        with self.assertRaisesRegex(SupervisorGone, "stdout closed"):
+            Stream(out).emit("started")
+
+
 class CommandLineTests(unittest.TestCase):
     """The module as GapLab starts it: a subprocess whose stdout is the stream."""
 
