@@ -4,7 +4,7 @@ DEBIAN_PACKAGES := libopenblas-dev libsqlite3-dev libpng-dev zlib1g-dev libturbo
 RELEASE := $(SWIFT) build -c release
 BIN := .build/release/gaplab
 
-.PHONY: deps build test test-avx2 bench demo clean data data-minilm
+.PHONY: deps build test test-avx2 bench demo clean data data-minilm torch
 
 deps:
 	@missing=""; for p in $(DEBIAN_PACKAGES); do \
@@ -18,11 +18,18 @@ deps:
 build: deps
 	$(RELEASE)
 
-# The tests that read real datasets (and the MiniLM caption encoder) skip without them; `make test` installs
-# them so that they run.
-test: deps data data-minilm
+# The torch engine's Python side: torch and open_clip at the versions the parity fixtures pin, and the
+# gaplab_torch package (python/, editable). Where pip finds no local CPU-only wheel, PyPI's torch is the CUDA build.
+torch:
+	python3 -m pip install -q -r Tests/Fixtures/requirements.txt
+	python3 -m pip install -q --no-deps --no-build-isolation -e python
+
+# The tests that read real datasets (and the MiniLM caption encoder) skip without them, as the cross-engine tests
+# do without the torch engine; `make test` installs them so that they run.
+test: deps data data-minilm torch
 	$(SWIFT) build --build-tests --explicit-target-dependency-import-check error
 	$(SWIFT) test --skip-build
+	python3 -m unittest discover -s python/tests -t python
 
 # The eight-lane build (GAPLAB_SIMD=avx2, what a CPU without AVX-512 builds) on a machine with AVX-512, where
 # `make test` tests the sixteen-lane one: its numeric and end-to-end tests, in a scratch path of its own, with the

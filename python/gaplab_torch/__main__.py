@@ -1,7 +1,11 @@
 """python3 -m gaplab_torch train --job JOB.json
+python3 -m gaplab_torch convert CHECKPOINT.pt OUT.safetensors
+python3 -m gaplab_torch open-clip-train ARGS...
 
-Trains one job (python/README.md describes the job file). Stdout carries only the event stream, one JSON
-object per line; everything else (library output included) goes to stderr.
+`train` trains one job (python/README.md describes the job file); its stdout carries only the event stream, one
+JSON object per line, and everything else (library output included) goes to stderr. `convert` writes an
+open_clip checkpoint's weights as safetensors with open_clip's names, which GapLab reads. `open-clip-train` runs
+open_clip's own trainer (`open_clip_train.main`) with ARGS, importable next to a CPU-only torch wheel.
 """
 import argparse
 import os
@@ -48,7 +52,25 @@ def _train(args):
     return status
 
 
+def _convert(args):
+    from .checkpoint import convert_open_clip_checkpoint
+    count = convert_open_clip_checkpoint(args.checkpoint, args.out)
+    print(f"wrote {count} tensors to {args.out}", file=sys.stderr)
+    return 0
+
+
+def _open_clip_train(arguments):
+    import runpy
+    from . import _openclip  # noqa: F401  (declares the torchvision op schemas before open_clip_train imports it)
+    sys.argv = ["open_clip_train.main"] + arguments
+    runpy.run_module("open_clip_train.main", run_name="__main__", alter_sys=True)
+    return 0
+
+
 def main(argv=None):
+    argv = sys.argv[1:] if argv is None else argv
+    if argv[:1] == ["open-clip-train"]:
+        return _open_clip_train(argv[1:])
     parser = argparse.ArgumentParser(prog="python3 -m gaplab_torch",
                                      description="GapLab's PyTorch training engine (open_clip models).")
     commands = parser.add_subparsers(dest="command", required=True)
@@ -60,9 +82,20 @@ def main(argv=None):
                     "before it writes the checkpoint; SIGTERM stops after the current step with a checkpoint "
                     "and exit status 143. See python/README.md.")
     train.add_argument("--job", required=True, metavar="JOB.json", help="the job file (format gaplab-torch-job/1)")
+    convert = commands.add_parser(
+        "convert", help="an open_clip checkpoint (.pt) as safetensors",
+        description="Write the weights of an open_clip checkpoint (a state dict, or open_clip_train's "
+                    "{'state_dict': ...} with or without DDP's 'module.' prefix) as float32 safetensors with "
+                    "open_clip's parameter names.")
+    convert.add_argument("checkpoint", metavar="CHECKPOINT.pt")
+    convert.add_argument("out", metavar="OUT.safetensors")
+    commands.add_parser("open-clip-train", help="run open_clip_train.main with the arguments that follow",
+                        add_help=False)
     args = parser.parse_args(argv)
     if args.command == "train":
         return _train(args)
+    if args.command == "convert":
+        return _convert(args)
     parser.error(f"unknown command {args.command}")
 
 

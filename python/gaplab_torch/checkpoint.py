@@ -117,3 +117,21 @@ def load_checkpoint(path, model, optimizer, named_parameters, seed):
         saved["state"] = restored
         optimizer.load_state_dict(saved)
     return step, epoch, state
+
+
+def convert_open_clip_checkpoint(source, out):
+    """Writes the weights of an open_clip checkpoint as safetensors; returns the number of tensors.
+
+    open_clip_train saves {"epoch", "name", "state_dict", "optimizer", ...}, with a "module." prefix on every name
+    when it trained under DDP; a bare state dict (open_clip's exports) is taken as it is. Buffers that are not
+    weights (the text tower's attention mask) are left out."""
+    checkpoint = torch.load(source, map_location="cpu", weights_only=True)
+    state = checkpoint.get("state_dict", checkpoint) if isinstance(checkpoint, dict) else None
+    if not isinstance(state, dict) or not all(isinstance(v, torch.Tensor) for v in state.values()):
+        raise ValueError(f"{source}: expected an open_clip state dict or a checkpoint with a 'state_dict'")
+    if state and all(name.startswith("module.") for name in state):
+        state = {name[len("module."):]: value for name, value in state.items()}
+    tensors = {name: value.detach().to(torch.float32).contiguous() for name, value in state.items()
+               if not name.endswith("attn_mask")}
+    _write(tensors, out, {"gaplab.source": os.path.basename(source)})
+    return len(tensors)

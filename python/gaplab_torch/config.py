@@ -92,6 +92,10 @@ class _Reader:
         value, _ = self._get(key, {}, required)
         return _Reader({} if value is None else value, self.where(key), self.source)
 
+    def ignore(self, *keys):
+        """Keys GapLab writes that this engine has no use for."""
+        self.used.update(keys)
+
     def warn_unknown(self):
         for key in sorted(set(self.obj) - self.used):
             _warn(f"{self.source}: {self.where(key)} is not a key this engine reads; ignored")
@@ -257,6 +261,8 @@ def parse_train_config(obj, path="train", source="train config"):
         lr_scheduler=r.str("lr_scheduler", d.lr_scheduler, choices=["cosine", "const"]),
         grad_clip_norm=r.float("grad_clip_norm", d.grad_clip_norm, minimum=0),
         learn_logit_scale=r.bool("learn_logit_scale", d.learn_logit_scale))
+    r.str("precision", "fp32", choices=["fp32", "amp_bf16"])  # the job's top-level precision is the one used
+    r.ignore("command", "command_metrics", "command_checkpoint")  # GapLab's command engine's settings
     r.warn_unknown()
     return config
 
@@ -362,6 +368,10 @@ def parse_job(obj, path):
                             image_size=b.int("image_size", required=True, minimum=1),
                             context_length=b.int("context_length", required=True, minimum=1),
                             distances=b.bool("distances", required=True))
+    for key, expected in [("steps_per_epoch", steps_per_epoch), ("epochs", train.epochs)]:
+        given = b.int(key)
+        if given is not None and given != expected:
+            raise b.error(key, f"{given} differs from the job's {expected}")
     b.warn_unknown()
     if batches.batch_size != train.batch_size:
         raise b.error("batch_size", f"{batches.batch_size} differs from train.batch_size = {train.batch_size}")
