@@ -125,6 +125,7 @@ extension RuntimeConfig {
         var list = IssueList(prefix: prefix)
         list.atLeast("threads", threads, 1)
         list.atLeast("log_every", logEvery, 1)
+        list.atLeast("gpus", gpus, 1)
         return list.issues
     }
 }
@@ -141,6 +142,61 @@ extension RunConfig {
         out += runtime.issues(at: "runtime")
         if seed < 0 { out.append(ConfigIssue(path: "seed", message: "expected an integer >= 0, got \(seed)")) }
         out += vocabularyIssues()
+        out += engineIssues()
+        return out
+    }
+
+    /// What only the torch engine can do (another precision, a GPU, several GPUs), and the command engine's
+    /// settings.
+    func engineIssues() -> [ConfigIssue] {
+        var out = commandIssues()
+        guard train.engine == TrainEngine.gaplab.rawValue else { return out }
+        if train.precision != .fp32 {
+            out.append(ConfigIssue(path: "train.precision", message: "\"\(train.precision.rawValue)\" needs train.engine \"torch\"; GapLab's own engine trains in fp32"))
+        }
+        if runtime.device == .cuda {
+            out.append(ConfigIssue(path: "runtime.device", message: "\"cuda\" needs train.engine \"torch\"; GapLab's own engine runs on the CPU"))
+        }
+        if runtime.gpus > 1 {
+            out.append(ConfigIssue(path: "runtime.gpus", message: "\(runtime.gpus) GPUs need train.engine \"torch\"; GapLab's own engine runs on the CPU"))
+        }
+        return out
+    }
+
+    func commandIssues() -> [ConfigIssue] {
+        guard train.engine == TrainEngine.command.rawValue else {
+            var out: [ConfigIssue] = []
+            if !train.command.isEmpty {
+                out.append(ConfigIssue(path: "train.command", message: "is used only by train.engine \"command\" (this run's engine is \"\(train.engine)\")"))
+            }
+            if !train.commandCheckpoint.isEmpty {
+                out.append(ConfigIssue(path: "train.command_checkpoint", message: "is used only by train.engine \"command\" (this run's engine is \"\(train.engine)\")"))
+            }
+            return out
+        }
+        var out: [ConfigIssue] = []
+        if train.command.isEmpty {
+            out.append(ConfigIssue(path: "train.command", message: "expected the trainer's arguments, the program first (e.g. [\"python3\", \"-m\", \"open_clip_train.main\", ...])"))
+        }
+        if finetune.epochs > 0 {
+            out.append(ConfigIssue(path: "finetune.epochs", message: "the command engine has no fine-tuning stage; set it to 0 or fine-tune in the command"))
+        }
+        guard let json = try? RunConfigResolver.json(of: self) else { return out }
+        let templates = train.command.enumerated().map { ("train.command[\($0.offset)]", $0.element) }
+            + (train.commandCheckpoint.isEmpty ? [] : [("train.command_checkpoint", train.commandCheckpoint)])
+        for (path, text) in templates {
+            do {
+                let template = try CommandTemplate(parsing: text)
+                for name in template.placeholders where !CommandTemplate.knows(name, config: json) {
+                    out.append(ConfigIssue(path: path, message: CommandTemplateError.unknown(name).description))
+                }
+                if template.placeholders.contains("data.path") && !data.dataset.hasPrefix("csv:") {
+                    out.append(ConfigIssue(path: path, message: "{data.path} needs a csv: dataset, data.dataset is \"\(data.dataset)\""))
+                }
+            } catch {
+                out.append(ConfigIssue(path: path, message: error.description))
+            }
+        }
         return out
     }
 

@@ -20,6 +20,35 @@ public struct RunConfig: Codable, Equatable, Hashable, Sendable {
 public enum TrainEngine: String, CaseIterable, Codable, Sendable {
     /// GapLab's own Swift engine on the CPU.
     case gaplab
+    /// PyTorch with open_clip's model classes (the `gaplab_torch` Python package), on the CPU or CUDA.
+    case torch
+    /// Any trainer as a command (`train.command`), its metrics read from its output (`train.command_metrics`).
+    case command
+}
+
+/// `train.command_metrics`: where a command's training metrics come from.
+public enum CommandMetrics: String, ConfigChoice, CaseIterable {
+    /// GapLab's JSON-lines stream on its standard output (python/README.md), as the torch engine writes it.
+    case stream
+    /// open_clip_train's log lines (`Train Epoch: ...`) on its standard error and the `results.jsonl` of its
+    /// `--logs` folder (`{artifacts}/logs`).
+    case openCLIP = "open_clip"
+}
+
+/// `train.precision`: the arithmetic of the training step.
+public enum TrainPrecision: String, ConfigChoice, CaseIterable {
+    /// float32 throughout (the only precision of GapLab's own engine).
+    case fp32
+    /// bfloat16 autocast on CUDA with float32 weights and optimiser state (the torch engine on a GPU).
+    case ampBF16 = "amp_bf16"
+}
+
+/// `runtime.device`: where the torch engine trains.
+public enum RuntimeDevice: String, ConfigChoice, CaseIterable {
+    /// CUDA when PyTorch sees a GPU, else the CPU.
+    case auto
+    case cpu
+    case cuda
 }
 
 public struct TrainConfig: Codable, Equatable, Hashable, Sendable {
@@ -39,12 +68,23 @@ public struct TrainConfig: Codable, Equatable, Hashable, Sendable {
     public var gradClipNorm: Double = 0
     /// false keeps the logit scale fixed at `model.init_logit_scale` (the fixed-temperature arm).
     public var learnLogitScale: Bool = true
+    /// Part of the run's identity, left out of it at its default.
+    public var precision: TrainPrecision = .fp32
+    /// `train.engine: "command"`: the trainer's arguments, the first the program; `{section.key}` is filled
+    /// from the resolved configuration, `{artifacts}`, `{run_id}` and `{data.path}` (the path of a `csv:` dataset)
+    /// from the run, `{{` and `}}` are braces.
+    public var command: [String] = []
+    public var commandMetrics: CommandMetrics = .stream
+    /// The trained weights the command leaves (a template like `command`'s): safetensors with open_clip names, or
+    /// an open_clip `.pt` checkpoint, converted by gaplab_torch. Empty: the run records training metrics only.
+    public var commandCheckpoint: String = ""
 
     public init() {}
 
     enum CodingKeys: String, CodingKey {
         case engine, epochs, batchSize = "batch_size", lr, wd, beta1, beta2, eps, warmup
-        case lrScheduler = "lr_scheduler", gradClipNorm = "grad_clip_norm", learnLogitScale = "learn_logit_scale"
+        case lrScheduler = "lr_scheduler", gradClipNorm = "grad_clip_norm", learnLogitScale = "learn_logit_scale", precision
+        case command, commandMetrics = "command_metrics", commandCheckpoint = "command_checkpoint"
     }
 }
 
@@ -153,10 +193,14 @@ public struct RuntimeConfig: Codable, Equatable, Hashable, Sendable {
     public var threads: Int = 1
     /// Log training loss every this many steps.
     public var logEvery: Int = 10
+    /// The torch engine's device; GapLab's own engine runs on the CPU only.
+    public var device: RuntimeDevice = .auto
+    /// GPUs of one node the torch engine trains on (data parallel through torchrun); 1 trains in one process.
+    public var gpus: Int = 1
 
     public init() {}
 
     enum CodingKeys: String, CodingKey {
-        case threads, logEvery = "log_every"
+        case threads, logEvery = "log_every", device, gpus
     }
 }

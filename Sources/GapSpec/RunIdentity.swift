@@ -20,6 +20,10 @@ public struct RunIdentity: Equatable, Sendable {
     /// out of the identity, so adding it changed no run id; any other value is part of it.
     public static let fieldsOmittedAtDefault: [(section: String, key: String, value: JSONValue)] = [
         ("train", "engine", .string(TrainEngine.gaplab.rawValue)),
+        ("train", "precision", .string(TrainPrecision.fp32.rawValue)),
+        ("train", "command", .array([])),
+        ("train", "command_metrics", .string(CommandMetrics.stream.rawValue)),
+        ("train", "command_checkpoint", .string("")),
     ]
 
     /// Length of the short ids shown in listings.

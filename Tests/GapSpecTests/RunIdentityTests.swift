@@ -63,12 +63,36 @@ final class EngineIdentityTests: XCTestCase {
         XCTAssertNotEqual(try RunIdentity(config: config).runID, withDefault.runID)
     }
 
+    func testPrecisionIsPartOfTheIdentityAwayFromItsDefault() throws {
+        var config = RunConfig()
+        let fp32 = try RunIdentity(config: config)
+        XCTAssertNil(fp32.identityJSON.members?.first { $0.key == "train" }?.value.members?.first { $0.key == "precision" })
+        config.train.engine = "torch"
+        let torch = try RunIdentity(config: config)
+        config.train.precision = .ampBF16
+        XCTAssertNotEqual(try RunIdentity(config: config).runID, torch.runID)
+        // Where the torch engine trains is not part of what it computes.
+        config.runtime.device = .cuda
+        config.runtime.gpus = 4
+        XCTAssertEqual(try RunIdentity(config: config).runID, try RunIdentity(config: { var c = config; c.runtime = RuntimeConfig(); return c }()).runID)
+    }
+
+    func testOnlyTheTorchEngineTakesAnotherPrecisionOrAGPU() throws {
+        var config = RunConfig()
+        config.train.precision = .ampBF16
+        config.runtime.device = .cuda
+        config.runtime.gpus = 2
+        XCTAssertEqual(config.issues().map(\.path), ["train.precision", "runtime.device", "runtime.gpus"])
+        config.train.engine = "torch"
+        XCTAssertEqual(config.issues().map(\.path), [])
+    }
+
     func testAnUnknownEngineIsAValidationError() throws {
         var config = RunConfig()
         config.train.engine = "gaplap"
         let issues = config.train.issues()
         XCTAssertEqual(issues.map(\.path), ["train.engine"])
-        XCTAssertTrue(issues.first?.message.contains("expected one of \"gaplab\", got \"gaplap\"; did you mean \"gaplab\"?") ?? false,
+        XCTAssertTrue(issues.first?.message.contains("expected one of \"gaplab\", \"torch\", got \"gaplap\"; did you mean \"gaplab\"?") ?? false,
                       "\(issues)")
     }
 }
