@@ -76,7 +76,7 @@ let package = Package(
         // Geometry and downstream metrics, embedding pictures.
         .target(name: "GapEval", dependencies: ["GapSpec", "GapData", "GapEngine", "GapModel", "GapRandom", "GapPlot", "CBLAS"], swiftSettings: fastMath),
         // The run pipeline: data → training through an engine (the trainer seam) → evaluation, all into the store.
-        .target(name: "GapPipeline", dependencies: ["GapSpec", "GapStore", "GapRunner", "GapData", "GapModel",
+        .target(name: "GapPipeline", dependencies: ["GapSpec", "GapStore", "GapRunner", "GapData", "GapEngine", "GapModel",
                                                     "GapTrain", "GapEval"]),
         // Tables and figures from the store.
         .target(name: "GapReport", dependencies: ["GapSpec", "GapStore", "GapPlot"]),
@@ -100,7 +100,8 @@ let package = Package(
         .testTarget(name: "GapDataTests", dependencies: ["GapData", "GapSpec", "GapRandom"]),
         .testTarget(name: "GapEvalTests", dependencies: ["GapEval", "GapPlot", "GapData", "GapSpec", "GapRandom"]),
         .testTarget(name: "GapPlotTests", dependencies: ["GapPlot", "GapData"]),
-        .testTarget(name: "GapPipelineTests", dependencies: ["GapPipeline", "GapStore", "GapSpec", "GapModel", "GapTestSupport"]),
+        .testTarget(name: "GapPipelineTests", dependencies: ["GapPipeline", "GapStore", "GapSpec", "GapModel", "GapData", "GapEval",
+                                                        "GapTestSupport"]),
         .testTarget(name: "GapReportTests", dependencies: ["GapReport", "GapStore", "GapSpec"]),
         // Runs the built `gaplab` executable: the commands end to end, and the runner's fault handling across processes.
         .testTarget(name: "GapLabCLITests", dependencies: ["GapRunner", "GapStore", "GapSpec", "GapModel", "GapData", "GapTestSupport"]),

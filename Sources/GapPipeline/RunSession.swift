@@ -36,7 +36,7 @@ public final class RunSession {
         self.config = config
         self.artifacts = artifacts
         self.cacheDirectory = cacheDirectory
-        self.engine = try engine ?? TrainingEngines.engine(for: config.train.engine)
+        self.engine = try engine ?? TrainingEngines.engine(for: config, runID: runID, artifacts: artifacts)
     }
 
     public var checkpointURL: URL { artifacts.appendingPathComponent("checkpoint.safetensors") }
@@ -52,9 +52,13 @@ public final class RunSession {
         let captionEmbeddings = try recordDataInfo(data)
 
         let job = TrainingJob(model: m, train: config.train, loss: config.loss, seed: UInt64(config.seed), split: data.train,
-                              captionEmbeddings: captionEmbeddings, augment: config.data.augment, checkpoint: checkpointURL)
+                              captionEmbeddings: captionEmbeddings, augment: config.data.augment, checkpoint: checkpointURL,
+                              workDirectory: artifacts.appendingPathComponent("engine/pretrain"))
         let pretraining = PretrainingObserver(session: self, data: data)
-        let model = try engine.train(job, observer: pretraining)
+        guard let model = try engine.train(job, observer: pretraining) else {
+            output("the engine left no weights to evaluate (train.command_checkpoint is empty): training metrics only")
+            return
+        }
         try evaluateInFull(model, data: data, step: pretraining.step, epoch: config.train.epochs)
         if config.finetune.epochs > 0 {
             try finetune(tokenizer: data.tokenizer, pretrainSteps: pretraining.step)
@@ -123,9 +127,10 @@ public final class RunSession {
 
         let job = TrainingJob(model: m, train: config.finetuneTrainConfig(imageCount: downstream.train.imageCount),
                               loss: config.loss.withoutIMSep, seed: UInt64(config.seed) &+ 1, split: downstream.train,
-                              captionEmbeddings: nil, augment: config.data.augment, checkpoint: nil, initialWeights: checkpointURL)
+                              captionEmbeddings: nil, augment: config.data.augment, checkpoint: nil, initialWeights: checkpointURL,
+                              workDirectory: artifacts.appendingPathComponent("engine/finetune"))
         let finetuning = FinetuningObserver(session: self)
-        let model = try engine.train(job, observer: finetuning)
+        guard let model = try engine.train(job, observer: finetuning) else { return }
         let after = try SplitEmbedding.input(model: model, split: downstream.test, tokenizer: tokenizer,
                                              probeTrain: config.eval.linearProbe ? downstream.train : nil)
         try log(try points(try Evaluation.run(after, config: evalConfig, seed: UInt64(config.seed)).metrics,
@@ -177,6 +182,9 @@ public final class RunSession {
             points.append(MetricPoint(key: "train/lr", step: s.step, value: s.lr, epoch: epoch))
             points.append(MetricPoint(key: "train/logit_scale", step: s.step, value: s.logitScale, epoch: epoch))
             if let norm = s.gradNorm { points.append(MetricPoint(key: "train/grad_norm", step: s.step, value: norm, epoch: epoch)) }
+            if let rate = s.samplesPerSecond {
+                points.append(MetricPoint(key: "train/samples_per_second", step: s.step, value: rate, epoch: epoch))
+            }
             try session.log(points)
             session.output(ProgressLine(epoch: s.epoch + 1, epochs: config.train.epochs, step: s.step + 1, steps: s.totalSteps,
                                         loss: s.loss).formatted)
@@ -194,6 +202,10 @@ public final class RunSession {
         func checkpointWritten(_ url: URL, epoch: Int) throws {
             try session.addArtifact(url)
             try session.fault?.trigger(afterEpoch: epoch, artifacts: session.artifacts)
+        }
+
+        func recorded(_ metrics: [(key: String, value: Double)], step: Int, epoch: Int) throws {
+            try session.log(metrics.map { MetricPoint(key: $0.key, step: step, value: $0.value, epoch: Double(epoch)) })
         }
     }
 

@@ -9,8 +9,9 @@ import GapSpec
 /// the weights an engine hands back, whoever trained them.
 public protocol TrainingEngine: AnyObject {
     /// Trains `job` to its last epoch and returns the trained model (GapLab's model, loaded from the engine's
-    /// checkpoint when the engine is not GapLab's own).
-    func train(_ job: TrainingJob, observer: TrainingObserver) throws -> CLIPModel
+    /// checkpoint when the engine is not GapLab's own); nil when the engine leaves no weights to evaluate (a
+    /// command without `train.command_checkpoint`).
+    func train(_ job: TrainingJob, observer: TrainingObserver) throws -> CLIPModel?
 }
 
 /// One training stage of a run: pre-training, or fine-tuning on a downstream set.
@@ -28,9 +29,13 @@ public struct TrainingJob {
     public var checkpoint: URL?
     /// Weights to start from instead of the model's seeded initialisation (fine-tuning starts from pre-training).
     public var initialWeights: URL?
+    /// Where an engine that trains outside this process keeps its files (exported batches, its job, the weights
+    /// it hands back); nil: a temporary folder.
+    public var workDirectory: URL?
 
     public init(model: ModelConfig, train: TrainConfig, loss: LossConfig, seed: UInt64, split: ImageTextDataset,
-                captionEmbeddings: CaptionEmbeddings?, augment: Bool, checkpoint: URL?, initialWeights: URL? = nil) {
+                captionEmbeddings: CaptionEmbeddings?, augment: Bool, checkpoint: URL?, initialWeights: URL? = nil,
+                workDirectory: URL? = nil) {
         self.model = model
         self.train = train
         self.loss = loss
@@ -40,6 +45,7 @@ public struct TrainingJob {
         self.augment = augment
         self.checkpoint = checkpoint
         self.initialWeights = initialWeights
+        self.workDirectory = workDirectory
     }
 }
 
@@ -58,9 +64,12 @@ public struct TrainingStep: Sendable {
     public var logitScale: Double
     /// The global gradient norm before clipping, when clipping is on.
     public var gradNorm: Double?
+    /// Training throughput, when the engine measures it.
+    public var samplesPerSecond: Double?
 
     public init(step: Int, epoch: Int, stepsPerEpoch: Int, totalSteps: Int, loss: Double,
-                terms: [(name: String, value: Double)], lr: Double, logitScale: Double, gradNorm: Double?) {
+                terms: [(name: String, value: Double)], lr: Double, logitScale: Double, gradNorm: Double?,
+                samplesPerSecond: Double? = nil) {
         self.step = step
         self.epoch = epoch
         self.stepsPerEpoch = stepsPerEpoch
@@ -70,6 +79,7 @@ public struct TrainingStep: Sendable {
         self.lr = lr
         self.logitScale = logitScale
         self.gradNorm = gradNorm
+        self.samplesPerSecond = samplesPerSecond
     }
 
     /// The fraction of epochs completed after this step, as open_clip logs it.
@@ -88,6 +98,12 @@ public protocol TrainingObserver: AnyObject {
     func epochEnded(epoch: Int, step: Int, model: CLIPModel) throws
     /// After the checkpoint of epoch `epoch` is written to `url`.
     func checkpointWritten(_ url: URL, epoch: Int) throws
+    /// Metrics an engine computed itself (open_clip's own evaluation, for a command), under their full keys.
+    func recorded(_ metrics: [(key: String, value: Double)], step: Int, epoch: Int) throws
+}
+
+extension TrainingObserver {
+    public func recorded(_ metrics: [(key: String, value: Double)], step: Int, epoch: Int) throws {}
 }
 
 /// A `train.engine` that this build cannot run.
@@ -98,10 +114,16 @@ public struct EngineUnavailable: Error, CustomStringConvertible {
 
 /// The engines `train.engine` names.
 public enum TrainingEngines {
-    public static func engine(for name: String) throws -> TrainingEngine {
-        switch TrainEngine(rawValue: name) {
+    /// The engine of `config.train.engine`, with the run's runtime settings (device, GPUs, threads).
+    /// `runID` and `artifacts` fill a command's `{run_id}` and `{artifacts}`.
+    public static func engine(for config: RunConfig, runID: String = "", artifacts: URL? = nil) throws -> TrainingEngine {
+        switch TrainEngine(rawValue: config.train.engine) {
         case .gaplab: return GapLabEngine()
-        case nil: throw EngineUnavailable(engine: name)
+        case .torch: return TorchEngine(runtime: config.runtime)
+        case .command:
+            return CommandEngine(config: config, runID: runID,
+                                 artifacts: artifacts ?? FileManager.default.temporaryDirectory.appendingPathComponent("gaplab-\(runID)"))
+        case nil: throw EngineUnavailable(engine: config.train.engine)
         }
     }
 }

@@ -59,8 +59,7 @@ public final class Trainer {
         let B = train.batchSize, c = model.config
         model.reserve(batch: B)
         loss = try ContrastiveLoss(settings: settings, maxBatch: B)
-        // open_clip drops the last incomplete batch of an epoch.
-        stepsPerEpoch = imageCount / B
+        stepsPerEpoch = Trainer.stepsPerEpoch(imageCount: imageCount, batchSize: B)
         schedule = try LearningRateSchedule(kind: train.lrScheduler, baseLR: train.lr, warmup: train.warmup,
                                             totalSteps: stepsPerEpoch * train.epochs)
         logitScaleOffset = model.layout.offset("logit_scale")
@@ -81,9 +80,17 @@ public final class Trainer {
 
     /// The image order of an epoch: a seeded shuffle that depends only on the run's seed and the epoch.
     public func order(epoch: Int, imageCount: Int) -> [Int] {
+        Trainer.order(seed: seed, epoch: epoch, imageCount: imageCount)
+    }
+
+    /// The same order for any engine that trains on GapLab's batches (the torch engine's exported batches).
+    public static func order(seed: UInt64, epoch: Int, imageCount: Int) -> [Int] {
         var rng = SeededRandom(seed: seed, stream: "epoch-order-\(epoch)")
         return rng.permutation(imageCount)
     }
+
+    /// Steps of one epoch: open_clip drops the last incomplete batch.
+    public static func stepsPerEpoch(imageCount: Int, batchSize: Int) -> Int { imageCount / batchSize }
 
     /// Runs the next epoch; `onStep` sees every step's record (the caller decides what to log).
     /// The next batch is written on a background queue while the current one trains (two buffer slots), so the

@@ -63,7 +63,7 @@ final class EndToEndTrainingTests: XCTestCase {
         XCTAssertEqual(runs.count, 1)
         XCTAssertEqual(runs.first?.status, .completed)
         let runID = try XCTUnwrap(runs.first?.runID)
-        var uninterrupted = try metricsByKeyAndStep(cleanStore, runID)
+        let uninterrupted = try metricsByKeyAndStep(cleanStore, runID)
         for key in ["test/alignment@12", "test/centroid_gap@12", "test/i2t_r1@12", "val/alignment@4", "train/loss@0", "train/loss/imsep@11"] {
             XCTAssertNotNil(uninterrupted[key], "missing \(key) in \(uninterrupted.keys.sorted())")
         }

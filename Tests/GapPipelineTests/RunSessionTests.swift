@@ -142,7 +142,7 @@ final class RunSessionTests: XCTestCase {
     /// An engine that records what the seam hands it and delegates the training to GapLab's.
     final class RecordingEngine: TrainingEngine {
         var jobs: [TrainingJob] = []
-        func train(_ job: TrainingJob, observer: TrainingObserver) throws -> CLIPModel {
+        func train(_ job: TrainingJob, observer: TrainingObserver) throws -> CLIPModel? {
             jobs.append(job)
             return try GapLabEngine().train(job, observer: observer)
         }
@@ -161,10 +161,16 @@ final class RunSessionTests: XCTestCase {
         XCTAssertNotNil(try metricsByKeyAndStep(storage, runID)["test/alignment@6"])
     }
 
-    func testEngineIsChosenByName() throws {
-        XCTAssertTrue(try TrainingEngines.engine(for: "gaplab") is GapLabEngine)
-        XCTAssertThrowsError(try TrainingEngines.engine(for: "torch")) {
-            XCTAssertEqual("\($0)", "train.engine \"torch\" is not available in this build")
+    func testEngineIsChosenByTheConfiguration() throws {
+        var config = RunConfig()
+        XCTAssertTrue(try TrainingEngines.engine(for: config) is GapLabEngine)
+        config.train.engine = "torch"
+        config.runtime.threads = 2
+        let torch = try XCTUnwrap(try TrainingEngines.engine(for: config) as? TorchEngine)
+        XCTAssertEqual(torch.runtime.threads, 2)
+        config.train.engine = "jax"
+        XCTAssertThrowsError(try TrainingEngines.engine(for: config)) {
+            XCTAssertEqual("\($0)", "train.engine \"jax\" is not available in this build")
         }
     }
 }
