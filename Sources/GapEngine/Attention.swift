@@ -36,7 +36,7 @@ public struct AttentionShape {
     var scratchPerThread: Int { (2 * tokens + headDim) * paddedTokens + transposeScratchCount }
 }
 
-/// Scratch floats `attentionForward` and `attentionBackward` need for `shape` with up to `threads` engine threads.
+/// Scratch floats `attentionForward` and `attentionBackward` need for `shape` with a context of up to `threads` threads.
 public func attentionScratchCount(_ shape: AttentionShape, threads: Int) -> Int {
     shape.scratchPerThread * max(threads, 1)
 }
@@ -56,12 +56,12 @@ public func attentionScratchCount(_ shape: AttentionShape, threads: Int) -> Int 
 /// qkv: [B, T, 3C] with columns q | k | v, head h at columns h·hd ..< (h+1)·hd of each.
 /// out: [B, T, C]. softmaxStatistics: [B, H, T, 2], each row's `SoftmaxStatistics`, saved for backward (nil when no
 /// backward pass follows).
-public func attentionForward(out: UnsafeMutablePointer<Float>, softmaxStatistics: UnsafeMutablePointer<Float>?,
+public func attentionForward(engine: EngineContext, out: UnsafeMutablePointer<Float>, softmaxStatistics: UnsafeMutablePointer<Float>?,
                              qkv: UnsafePointer<Float>, scratch: UnsafeMutableBufferPointer<Float>,
                              shape s: AttentionShape) {
-    precondition(scratch.count >= attentionScratchCount(s, threads: EngineThreads.count), "attention scratch too small")
+    precondition(scratch.count >= attentionScratchCount(s, threads: engine.threads), "attention scratch too small")
     let shared = (out, softmaxStatistics, qkv, scratch.baseAddress!, s)
-    parallelChunks(s.batch * s.heads, sharing: shared) { shared, slot, range in
+    parallelChunks(engine: engine, s.batch * s.heads, sharing: shared) { shared, slot, range in
         let (out, statistics, qkv, scratch, s) = shared
         let T = s.tokens, C = s.width, hd = s.headDim, C3 = 3 * C, Tp = s.paddedTokens, causal = s.causal
         let scores = scratch + slot * s.scratchPerThread
@@ -91,12 +91,12 @@ public func attentionForward(out: UnsafeMutablePointer<Float>, softmaxStatistics
 }
 
 /// Backward of `attentionForward`, from the softmax statistics it saved. dqkv is overwritten.
-public func attentionBackward(dqkv: UnsafeMutablePointer<Float>, dout: UnsafePointer<Float>,
+public func attentionBackward(engine: EngineContext, dqkv: UnsafeMutablePointer<Float>, dout: UnsafePointer<Float>,
                               qkv: UnsafePointer<Float>, softmaxStatistics: UnsafePointer<Float>,
                               scratch: UnsafeMutableBufferPointer<Float>, shape s: AttentionShape) {
-    precondition(scratch.count >= attentionScratchCount(s, threads: EngineThreads.count), "attention scratch too small")
+    precondition(scratch.count >= attentionScratchCount(s, threads: engine.threads), "attention scratch too small")
     let shared = (dqkv, dout, qkv, softmaxStatistics, scratch.baseAddress!, s)
-    parallelChunks(s.batch * s.heads, sharing: shared) { shared, slot, range in
+    parallelChunks(engine: engine, s.batch * s.heads, sharing: shared) { shared, slot, range in
         let (dqkv, dout, qkv, statistics, scratch, s) = shared
         let T = s.tokens, C = s.width, hd = s.headDim, C3 = 3 * C, Tp = s.paddedTokens, causal = s.causal
         let p = scratch + slot * s.scratchPerThread
@@ -450,10 +450,10 @@ private func broadcastProduct4(out: UnsafeMutablePointer<Float>, ldo: Int, a: Un
 
 /// `attentionForward` for one query row per sequence, positions[b] (row 0 without positions): out [B, C]. Keys
 /// and values are every row (those up to the query's, when causal). Nothing is saved for a backward pass.
-public func attentionForwardPooled(out: UnsafeMutablePointer<Float>, qkv: UnsafePointer<Float>, positions: UnsafePointer<Int32>?,
+public func attentionForwardPooled(engine: EngineContext, out: UnsafeMutablePointer<Float>, qkv: UnsafePointer<Float>, positions: UnsafePointer<Int32>?,
                                    scratch: UnsafeMutableBufferPointer<Float>, shape s: AttentionShape) {
-    precondition(scratch.count >= attentionScratchCount(s, threads: EngineThreads.count), "attention scratch too small")
-    parallelChunks(s.batch * s.heads, sharing: (out, qkv, positions, scratch.baseAddress!, s)) { shared, slot, range in
+    precondition(scratch.count >= attentionScratchCount(s, threads: engine.threads), "attention scratch too small")
+    parallelChunks(engine: engine, s.batch * s.heads, sharing: (out, qkv, positions, scratch.baseAddress!, s)) { shared, slot, range in
         let (out, qkv, positions, scratch, s) = shared
         let T = s.tokens, C = s.width, hd = s.headDim, C3 = 3 * C, Tp = s.paddedTokens
         // A score row padded to whole vectors, as `softmaxRow` reads it, then the probabilities.

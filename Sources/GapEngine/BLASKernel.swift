@@ -8,6 +8,17 @@ import Foundation
 /// environment is always respected (some machines set it on purpose), and `GAPLAB_BLAS_KERNEL=default` turns
 /// the selection off.
 public enum BLASKernel {
+    /// OpenBLAS's own pool stays at one thread: its workers spin between calls and would compete with the
+    /// engine's element-wise threads on a small machine; `sgemm` splits large products across an engine context's
+    /// threads. A process-wide library setting, made once, when the first context is made.
+    static let singleThreaded: Void = openblas_set_num_threads(1)
+
+    /// OpenBLAS's build description, e.g. "OpenBLAS 0.3.21 DYNAMIC_ARCH NO_AFFINITY Haswell MAX_THREADS=64".
+    public static var configuration: String {
+        guard let c = openblas_get_config() else { return "unknown" }
+        return String(cString: c) + " (core: \(openblas_get_corename().map { String(cString: $0) } ?? "?"))"
+    }
+
     public static var coreName: String { openblas_get_corename().map { String(cString: $0) } ?? "unknown" }
 
     public static func cpuFlags() -> Set<String> {

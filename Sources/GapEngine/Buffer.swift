@@ -29,9 +29,9 @@ public final class FloatBuffer {
         set { pointer[i] = newValue }
     }
 
-    /// Zeroes every value, split across the engine threads (the gradient buffer is cleared every step).
-    public func zero() {
-        parallelChunks(count, minimumPerChunk: 1 << 16, sharing: pointer) { pointer, _, range in
+    /// Zeroes every value, split across `engine`'s threads (the gradient buffer is cleared every step).
+    public func zero(engine: EngineContext) {
+        parallelChunks(engine: engine, count, minimumPerChunk: 1 << 16, sharing: pointer) { pointer, _, range in
             (pointer + range.lowerBound).update(repeating: 0, count: range.count)
         }
     }

@@ -18,16 +18,16 @@ public func scatterRowsAdd(dx: UnsafeMutablePointer<Float>, dout: UnsafePointer<
 }
 
 /// out = a + b (the residual connection).
-public func addForward(out: UnsafeMutablePointer<Float>, a: UnsafePointer<Float>, b: UnsafePointer<Float>, count: Int) {
-    parallelChunks(count, minimumPerChunk: 16384, sharing: (out, a, b)) { s, _, range in
+public func addForward(engine: EngineContext, out: UnsafeMutablePointer<Float>, a: UnsafePointer<Float>, b: UnsafePointer<Float>, count: Int) {
+    parallelChunks(engine: engine, count, minimumPerChunk: 16384, sharing: (out, a, b)) { s, _, range in
         let (out, a, b) = s
         for i in range { out[i] = a[i] + b[i] }
     }
 }
 
 /// acc += x.
-public func accumulate(_ acc: UnsafeMutablePointer<Float>, _ x: UnsafePointer<Float>, count: Int) {
-    parallelChunks(count, minimumPerChunk: 16384, sharing: (acc, x)) { s, _, range in
+public func accumulate(engine: EngineContext, _ acc: UnsafeMutablePointer<Float>, _ x: UnsafePointer<Float>, count: Int) {
+    parallelChunks(engine: engine, count, minimumPerChunk: 16384, sharing: (acc, x)) { s, _, range in
         let (acc, x) = s
         for i in range { acc[i] += x[i] }
     }
@@ -61,17 +61,17 @@ public func l2NormalizeBackward(dinp: UnsafeMutablePointer<Float>, dout: UnsafeP
 }
 
 /// x[i] *= factor[i] (the GELU backward, with the derivative saved by `biasGELUForward`).
-public func multiplyElementwise(_ x: UnsafeMutablePointer<Float>, by factor: UnsafePointer<Float>, count: Int) {
-    parallelChunks(count, minimumPerChunk: 16384, sharing: (x, factor)) { s, _, range in
+public func multiplyElementwise(engine: EngineContext, _ x: UnsafeMutablePointer<Float>, by factor: UnsafePointer<Float>, count: Int) {
+    parallelChunks(engine: engine, count, minimumPerChunk: 16384, sharing: (x, factor)) { s, _, range in
         let a = s.0 + range.lowerBound, f = s.1 + range.lowerBound
         for i in 0..<range.count { a[i] *= f[i] }
     }
 }
 
 /// out[r, :] = inp[r, :] + bias for every row.
-public func addRowsWithBias(out: UnsafeMutablePointer<Float>, inp: UnsafePointer<Float>, bias: UnsafePointer<Float>,
+public func addRowsWithBias(engine: EngineContext, out: UnsafeMutablePointer<Float>, inp: UnsafePointer<Float>, bias: UnsafePointer<Float>,
                             rows: Int, cols: Int) {
-    parallelChunks(rows, minimumPerChunk: max(1, 16384 / max(cols, 1)), sharing: (out, inp, bias, cols)) { s, _, range in
+    parallelChunks(engine: engine, rows, minimumPerChunk: max(1, 16384 / max(cols, 1)), sharing: (out, inp, bias, cols)) { s, _, range in
         let (out, inp, bias, cols) = s
         for r in range {
             let x = inp + r * cols, o = out + r * cols

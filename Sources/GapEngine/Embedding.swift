@@ -1,10 +1,10 @@
 /// Cuts images [B, 3, H, W] into patches [B, P, 3·p·p], each flattened in (channel, y, x) order — the order
 /// of a conv kernel [width, 3, p, p], so the patch embedding is one matrix product with conv1.weight.
-public func im2patches(out: UnsafeMutablePointer<Float>, images: UnsafePointer<Float>,
+public func im2patches(engine: EngineContext, out: UnsafeMutablePointer<Float>, images: UnsafePointer<Float>,
                        batch: Int, channels: Int, imageSize: Int, patchSize: Int) {
     let g = imageSize / patchSize, p = patchSize
     let patchLen = channels * p * p
-    parallelChunks(batch, sharing: (out, images, channels, imageSize, p, g, patchLen)) { s, _, range in
+    parallelChunks(engine: engine, batch, sharing: (out, images, channels, imageSize, p, g, patchLen)) { s, _, range in
         let (out, images, channels, imageSize, p, g, patchLen) = s
         for b in range {
             let img = images + b * channels * imageSize * imageSize

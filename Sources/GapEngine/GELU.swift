@@ -7,9 +7,9 @@
 /// exponential, so the backward pass is a product (`multiplyElementwise`) instead of a second pass of its own.
 /// `derivative` may alias `inp` (the pre-activation is needed for nothing else). One pass instead of a bias pass
 /// then a GELU pass over the widest activation of the block.
-public func biasGELUForward(out: UnsafeMutablePointer<Float>, derivative: UnsafeMutablePointer<Float>?,
+public func biasGELUForward(engine: EngineContext, out: UnsafeMutablePointer<Float>, derivative: UnsafeMutablePointer<Float>?,
                             inp: UnsafePointer<Float>, bias: UnsafePointer<Float>, rows: Int, cols: Int) {
-    parallelChunks(rows, minimumPerChunk: max(1, 16384 / max(cols, 1)), sharing: (out, derivative, inp, bias, cols)) { s, _, range in
+    parallelChunks(engine: engine, rows, minimumPerChunk: max(1, 16384 / max(cols, 1)), sharing: (out, derivative, inp, bias, cols)) { s, _, range in
         let (out, derivative, inp, bias, cols) = s
         for r in range {
             let x = inp + r * cols, y = out + r * cols

@@ -6,12 +6,12 @@ import Foundation
 
 /// LayerNorm over the last dimension (torch: biased variance, eps 1e-5). Saves mean and 1/std per row
 /// for the backward pass.
-public func layerNormForward(out: UnsafeMutablePointer<Float>, mean: UnsafeMutablePointer<Float>,
+public func layerNormForward(engine: EngineContext, out: UnsafeMutablePointer<Float>, mean: UnsafeMutablePointer<Float>,
                              rstd: UnsafeMutablePointer<Float>, inp: UnsafePointer<Float>,
                              weight: UnsafePointer<Float>, bias: UnsafePointer<Float>,
                              rows: Int, dim: Int, eps: Float = 1e-5) {
     typealias V = VectorMath.Vector
-    parallelChunks(rows, minimumPerChunk: 64, sharing: (out, mean, rstd, inp, weight, bias, dim, eps)) { s, _, range in
+    parallelChunks(engine: engine, rows, minimumPerChunk: 64, sharing: (out, mean, rstd, inp, weight, bias, dim, eps)) { s, _, range in
         let (out, mean, rstd, inp, weight, bias, dim, eps) = s
         let w = V.scalarCount
         for r in range {
@@ -55,11 +55,11 @@ public func layerNormForward(out: UnsafeMutablePointer<Float>, mean: UnsafeMutab
 /// has the row in hand for dinp, and the partials are added in piece order at the end. (A second pass over every
 /// row, split by columns, read dout and inp again from memory.) With one thread there is one piece, summed in row
 /// order; the pieces depend only on the row count and the thread count, so results do too.
-public func layerNormBackward(dinp: UnsafeMutablePointer<Float>, dweight: UnsafeMutablePointer<Float>,
+public func layerNormBackward(engine: EngineContext, dinp: UnsafeMutablePointer<Float>, dweight: UnsafeMutablePointer<Float>,
                               dbias: UnsafeMutablePointer<Float>, dout: UnsafePointer<Float>,
                               inp: UnsafePointer<Float>, weight: UnsafePointer<Float>,
                               mean: UnsafePointer<Float>, rstd: UnsafePointer<Float>, rows: Int, dim: Int) {
-    let threads = EngineThreads.count
+    let threads = engine.threads
     let pieces = threads == 1 ? 1 : max(1, min(threads * piecesPerThread, rows / 64))
     let per = (rows + pieces - 1) / pieces, pieceCount = (rows + per - 1) / per
     // Each piece's partial on cache lines of its own (the scratch starts on a line, and the stride is whole lines):
@@ -67,10 +67,10 @@ public func layerNormBackward(dinp: UnsafeMutablePointer<Float>, dweight: Unsafe
     // at every row.
     let lineFloats = FloatBuffer.cacheLineBytes / MemoryLayout<Float>.stride
     let stride = (2 * dim + lineFloats - 1) / lineFloats * lineFloats
-    layerNormPartials.with(count: pieceCount * stride) { partials in
+    engine.layerNormPartials.with(count: pieceCount * stride) { partials in
         partials.update(repeating: 0, count: pieceCount * stride)
         let shared = (dinp, partials, dout, inp, weight, mean, rstd, rows, dim, per, stride)
-        parallelChunks(pieceCount, sharing: shared) { s, _, range in
+        parallelChunks(engine: engine, pieceCount, sharing: shared) { s, _, range in
             let (dinp, partials, dout, inp, weight, mean, rstd, rows, dim, per, stride) = s
             for piece in range {
                 let gw = partials + piece * stride, gb = gw + dim
@@ -138,6 +138,3 @@ private func layerNormBackwardRow(dx: UnsafeMutablePointer<Float>, gw: UnsafeMut
         }
     }
 }
-
-/// `layerNormBackward`'s partial sums, kept between calls so the step does not allocate.
-let layerNormPartials = SharedScratch()

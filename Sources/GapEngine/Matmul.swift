@@ -4,26 +4,25 @@ import Foundation
 /// Row-major C[m,n] = alpha·op(A)·op(B) + beta·C through OpenBLAS. `lda/ldb/ldc` are row strides, so
 /// column slices (one attention head inside a packed q|k|v row) need no copy.
 ///
-/// OpenBLAS itself runs single-threaded (see `EngineThreads`); a large product is cut here into OpenBLAS calls
-/// over pieces of C's rows when it is tall and of its columns otherwise, claimed by the engine threads. The
+/// OpenBLAS itself runs single-threaded (see `BLASKernel.singleThreaded`); a large product is cut here into OpenBLAS
+/// calls over pieces of C's rows when it is tall and of its columns otherwise, claimed by `engine`'s threads. The
 /// pieces depend only on the shape and the thread count, so results are reproducible.
 @inline(__always)
-public func sgemm(transA: Bool = false, transB: Bool = false, m: Int, n: Int, k: Int,
+public func sgemm(engine: EngineContext, transA: Bool = false, transB: Bool = false, m: Int, n: Int, k: Int,
                   alpha: Float = 1, a: UnsafePointer<Float>, lda: Int,
                   b: UnsafePointer<Float>, ldb: Int,
                   beta: Float = 0, c: UnsafeMutablePointer<Float>, ldc: Int, rowsAlone: Bool = false) {
-    _ = EngineThreads.singleThreadedBLAS
     let product = Product(transA: transA, transB: transB, m: m, n: n, k: k, alpha: alpha, a: a, lda: lda, b: b, ldb: ldb,
                           beta: beta, c: c, ldc: ldc, rowsAlone: rowsAlone)
-    let tiles = product.tilesTakeIt
-    guard tiles || (EngineThreads.count > 1 && m * n * k >= 1 << 18) else {
+    let tiles = product.tilesTakeIt(engine)
+    guard tiles || (engine.threads > 1 && m * n * k >= 1 << 18) else {
         productPiece(product)
         return
     }
     if tiles || m >= n || rowsAlone {
-        sgemmRowPieces(product, rowBias: nil)
+        sgemmRowPieces(engine: engine, product, rowBias: nil)
     } else {
-        parallelChunks(n, minimumPerChunk: 32, sharing: product) { p, _, cols in
+        parallelChunks(engine: engine, n, minimumPerChunk: 32, sharing: product) { p, _, cols in
             // Column j of op(B) starts at b + j, or at row j (b + j·ldb) when B is stored transposed.
             let bCols = p.transB ? p.b + cols.lowerBound * p.ldb : p.b + cols.lowerBound
             blasSGEMM(p.transA, p.transB, p.m, cols.count, p.k, p.alpha, p.a, p.lda, bCols, p.ldb, p.beta,
@@ -60,9 +59,9 @@ struct Product {
     var bPanelStride = 0
 
     /// Whether the engine's tiles compute this product (once op(B) = Wᵀ is packed, when B is transposed).
-    var tilesTakeIt: Bool {
+    func tilesTakeIt(_ engine: EngineContext) -> Bool {
         !transA && (rowsAlone || ProductKernel.tilesBuilt && k <= tilesPreferredUpToDepth)
-            && tilesFit(n: n, alpha: alpha, beta: beta)
+            && tilesFit(engine: engine, n: n, alpha: alpha, beta: beta)
     }
 }
 
@@ -71,12 +70,12 @@ struct Product {
 /// tiles add the bias as they write C; through OpenBLAS, each piece's rows of C get the bias written just before
 /// its product accumulates onto them, while those rows are about to be read anyway.
 @inline(__always)
-func sgemmRowPieces(_ product: Product, rowBias: UnsafePointer<Float>?) {
-    guard product.tilesTakeIt else {
-        productRowPieces(product, rowBias: rowBias)
+func sgemmRowPieces(engine: EngineContext, _ product: Product, rowBias: UnsafePointer<Float>?) {
+    guard product.tilesTakeIt(engine) else {
+        productRowPieces(engine: engine, product, rowBias: rowBias)
         return
     }
-    packedPanels.with(count: product.n * product.k) { panels in
+    engine.packedPanels.with(count: product.n * product.k) { panels in
         if product.transB {
             packColumnPanels(panels, transposing: product.b, ld: product.ldb, n: product.n, k: product.k)
         } else {
@@ -91,13 +90,13 @@ func sgemmRowPieces(_ product: Product, rowBias: UnsafePointer<Float>?) {
             packed.beta = 0
             packed.columnBias = rowBias
         }
-        productRowPieces(packed, rowBias: nil)
+        productRowPieces(engine: engine, packed, rowBias: nil)
     }
 }
 
 @inline(__always)
-private func productRowPieces(_ product: Product, rowBias: UnsafePointer<Float>?) {
-    parallelChunks(product.m, minimumPerChunk: 32, sharing: (product, rowBias)) { s, _, rows in
+private func productRowPieces(engine: EngineContext, _ product: Product, rowBias: UnsafePointer<Float>?) {
+    parallelChunks(engine: engine, product.m, minimumPerChunk: 32, sharing: (product, rowBias)) { s, _, rows in
         let (p, rowBias) = s
         if let rowBias {
             for r in rows { (p.c + r * p.ldc).update(from: rowBias, count: p.n) }
@@ -142,17 +141,18 @@ func blasSGEMM(_ transA: Bool, _ transB: Bool, _ m: Int, _ n: Int, _ k: Int, _ a
 
 /// torch's nn.Linear: out[rows, outDim] = inp[rows, inDim] · Wᵀ + b, with W stored [outDim, inDim]. `rowsAlone`:
 /// each row's result independent of the number of rows (`Product.rowsAlone`).
-public func linearForward(out: UnsafeMutablePointer<Float>, inp: UnsafePointer<Float>,
+public func linearForward(engine: EngineContext, out: UnsafeMutablePointer<Float>, inp: UnsafePointer<Float>,
                           weight: UnsafePointer<Float>, bias: UnsafePointer<Float>?,
                           rows: Int, inDim: Int, outDim: Int, rowsAlone: Bool = false) {
     guard let bias else {
-        sgemm(transB: true, m: rows, n: outDim, k: inDim, a: inp, lda: inDim, b: weight, ldb: inDim, beta: 0, c: out,
-              ldc: outDim, rowsAlone: rowsAlone)
+        sgemm(engine: engine, transB: true, m: rows, n: outDim, k: inDim, a: inp, lda: inDim, b: weight, ldb: inDim,
+              beta: 0, c: out, ldc: outDim, rowsAlone: rowsAlone)
         return
     }
     // The bias goes into each piece's rows just before its product accumulates onto them.
-    sgemmRowPieces(Product(transA: false, transB: true, m: rows, n: outDim, k: inDim, alpha: 1, a: inp, lda: inDim,
-                           b: weight, ldb: inDim, beta: 1, c: out, ldc: outDim, rowsAlone: rowsAlone), rowBias: bias)
+    sgemmRowPieces(engine: engine, Product(transA: false, transB: true, m: rows, n: outDim, k: inDim, alpha: 1, a: inp,
+                                           lda: inDim, b: weight, ldb: inDim, beta: 1, c: out, ldc: outDim,
+                                           rowsAlone: rowsAlone), rowBias: bias)
 }
 
 /// A residual block's output projection: out = residual + bias + inp · Wᵀ (out_proj onto the residual stream,
@@ -160,32 +160,33 @@ public func linearForward(out: UnsafeMutablePointer<Float>, inp: UnsafePointer<F
 /// as they first write each tile, so out is not written twice, the same floats as writing them first and
 /// accumulating the tiles' product onto them; through OpenBLAS, the residual and the bias are written first and the
 /// product accumulates.
-public func linearResidualForward(out: UnsafeMutablePointer<Float>, residual: UnsafePointer<Float>,
+public func linearResidualForward(engine: EngineContext, out: UnsafeMutablePointer<Float>, residual: UnsafePointer<Float>,
                                   inp: UnsafePointer<Float>, weight: UnsafePointer<Float>, bias: UnsafePointer<Float>,
                                   rows: Int, inDim: Int, outDim: Int, rowsAlone: Bool = false) {
     var product = Product(transA: false, transB: true, m: rows, n: outDim, k: inDim, alpha: 1, a: inp, lda: inDim,
                           b: weight, ldb: inDim, beta: 0, c: out, ldc: outDim, rowsAlone: rowsAlone)
-    guard product.tilesTakeIt else {
-        addRowsWithBias(out: out, inp: residual, bias: bias, rows: rows, cols: outDim)
-        sgemm(transB: true, m: rows, n: outDim, k: inDim, a: inp, lda: inDim, b: weight, ldb: inDim,
+    guard product.tilesTakeIt(engine) else {
+        addRowsWithBias(engine: engine, out: out, inp: residual, bias: bias, rows: rows, cols: outDim)
+        sgemm(engine: engine, transB: true, m: rows, n: outDim, k: inDim, a: inp, lda: inDim, b: weight, ldb: inDim,
               beta: 1, c: out, ldc: outDim, rowsAlone: rowsAlone)
         return
     }
     product.addend = residual
-    sgemmRowPieces(product, rowBias: bias)
+    sgemmRowPieces(engine: engine, product, rowBias: bias)
 }
 
 /// Backward of `linearForward`. Gradients of the weight and bias accumulate (shared parameters are used by
 /// several towers); the input gradient is overwritten unless `accumulateInput`.
-public func linearBackward(dinp: UnsafeMutablePointer<Float>?, dweight: UnsafeMutablePointer<Float>,
+public func linearBackward(engine: EngineContext, dinp: UnsafeMutablePointer<Float>?, dweight: UnsafeMutablePointer<Float>,
                            dbias: UnsafeMutablePointer<Float>?, dout: UnsafePointer<Float>,
                            inp: UnsafePointer<Float>, weight: UnsafePointer<Float>,
                            rows: Int, inDim: Int, outDim: Int, accumulateInput: Bool = false) {
     if let dinp {
-        sgemm(m: rows, n: inDim, k: outDim, a: dout, lda: outDim, b: weight, ldb: inDim,
+        sgemm(engine: engine, m: rows, n: inDim, k: outDim, a: dout, lda: outDim, b: weight, ldb: inDim,
               beta: accumulateInput ? 1 : 0, c: dinp, ldc: inDim)
     }
-    accumulateWeightGradient(dweight: dweight, dbias: dbias, dout: dout, inp: inp, rows: rows, inDim: inDim, outDim: outDim)
+    accumulateWeightGradient(engine: engine, dweight: dweight, dbias: dbias, dout: dout, inp: inp, rows: rows,
+                             inDim: inDim, outDim: outDim)
 }
 
 /// dW[outDim, inDim] += doutᵀ · inp and db[outDim] += Σ_r dout[r, :], a sum over the batch's rows.
@@ -194,27 +195,30 @@ public func linearBackward(dinp: UnsafeMutablePointer<Float>?, dweight: UnsafeMu
 /// several threads the rows are cut into pieces: each piece's product (and column sums) goes to its own partial,
 /// and the partials are added in piece order. Cutting dW itself instead would make every thread pack all of the
 /// long operand (rows × inDim) for its share.
-func accumulateWeightGradient(dweight: UnsafeMutablePointer<Float>, dbias: UnsafeMutablePointer<Float>?,
-                              dout: UnsafePointer<Float>, inp: UnsafePointer<Float>, rows: Int, inDim: Int, outDim: Int) {
-    let threads = EngineThreads.count
-    if weightGradientTilesFit(inDim: inDim) {
-        weightGradientOnTiles(dweight: dweight, dbias: dbias, dout: dout, inp: inp, rows: rows, inDim: inDim, outDim: outDim)
+func accumulateWeightGradient(engine: EngineContext, dweight: UnsafeMutablePointer<Float>,
+                              dbias: UnsafeMutablePointer<Float>?, dout: UnsafePointer<Float>, inp: UnsafePointer<Float>,
+                              rows: Int, inDim: Int, outDim: Int) {
+    let threads = engine.threads
+    if weightGradientTilesFit(engine: engine, inDim: inDim) {
+        weightGradientOnTiles(engine: engine, dweight: dweight, dbias: dbias, dout: dout, inp: inp, rows: rows, inDim: inDim, outDim: outDim)
         return
     }
     let pieces = min(threads * piecesPerThread, rows / 256)
     guard threads > 1, pieces > 1, outDim * inDim * rows >= 1 << 18 else {
         productPiece(Product(transA: true, transB: false, m: outDim, n: inDim, k: rows, alpha: 1, a: dout, lda: outDim,
                              b: inp, ldb: inDim, beta: 1, c: dweight, ldc: inDim))
-        if let dbias { columnSums(dout, rows: rows, cols: outDim, accumulateInto: dbias) }
+        if let dbias { columnSums(engine: engine, dout, rows: rows, cols: outDim, accumulateInto: dbias) }
         return
     }
     let per = (rows + pieces - 1) / pieces
     let pieceCount = (rows + per - 1) / per
     let stride = outDim * inDim + outDim
-    partialSums.with(count: (pieceCount - 1) * stride) { partials in
-        let shared = (dweight, dbias, dout, inp, partials, rows, inDim, outDim, per, pieceCount)
-        parallelChunks(pieceCount, sharing: shared) { s, _, range in
-            let (dweight, dbias, dout, inp, partials, rows, inDim, outDim, per, _) = s
+    // Every piece's rows are among the first `rows`: the ones are taken here, once, for all of them.
+    let ones = engine.ones.pointer(count: rows)
+    engine.partialSums.with(count: (pieceCount - 1) * stride) { partials in
+        let shared = (dweight, dbias, dout, inp, partials, rows, inDim, outDim, per, pieceCount, ones)
+        parallelChunks(engine: engine, pieceCount, sharing: shared) { s, _, range in
+            let (dweight, dbias, dout, inp, partials, rows, inDim, outDim, per, _, ones) = s
             let stride = outDim * inDim + outDim
             for piece in range {
                 let lo = piece * per, count = min(rows, lo + per) - lo
@@ -226,12 +230,12 @@ func accumulateWeightGradient(dweight: UnsafeMutablePointer<Float>, dbias: Unsaf
                                      beta: piece == 0 ? 1 : 0, c: w, ldc: inDim))
                 if let bsum {
                     if piece > 0 { bsum.update(repeating: 0, count: outDim) }
-                    columnSums(dout + lo * outDim, rows: count, cols: outDim, accumulateInto: bsum)
+                    columnSums(dout + lo * outDim, rows: count, cols: outDim, ones: ones, accumulateInto: bsum)
                 }
             }
         }
-        parallelChunks(outDim, minimumPerChunk: 8, sharing: shared) { s, _, range in
-            let (dweight, dbias, _, _, partials, _, inDim, outDim, _, pieceCount) = s
+        parallelChunks(engine: engine, outDim, minimumPerChunk: 8, sharing: shared) { s, _, range in
+            let (dweight, dbias, _, _, partials, _, inDim, outDim, _, pieceCount, _) = s
             let stride = outDim * inDim + outDim
             for r in range {
                 let row = dweight + r * inDim
@@ -249,14 +253,15 @@ func accumulateWeightGradient(dweight: UnsafeMutablePointer<Float>, dbias: Unsaf
 
 /// `weightGradientTiles` over the engine threads, each taking one share of dW: its rows (strips of six) when X,
 /// which every share then packs whole, is the narrower operand, its columns (panels of 64) otherwise.
-private func weightGradientOnTiles(dweight: UnsafeMutablePointer<Float>, dbias: UnsafeMutablePointer<Float>?,
-                                   dout: UnsafePointer<Float>, inp: UnsafePointer<Float>, rows: Int, inDim: Int, outDim: Int) {
-    let threads = outDim * inDim * rows >= 1 << 18 ? EngineThreads.count : 1
+private func weightGradientOnTiles(engine: EngineContext, dweight: UnsafeMutablePointer<Float>,
+                                   dbias: UnsafeMutablePointer<Float>?, dout: UnsafePointer<Float>,
+                                   inp: UnsafePointer<Float>, rows: Int, inDim: Int, outDim: Int) {
+    let threads = outDim * inDim * rows >= 1 << 18 ? engine.threads : 1
     let strips = stripCount(outDim), panels = inDim / tileColumns
     let byStrips = inDim <= outDim || panels < threads
     let units = byStrips ? strips : panels
     let perThread = weightGradientScratchCount(outDim: outDim)
-    partialSums.with(count: threads * perThread) { scratch in
+    engine.partialSums.with(count: threads * perThread) { scratch in
         guard threads > 1 else {
             weightGradientTiles(dweight: dweight, dbias: dbias, dout: dout, inp: inp, rows: rows, inDim: inDim,
                                 outDim: outDim, strips: 0..<strips, panels: 0..<panels, scratch: scratch)
@@ -265,7 +270,7 @@ private func weightGradientOnTiles(dweight: UnsafeMutablePointer<Float>, dbias: 
         let shared = (dweight, dbias, dout, inp, rows, inDim, outDim, strips, panels, byStrips, scratch, perThread)
         // One share per thread: every share packs the whole of the other operand, so more shares than threads
         // would pack it more often than the claiming of shares saves.
-        parallelChunks(units, minimumPerChunk: max(1, units / threads), sharing: shared) { s, slot, range in
+        parallelChunks(engine: engine, units, minimumPerChunk: max(1, units / threads), sharing: shared) { s, slot, range in
             let (dweight, dbias, dout, inp, rows, inDim, outDim, strips, panels, byStrips, scratch, perThread) = s
             weightGradientTiles(dweight: dweight, dbias: byStrips || range.lowerBound == 0 ? dbias : nil,
                                 dout: dout, inp: inp, rows: rows, inDim: inDim, outDim: outDim,
@@ -275,62 +280,31 @@ private func weightGradientOnTiles(dweight: UnsafeMutablePointer<Float>, dbias: 
     }
 }
 
-/// Scratch kept between calls so the step does not allocate: `accumulateWeightGradient`'s partial sums and the
-/// packed weights of `sgemmRowPieces`. A call that finds it in use (another thread training) takes a buffer of its
-/// own; the results are the same either way.
-final class SharedScratch: @unchecked Sendable {
-    private var buffer = FloatBuffer(count: 0)
-    private let lock = NSLock()
-
-    func with(count: Int, _ body: (UnsafeMutablePointer<Float>) -> Void) {
-        guard lock.try() else {
-            let own = FloatBuffer(count: count)
-            withExtendedLifetime(own) { body(own.pointer) }
-            return
-        }
-        defer { lock.unlock() }
-        if buffer.count < count { buffer = FloatBuffer(count: count) }
-        body(buffer.pointer)
-    }
-}
-
-let partialSums = SharedScratch()
-let packedPanels = SharedScratch()
-
 /// open_clip's projections (`visual.proj`, `text_projection`): out[rows, outDim] = inp · P with P stored [inDim, outDim].
-public func projectionForward(out: UnsafeMutablePointer<Float>, inp: UnsafePointer<Float>,
+public func projectionForward(engine: EngineContext, out: UnsafeMutablePointer<Float>, inp: UnsafePointer<Float>,
                               projection: UnsafePointer<Float>, rows: Int, inDim: Int, outDim: Int, rowsAlone: Bool = false) {
-    sgemm(m: rows, n: outDim, k: inDim, a: inp, lda: inDim, b: projection, ldb: outDim, c: out, ldc: outDim,
-          rowsAlone: rowsAlone)
+    sgemm(engine: engine, m: rows, n: outDim, k: inDim, a: inp, lda: inDim, b: projection, ldb: outDim, c: out,
+          ldc: outDim, rowsAlone: rowsAlone)
 }
 
-public func projectionBackward(dinp: UnsafeMutablePointer<Float>, dprojection: UnsafeMutablePointer<Float>,
+public func projectionBackward(engine: EngineContext, dinp: UnsafeMutablePointer<Float>, dprojection: UnsafeMutablePointer<Float>,
                                dout: UnsafePointer<Float>, inp: UnsafePointer<Float>, projection: UnsafePointer<Float>,
                                rows: Int, inDim: Int, outDim: Int) {
-    sgemm(transB: true, m: rows, n: inDim, k: outDim, a: dout, lda: outDim, b: projection, ldb: outDim, c: dinp, ldc: inDim)
-    sgemm(transA: true, m: inDim, n: outDim, k: rows, a: inp, lda: inDim, b: dout, ldb: outDim, beta: 1, c: dprojection, ldc: outDim)
+    sgemm(engine: engine, transB: true, m: rows, n: inDim, k: outDim, a: dout, lda: outDim, b: projection, ldb: outDim,
+          c: dinp, ldc: inDim)
+    sgemm(engine: engine, transA: true, m: inDim, n: outDim, k: rows, a: inp, lda: inDim, b: dout, ldb: outDim, beta: 1,
+          c: dprojection, ldc: outDim)
 }
 
 /// acc[j] += Σ_r x[r, j] (bias gradients), as one matrix–vector product xᵀ·1.
-public func columnSums(_ x: UnsafePointer<Float>, rows: Int, cols: Int, accumulateInto acc: UnsafeMutablePointer<Float>) {
-    cblas_sgemv(CblasRowMajor, CblasTrans, Int32(rows), Int32(cols), 1, x, Int32(cols), Ones.pointer(count: rows), 1, 1, acc, 1)
+public func columnSums(engine: EngineContext, _ x: UnsafePointer<Float>, rows: Int, cols: Int,
+                       accumulateInto acc: UnsafeMutablePointer<Float>) {
+    columnSums(x, rows: rows, cols: cols, ones: engine.ones.pointer(count: rows), accumulateInto: acc)
 }
 
-/// A shared vector of ones, grown when a longer one is needed (only while shapes first appear). Bias columns are
-/// summed by several threads at once (`accumulateWeightGradient`'s pieces), so a shorter vector another thread may
-/// still be reading is kept, not freed, when a longer one replaces it.
-enum Ones {
-    nonisolated(unsafe) private static var buffer = FloatBuffer(count: 0)
-    nonisolated(unsafe) private static var outgrown: [FloatBuffer] = []
-    private static let lock = NSLock()
-
-    static func pointer(count: Int) -> UnsafePointer<Float> {
-        lock.lock()
-        defer { lock.unlock() }
-        if buffer.count < count {
-            outgrown.append(buffer)
-            buffer = FloatBuffer([Float](repeating: 1, count: count))
-        }
-        return UnsafePointer(buffer.pointer)
-    }
+/// `columnSums` with a vector of at least `rows` ones.
+@inline(__always)
+func columnSums(_ x: UnsafePointer<Float>, rows: Int, cols: Int, ones: UnsafePointer<Float>,
+                accumulateInto acc: UnsafeMutablePointer<Float>) {
+    cblas_sgemv(CblasRowMajor, CblasTrans, Int32(rows), Int32(cols), 1, x, Int32(cols), ones, 1, 1, acc, 1)
 }

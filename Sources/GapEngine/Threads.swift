@@ -1,39 +1,14 @@
-import CBLAS
 import Foundation
 import Synchronization
-
-/// The engine's thread count: OpenBLAS's pool for matrix products and the split of element-wise loops.
-/// Results are bit-identical for a fixed count: every reduction runs in a fixed order within a fixed chunk.
-public enum EngineThreads {
-    nonisolated(unsafe) public private(set) static var count = 1
-
-    /// OpenBLAS's own pool stays at one thread: its workers spin between calls and would compete with the
-    /// engine's element-wise threads on a small machine; `sgemm` splits large products across engine threads.
-    /// Set before training starts (the worker threads are made here).
-    public static func set(_ n: Int) {
-        count = max(1, n)
-        _ = singleThreadedBLAS
-        WorkerPool.shared.ensureWorkers(count - 1)
-    }
-
-    /// Done once, before the first product, whether or not `set` was called.
-    static let singleThreadedBLAS: Void = openblas_set_num_threads(1)
-
-    /// OpenBLAS's build description, e.g. "OpenBLAS 0.3.21 DYNAMIC_ARCH NO_AFFINITY Haswell MAX_THREADS=64".
-    public static var blasConfiguration: String {
-        guard let c = openblas_get_config() else { return "unknown" }
-        return String(cString: c) + " (core: \(openblas_get_corename().map { String(cString: $0) } ?? "?"))"
-    }
-}
 
 /// Pieces each thread's share of a loop is cut into. A shared machine slows one core or the other for
 /// milliseconds at a time; with one piece per thread the step waits for the slower core at every loop, with
 /// several the faster core takes the pieces the slower one has not reached.
 public let piecesPerThread = 4
 
-/// Runs `body(shared, slot, range)` over `0..<n` cut into contiguous pieces, `piecesPerThread` per engine thread
-/// (fewer when a piece would be shorter than `minimumPerChunk`). Threads claim pieces as they finish the
-/// previous one; `slot` (0 for the caller, below `EngineThreads.count`) names the thread, for per-thread
+/// Runs `body(shared, slot, range)` over `0..<n` cut into contiguous pieces, `piecesPerThread` per thread of
+/// `engine` (fewer when a piece would be shorter than `minimumPerChunk`). Threads claim pieces as they finish the
+/// previous one; `slot` (0 for the caller, below `engine.threads`) names the thread, for per-thread
 /// scratch. The pieces depend only on n and the thread count, so per-piece work is reproducible whichever
 /// thread runs it.
 ///
@@ -41,16 +16,16 @@ public let piecesPerThread = 4
 /// threads read through a pointer to the caller's copy. Handing them a closure with captures instead would box
 /// it on the heap at every loop, a few hundred times a training step.
 @inlinable @inline(__always)
-public func parallelChunks<Shared>(_ n: Int, minimumPerChunk: Int = 1, sharing shared: Shared,
+public func parallelChunks<Shared>(engine: EngineContext, _ n: Int, minimumPerChunk: Int = 1, sharing shared: Shared,
                                    _ body: @escaping (_ shared: Shared, _ slot: Int, _ range: Range<Int>) -> Void) {
-    let threads = EngineThreads.count
+    let threads = engine.threads
     let pieces = max(1, min(threads * piecesPerThread, n / max(minimumPerChunk, 1)))
     if threads <= 1 || pieces <= 1 {
         body(shared, 0, 0..<n)
         return
     }
     withUnsafePointer(to: shared) { pointer in
-        WorkerPool.shared.run(LoopJob(shared: pointer, body: body),
+        engine.pool.run(LoopJob(shared: pointer, body: body),
                               pieces: Pieces(count: n, pieces: pieces, minimumLength: max(minimumPerChunk, 1)))
     }
 }
@@ -105,14 +80,12 @@ struct IdleJob: ChunkJob {
     func run(slot: Int, range: Range<Int>) {}
 }
 
-/// The engine's own worker threads. A training step runs a few hundred parallel loops back to back; waking a
+/// An engine context's own worker threads. A training step runs a few hundred parallel loops back to back; waking a
 /// sleeping thread for each (what a dispatch queue does) costs tens of microseconds and several heap allocations
 /// per loop. These workers spin briefly between loops before they sleep, as OpenMP's do, and take a loop's chunks
 /// through atomics; a loop allocates nothing.
 @usableFromInline
 final class WorkerPool: @unchecked Sendable {
-    @usableFromInline static let shared = WorkerPool()
-
     /// Spin iterations a worker waits for the next loop before it sleeps (roughly 100 µs).
     private static let spinLimit = 20_000
 
@@ -122,12 +95,15 @@ final class WorkerPool: @unchecked Sendable {
     private let finished = Atomic<Int>(0)
     private let generation = Atomic<Int>(0)
     private let sleeping = Atomic<Int>(0)
+    /// Set when the context goes: the workers leave their loop (each holds the pool until it has).
+    private let stopping = Atomic<Bool>(false)
     private let wake = NSCondition()
     private let busy = NSLock()
     private var workers = 0
-    /// The open loop, written before it opens and kept until every piece has finished, and its pieces.
-    nonisolated(unsafe) private var job: any ChunkJob = IdleJob()
-    nonisolated(unsafe) private var cut = Pieces(count: 0, pieces: 1, minimumLength: 1)
+    /// The open loop, written before it opens and kept until every piece has finished, and its pieces: written by
+    /// the caller holding `busy` before the generation moves on, read by the workers only after they see it move.
+    private var job: any ChunkJob = IdleJob()
+    private var cut = Pieces(count: 0, pieces: 1, minimumLength: 1)
     /// Where the caller's time in parallel loops goes (see `LoopCounters`).
     let callerWorkNanoseconds = Atomic<Int>(0)
     let callerWaitNanoseconds = Atomic<Int>(0)
@@ -138,7 +114,7 @@ final class WorkerPool: @unchecked Sendable {
         defer { busy.unlock() }
         while workers < n {
             let slot = workers + 1
-            let thread = Thread { [unowned self] in self.workerLoop(slot: slot) }
+            let thread = Thread { self.workerLoop(slot: slot) }
             thread.name = "gaplab-engine-\(workers + 1)"
             thread.start()
             workers += 1
@@ -154,7 +130,8 @@ final class WorkerPool: @unchecked Sendable {
         let pieces = cut.pieces
         guard workers > 0, busy.try() else {
             // Inside a piece a worker runs, the slot stays the worker's own.
-            let slot = Thread.current.threadDictionary[Self.slotKey] as? Int ?? 0
+            let worker = Thread.current.threadDictionary[Self.slotKey] as? WorkerSlot
+            let slot = worker.map { $0.pool == ObjectIdentifier(self) ? $0.slot : 0 } ?? 0
             for c in 0..<pieces where !cut.range(c).isEmpty { loop.run(slot: slot, range: cut.range(c)) }
             return
         }
@@ -194,10 +171,19 @@ final class WorkerPool: @unchecked Sendable {
 
     private static let slotKey = "gaplab.engine.slot"
 
+    /// Stops the workers once the context that owns the pool is gone (no loop can be open then).
+    func stop() {
+        stopping.store(true, ordering: .sequentiallyConsistent)
+        generation.add(1, ordering: .sequentiallyConsistent)
+        wake.lock()
+        wake.broadcast()
+        wake.unlock()
+    }
+
     private func workerLoop(slot: Int) {
-        Thread.current.threadDictionary[Self.slotKey] = slot
+        Thread.current.threadDictionary[Self.slotKey] = WorkerSlot(pool: ObjectIdentifier(self), slot: slot)
         var seen = generation.load(ordering: .sequentiallyConsistent)
-        while true {
+        while !stopping.load(ordering: .sequentiallyConsistent) {
             var spins = 0
             while generation.load(ordering: .sequentiallyConsistent) == seen {
                 spins += 1
@@ -211,24 +197,29 @@ final class WorkerPool: @unchecked Sendable {
                 wake.unlock()
             }
             seen = generation.load(ordering: .sequentiallyConsistent)
+            if stopping.load(ordering: .sequentiallyConsistent) { return }
             takeChunks(slot: slot)
         }
     }
 }
 
-/// Totals over the parallel loops run so far, for profiling: how long the calling thread spent on its own pieces
+/// A worker thread's pool and slot, for the loops opened inside its pieces.
+private final class WorkerSlot {
+    let pool: ObjectIdentifier
+    let slot: Int
+
+    init(pool: ObjectIdentifier, slot: Int) {
+        self.pool = pool
+        self.slot = slot
+    }
+}
+
+/// Totals over an engine context's parallel loops (`EngineContext.loopCounters`), for profiling: how long the calling thread spent on its own pieces
 /// and how long it then waited for pieces other threads had claimed. The wait is the loops' imbalance.
 public struct LoopCounters: Sendable {
     public var loops: Int
     public var callerWorkSeconds: Double
     public var callerWaitSeconds: Double
-
-    public static var now: LoopCounters {
-        let pool = WorkerPool.shared
-        return LoopCounters(loops: pool.loopCount.load(ordering: .relaxed),
-                            callerWorkSeconds: Double(pool.callerWorkNanoseconds.load(ordering: .relaxed)) / 1e9,
-                            callerWaitSeconds: Double(pool.callerWaitNanoseconds.load(ordering: .relaxed)) / 1e9)
-    }
 
     public static func - (a: LoopCounters, b: LoopCounters) -> LoopCounters {
         LoopCounters(loops: a.loops - b.loops, callerWorkSeconds: a.callerWorkSeconds - b.callerWorkSeconds,

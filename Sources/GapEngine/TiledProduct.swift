@@ -29,31 +29,15 @@ let tileDepth = 128
 /// Rows per block: the block's A (96 rows of up to 512 floats) is reused from the second-level cache by every panel.
 let tileBlockRows = 96
 
-/// Which kernel runs the products the tiles take: the tiles (the default) or OpenBLAS, as before them
-/// (`gaplab dev bench --blas-products`, and the OpenBLAS rows of `gaplab dev bench --kernels`).
-public enum ProductKernel {
-    nonisolated(unsafe) public static var tiles = true
-    /// Whether the tiles take training's products too (AVX-512 builds). On eight-lane builds OpenBLAS's AVX2 kernels
-    /// ran the training step faster (`gaplab dev bench --blas-products`), and the tiles take only the products whose
-    /// rows must be computed alone (`Product.rowsAlone`).
-    public static var tilesBuilt: Bool {
-        #if GAPLAB_AVX512
-        return true
-        #else
-        return false
-        #endif
-    }
-}
-
 /// Terms up to which the layers' products go to the tiles: all of them, at most 512, since the tiles beat OpenBLAS
 /// on every layer's product at the reference shapes (docs/PERFORMANCE.md). Products whose rows must not depend on
 /// how many there are (`Product.rowsAlone`) use the tiles at any depth.
 let tilesPreferredUpToDepth = 512
 
-/// Whether `tiledProduct` takes a product of these sizes: whole panels of columns (every model width that is a
-/// multiple of 64), and alpha 1, beta 0 or 1 (what the layers use).
-func tilesFit(n: Int, alpha: Float = 1, beta: Float = 0) -> Bool {
-    ProductKernel.tiles && n > 0 && n % tileColumns == 0 && alpha == 1 && (beta == 0 || beta == 1)
+/// Whether `tiledProduct` takes a product of these sizes under `engine`'s kernel choice: whole panels of columns
+/// (every model width that is a multiple of 64), and alpha 1, beta 0 or 1 (what the layers use).
+func tilesFit(engine: EngineContext, n: Int, alpha: Float = 1, beta: Float = 0) -> Bool {
+    engine.tilesChosen && n > 0 && n % tileColumns == 0 && alpha == 1 && (beta == 0 || beta == 1)
 }
 
 /// C = A·B (beta 0) or C += A·B (beta 1) for a product `tilesFit` takes, with neither operand transposed; plus the

@@ -23,7 +23,9 @@ func weightGradientScratchCount(outDim: Int) -> Int {
 func stripCount(_ outDim: Int) -> Int { (outDim + tileRows - 1) / tileRows }
 
 /// Whether the tiles take a weight gradient with rows of inDim columns: whole panels, as for the products.
-func weightGradientTilesFit(inDim: Int) -> Bool { ProductKernel.tilesBuilt && tilesFit(n: inDim) }
+func weightGradientTilesFit(engine: EngineContext, inDim: Int) -> Bool {
+    ProductKernel.tilesBuilt && tilesFit(engine: engine, n: inDim)
+}
 
 /// Adds the strips (six rows of dW each, the last possibly fewer) and panels (64 columns each) given of dW += dYᵀ·X,
 /// and, when dbias is given, the column sums of dY's columns in those strips. Sums run over the rows in order, in

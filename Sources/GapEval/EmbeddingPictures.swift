@@ -1,4 +1,5 @@
 import Foundation
+import GapEngine
 import GapPlot
 import GapRandom
 
@@ -23,7 +24,7 @@ public enum EmbeddingPictures {
     /// Projects the sampled images and captions jointly (one projection for both, so distances between the
     /// modalities mean something) and draws them. t-SNE uses cosine distance and `tsne` settings (its seed
     /// is replaced by `seed`).
-    public static func projectionPlot(images: EmbeddingMatrix, texts: EmbeddingMatrix, method: ProjectionMethod,
+    public static func projectionPlot(engine: EngineContext, images: EmbeddingMatrix, texts: EmbeddingMatrix, method: ProjectionMethod,
                                       sample: Int = 500, seed: UInt64 = 0, title: String? = nil,
                                       tsne: TSNEConfig = TSNEConfig()) throws -> ScatterPlot {
         try requirePaired(images, texts, "embedding picture")
@@ -39,7 +40,7 @@ public enum EmbeddingPictures {
         case .tsne:
             var settings = tsne
             settings.seed = seed
-            projection = try TSNE.project(joint, config: settings)
+            projection = try TSNE.project(engine: engine, joint, config: settings)
         }
         let defaultTitle = method == .pca ? "Image and caption embeddings (PCA)" : "Image and caption embeddings (t-SNE, cosine)"
         return scatterPlot(projection: projection, pairs: chosen.count, title: title ?? defaultTitle)
@@ -56,12 +57,12 @@ public enum EmbeddingPictures {
 
     /// Writes `<folder>/embeddings_pca`, `embeddings_tsne` and `paired_cosine_cdf` (.svg and .png) for one run.
     @discardableResult
-    public static func writeRunPictures(images: EmbeddingMatrix, texts: EmbeddingMatrix, folder: URL,
+    public static func writeRunPictures(engine: EngineContext, images: EmbeddingMatrix, texts: EmbeddingMatrix, folder: URL,
                                         sample: Int = 500, seed: UInt64 = 0, runName: String = "run",
                                         tsne: TSNEConfig = TSNEConfig()) throws -> [URL] {
         var written = [URL]()
         for method in ProjectionMethod.allCases {
-            let plot = try projectionPlot(images: images, texts: texts, method: method, sample: sample, seed: seed, tsne: tsne)
+            let plot = try projectionPlot(engine: engine, images: images, texts: texts, method: method, sample: sample, seed: seed, tsne: tsne)
             let urls = try plot.drawing().write(to: folder.appendingPathComponent("embeddings_\(method.rawValue)"))
             written += [urls.svg, urls.png]
         }

@@ -1,4 +1,5 @@
 import Foundation
+import GapEngine
 import GapSpec
 
 /// A downstream set for the linear probe, already embedded.
@@ -48,7 +49,7 @@ public enum Evaluation {
     /// `config.posthocShift`; and, when `pictureFolder` is given and `config.pictures` is on, the projection
     /// and CDF pictures of `config.pictureSample` pairs. `cheap` (the per-epoch evaluation) skips the probe,
     /// the shift sweep and the pictures.
-    public static func run(_ input: EvaluationInput, config: EvalConfig, seed: UInt64 = 0, cheap: Bool = false,
+    public static func run(engine: EngineContext, _ input: EvaluationInput, config: EvalConfig, seed: UInt64 = 0, cheap: Bool = false,
                            pictureFolder: URL? = nil, runName: String = "run") throws -> EvaluationReport {
         let mapping = input.captionImage ?? Array(0..<input.texts.rows)
         if input.captionImage == nil, input.images.rows != input.texts.rows {
@@ -57,27 +58,27 @@ public enum Evaluation {
         }
         let pairedImages = try input.images.expandedToCaptions(mapping)
         var report = EvaluationReport()
-        report.geometry = try GeometryMetrics.compute(images: pairedImages, texts: input.texts, seed: seed)
-        report.retrieval = try Retrieval.evaluate(images: input.images, texts: input.texts, captionImage: mapping, ks: config.retrievalK)
+        report.geometry = try GeometryMetrics.compute(engine: engine, images: pairedImages, texts: input.texts, seed: seed)
+        report.retrieval = try Retrieval.evaluate(engine: engine, images: input.images, texts: input.texts, captionImage: mapping, ks: config.retrievalK)
         if config.zeroshot {
-            for (axis, task) in input.zeroShot { report.zeroShot[axis] = try task.evaluate() }
+            for (axis, task) in input.zeroShot { report.zeroShot[axis] = try task.evaluate(engine: engine) }
         }
         guard !cheap else { return report }
         if config.linearProbe {
             for (axis, task) in input.linearProbe {
-                report.linearProbe[axis] = try LinearProbe.evaluate(
+                report.linearProbe[axis] = try LinearProbe.evaluate(engine: engine, 
                     trainFeatures: task.trainFeatures, trainLabels: task.trainLabels,
                     testFeatures: task.testFeatures, testLabels: task.testLabels, classes: task.classes,
                     config: LogisticRegressionConfig(seed: seed))
             }
         }
         if !config.posthocShift.isEmpty {
-            report.shift = try PosthocShift.sweep(images: input.images, texts: input.texts, captionImage: mapping,
+            report.shift = try PosthocShift.sweep(engine: engine, images: input.images, texts: input.texts, captionImage: mapping,
                                                   deltas: config.posthocShift, ks: config.retrievalK,
                                                   zeroShot: config.zeroshot ? input.zeroShot : [:], seed: seed)
         }
         if config.pictures, let pictureFolder {
-            try EmbeddingPictures.writeRunPictures(images: pairedImages, texts: input.texts, folder: pictureFolder,
+            try EmbeddingPictures.writeRunPictures(engine: engine, images: pairedImages, texts: input.texts, folder: pictureFolder,
                                                    sample: config.pictureSample, seed: seed, runName: runName)
         }
         return report

@@ -1,4 +1,5 @@
 import Foundation
+import GapEngine
 import GapRandom
 
 /// The geometry of the modality gap on paired embeddings (row i of `images` and of `texts` form pair i),
@@ -27,7 +28,7 @@ public struct GeometryMetrics: Sendable, Equatable {
 
     /// Computes every geometry metric. Rows are used as given, so pass unit vectors (the model's output).
     /// `seed` fixes the separability split and minibatch order.
-    public static func compute(images: EmbeddingMatrix, texts: EmbeddingMatrix, seed: UInt64 = 0,
+    public static func compute(engine: EngineContext, images: EmbeddingMatrix, texts: EmbeddingMatrix, seed: UInt64 = 0,
                                separabilityConfig: LogisticRegressionConfig? = nil) throws -> GeometryMetrics {
         try requirePaired(images, texts, "geometry metrics")
         let cosines = pairedCosines(images: images, texts: texts)
@@ -45,9 +46,9 @@ public struct GeometryMetrics: Sendable, Equatable {
             sortedPairedCosines: sorted,
             centroidGap: centroidGap(images: images, texts: texts),
             separation: separation(images: images, texts: texts, diagonalSum: cosineSum),
-            uniformityImage: uniformity(images),
-            uniformityText: uniformity(texts),
-            separability: try modalitySeparability(images: images, texts: texts, seed: seed, config: separabilityConfig))
+            uniformityImage: uniformity(engine: engine, images),
+            uniformityText: uniformity(engine: engine, texts),
+            separability: try modalitySeparability(engine: engine, images: images, texts: texts, seed: seed, config: separabilityConfig))
     }
 
     public static func pairedCosines(images: EmbeddingMatrix, texts: EmbeddingMatrix) -> [Float] {
@@ -88,7 +89,7 @@ public struct GeometryMetrics: Sendable, Equatable {
     /// ‖x_i − x_j‖² = ‖x_i‖² + ‖x_j‖² − 2 x_i·x_j (2 − 2cos on the sphere), with x_i·x_j from blocked sgemm;
     /// the mean of exponentials is accumulated as a running log-sum-exp so that far-apart points, whose
     /// terms underflow Float, still count. Fewer than two rows has no pairs and gives NaN.
-    public static func uniformity(_ x: EmbeddingMatrix, blockRows: Int = 512) -> Double {
+    public static func uniformity(engine: EngineContext, _ x: EmbeddingMatrix, blockRows: Int = 512) -> Double {
         let n = x.rows, d = x.dim
         guard n >= 2 else { return .nan }
         var squaredNorms = [Double](repeating: 0, count: n)
@@ -104,7 +105,7 @@ public struct GeometryMetrics: Sendable, Equatable {
         var start = 0
         while start < n {
             let count = min(blockRows, n - start)
-            similarityBlock(queries: x, rowStart: start, rowCount: count, candidates: x, into: &block)
+            similarityBlock(engine: engine, queries: x, rowStart: start, rowCount: count, candidates: x, into: &block)
             for r in 0..<count {
                 let i = start + r
                 var rowMax = -Double.infinity
@@ -130,7 +131,7 @@ public struct GeometryMetrics: Sendable, Equatable {
     /// Splits the pairs (not the single rows) into two seeded halves, so both classes are balanced in each half
     /// and a pair never straddles the split; trains on the first half's images (label 0) and texts (label 1)
     /// and returns the accuracy on the second half. Needs at least two pairs.
-    public static func modalitySeparability(images: EmbeddingMatrix, texts: EmbeddingMatrix, seed: UInt64 = 0,
+    public static func modalitySeparability(engine: EngineContext, images: EmbeddingMatrix, texts: EmbeddingMatrix, seed: UInt64 = 0,
                                             config: LogisticRegressionConfig? = nil) throws -> Double {
         try requirePaired(images, texts, "modality separability")
         guard images.rows >= 2 else {
@@ -155,8 +156,8 @@ public struct GeometryMetrics: Sendable, Equatable {
             let stepsPerEpoch = (trainX.rows + settings.batchSize - 1) / settings.batchSize
             settings.epochs = max(settings.epochs, (1000 + stepsPerEpoch - 1) / stepsPerEpoch)
         }
-        let model = try LogisticRegression.train(features: trainX, labels: trainY, classes: 2, config: settings)
-        return model.accuracy(testX, labels: testY)
+        let model = try LogisticRegression.train(engine: engine, features: trainX, labels: trainY, classes: 2, config: settings)
+        return model.accuracy(engine: engine, testX, labels: testY)
     }
 }
 

@@ -1,4 +1,5 @@
 import Foundation
+import GapEngine
 
 public struct LinearProbeResult: Sendable, Equatable {
     /// Accuracy on the test split.
@@ -10,7 +11,7 @@ public struct LinearProbeResult: Sendable, Equatable {
 /// Linear probe: multinomial logistic regression on frozen, L2-normalised image embeddings,
 /// fitted on the downstream train split and scored on its test split.
 public enum LinearProbe {
-    public static func evaluate(trainFeatures: EmbeddingMatrix, trainLabels: [Int],
+    public static func evaluate(engine: EngineContext, trainFeatures: EmbeddingMatrix, trainLabels: [Int],
                                 testFeatures: EmbeddingMatrix, testLabels: [Int],
                                 classes: Int? = nil,
                                 config: LogisticRegressionConfig = LogisticRegressionConfig()) throws -> LinearProbeResult {
@@ -30,9 +31,9 @@ public enum LinearProbe {
         }
         let train = trainFeatures.normalisedRows()
         let test = testFeatures.normalisedRows()
-        let model = try LogisticRegression.train(features: train, labels: trainLabels, classes: max(classCount, 2), config: config)
-        return LinearProbeResult(accuracy: model.accuracy(test, labels: testLabels),
-                                 trainAccuracy: model.accuracy(train, labels: trainLabels),
+        let model = try LogisticRegression.train(engine: engine, features: train, labels: trainLabels, classes: max(classCount, 2), config: config)
+        return LinearProbeResult(accuracy: model.accuracy(engine: engine, test, labels: testLabels),
+                                 trainAccuracy: model.accuracy(engine: engine, train, labels: trainLabels),
                                  classes: classCount)
     }
 }

@@ -39,7 +39,7 @@ public struct LogisticRegressionModel: Sendable, Equatable {
     public var weights: [Float]
     public var bias: [Float]
 
-    public func logits(_ features: EmbeddingMatrix) -> [Float] {
+    public func logits(engine: EngineContext, _ features: EmbeddingMatrix) -> [Float] {
         var out = [Float](repeating: 0, count: features.rows * classes)
         guard features.rows > 0 else { return out }
         for r in 0..<features.rows {
@@ -48,7 +48,7 @@ public struct LogisticRegressionModel: Sendable, Equatable {
         features.values.withUnsafeBufferPointer { x in
             weights.withUnsafeBufferPointer { w in
                 out.withUnsafeMutableBufferPointer { o in
-                    sgemm(transA: false, transB: false, m: features.rows, n: classes, k: dim,
+                    sgemm(engine: engine, transA: false, transB: false, m: features.rows, n: classes, k: dim,
                           a: x.baseAddress!, lda: dim, b: w.baseAddress!, ldb: classes,
                           beta: 1, c: o.baseAddress!, ldc: classes)
                 }
@@ -58,8 +58,8 @@ public struct LogisticRegressionModel: Sendable, Equatable {
     }
 
     /// Arg-max class per row; the lowest class index wins a tie, so predictions are reproducible.
-    public func predict(_ features: EmbeddingMatrix) -> [Int] {
-        let scores = logits(features)
+    public func predict(engine: EngineContext, _ features: EmbeddingMatrix) -> [Int] {
+        let scores = logits(engine: engine, features)
         return (0..<features.rows).map { r in
             var best = 0
             for c in 1..<max(classes, 1) where scores[r * classes + c] > scores[r * classes + best] { best = c }
@@ -67,9 +67,9 @@ public struct LogisticRegressionModel: Sendable, Equatable {
         }
     }
 
-    public func accuracy(_ features: EmbeddingMatrix, labels: [Int]) -> Double {
+    public func accuracy(engine: EngineContext, _ features: EmbeddingMatrix, labels: [Int]) -> Double {
         guard features.rows > 0 else { return 0 }
-        let predicted = predict(features)
+        let predicted = predict(engine: engine, features)
         let correct = zip(predicted, labels).filter { $0 == $1 }.count
         return Double(correct) / Double(features.rows)
     }
@@ -79,7 +79,7 @@ public enum LogisticRegression {
     /// Fits W and b by minibatch AdamW on the mean cross-entropy, from zero weights (the problem is convex,
     /// so a zero start loses nothing and removes one source of randomness). Weight decay is decoupled and
     /// applies to every parameter, as `torch.optim.AdamW(model.parameters())` does in the authors' code.
-    public static func train(features: EmbeddingMatrix, labels: [Int], classes: Int,
+    public static func train(engine: EngineContext, features: EmbeddingMatrix, labels: [Int], classes: Int,
                              config: LogisticRegressionConfig = LogisticRegressionConfig()) throws -> LogisticRegressionModel {
         try config.validate()
         guard features.rows > 0 else {
@@ -124,7 +124,7 @@ public enum LogisticRegression {
                 batchX.withUnsafeBufferPointer { x in
                     model.weights.withUnsafeBufferPointer { w in
                         gradLogits.withUnsafeMutableBufferPointer { o in
-                            sgemm(transA: false, transB: false, m: size, n: k, k: d,
+                            sgemm(engine: engine, transA: false, transB: false, m: size, n: k, k: d,
                                   a: x.baseAddress!, lda: d, b: w.baseAddress!, ldb: k,
                                   beta: 1, c: o.baseAddress!, ldc: k)
                         }
@@ -153,7 +153,7 @@ public enum LogisticRegression {
                 batchX.withUnsafeBufferPointer { x in
                     gradLogits.withUnsafeBufferPointer { g in
                         gradW.withUnsafeMutableBufferPointer { o in
-                            sgemm(transA: true, transB: false, m: d, n: k, k: size,
+                            sgemm(engine: engine, transA: true, transB: false, m: d, n: k, k: size,
                                   a: x.baseAddress!, lda: d, b: g.baseAddress!, ldb: k,
                                   c: o.baseAddress!, ldc: k)
                         }

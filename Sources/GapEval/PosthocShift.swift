@@ -1,4 +1,5 @@
 import Foundation
+import GapEngine
 
 /// One δ of the post-hoc shift sweep.
 public struct ShiftArm: Sendable, Equatable {
@@ -24,8 +25,8 @@ public struct ZeroShotTask: Sendable, Equatable {
         self.ks = ks
     }
 
-    public func evaluate() throws -> ZeroShotResult {
-        try ZeroShot.evaluate(images: images, labels: labels, classWeights: classWeights, ks: ks)
+    public func evaluate(engine: EngineContext) throws -> ZeroShotResult {
+        try ZeroShot.evaluate(engine: engine, images: images, labels: labels, classWeights: classWeights, ks: ks)
     }
 }
 
@@ -114,7 +115,7 @@ public enum PosthocShift {
     /// images and of the captions, and the geometry is taken over (image of caption, caption) pairs.
     /// Zero-shot `tasks` (per label axis) are shifted along the same u, images with the images and class
     /// weights with the texts.
-    public static func sweep(images: EmbeddingMatrix, texts: EmbeddingMatrix, captionImage: [Int]? = nil,
+    public static func sweep(engine: EngineContext, images: EmbeddingMatrix, texts: EmbeddingMatrix, captionImage: [Int]? = nil,
                              deltas: [Double], ks: [Int] = [1, 5, 10], zeroShot tasks: [String: ZeroShotTask] = [:],
                              seed: UInt64 = 0) throws -> [ShiftArm] {
         let mapping = captionImage ?? Array(0..<texts.rows)
@@ -122,8 +123,8 @@ public enum PosthocShift {
         let u = needsDirection ? try gapDirection(images: images, texts: texts) : []
         return try deltas.map { delta in
             let (shiftedImages, shiftedTexts) = try shift(images: images, texts: texts, delta: delta)
-            let geometry = try GeometryMetrics.compute(images: shiftedImages.expandedToCaptions(mapping), texts: shiftedTexts, seed: seed)
-            let retrieval = try Retrieval.evaluate(images: shiftedImages, texts: shiftedTexts, captionImage: mapping, ks: ks)
+            let geometry = try GeometryMetrics.compute(engine: engine, images: shiftedImages.expandedToCaptions(mapping), texts: shiftedTexts, seed: seed)
+            let retrieval = try Retrieval.evaluate(engine: engine, images: shiftedImages, texts: shiftedTexts, captionImage: mapping, ks: ks)
             var zeroShot = [String: ZeroShotResult]()
             for (axis, task) in tasks {
                 var moved = task
@@ -131,7 +132,7 @@ public enum PosthocShift {
                     moved.images = try shift(task.images, modality: .image, direction: u, delta: delta)
                     moved.classWeights = try shift(task.classWeights, modality: .text, direction: u, delta: delta)
                 }
-                zeroShot[axis] = try moved.evaluate()
+                zeroShot[axis] = try moved.evaluate(engine: engine)
             }
             return ShiftArm(delta: delta, geometry: geometry, retrieval: retrieval, zeroShot: zeroShot)
         }

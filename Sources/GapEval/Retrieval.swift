@@ -1,4 +1,5 @@
 import Foundation
+import GapEngine
 
 /// How a correct item that scores exactly the same as wrong ones is ranked.
 public enum TieRule: String, Sendable, Codable {
@@ -37,7 +38,7 @@ public enum Retrieval {
     ///   - images: [nImages, d] unit image embeddings.
     ///   - texts: [nCaptions, d] unit caption embeddings.
     ///   - captionImage: for each caption, the index of its image; every image needs at least one caption.
-    public static func evaluate(images: EmbeddingMatrix, texts: EmbeddingMatrix, captionImage: [Int],
+    public static func evaluate(engine: EngineContext, images: EmbeddingMatrix, texts: EmbeddingMatrix, captionImage: [Int],
                                 ks: [Int] = [1, 5, 10], tieRule: TieRule = .pessimistic,
                                 blockRows: Int = 1024) throws -> RetrievalMetrics {
         try requireSameDim(images, texts, "retrieval")
@@ -66,7 +67,7 @@ public enum Retrieval {
             throw EvalError.invalidArgument(what: "retrieval image \(orphan)", expected: "at least one caption in captionImage", got: "none")
         }
 
-        let (imageRanks, textRanks) = ranks(images: images, texts: texts, captionImage: captionImage,
+        let (imageRanks, textRanks) = ranks(engine: engine, images: images, texts: texts, captionImage: captionImage,
                                             captionsOfImage: captionsOfImage, tieRule: tieRule, blockRows: blockRows)
         var i2t = [Int: Double](), t2i = [Int: Double]()
         for k in ks {
@@ -83,7 +84,7 @@ public enum Retrieval {
     /// with that block's own captions, and the column's counts accumulate block by block; the caption's own
     /// image is then taken back out of its counts using the entry of the main product itself, so the rank
     /// never counts the correct item against itself.
-    static func ranks(images: EmbeddingMatrix, texts: EmbeddingMatrix, captionImage: [Int], captionsOfImage: [[Int]],
+    static func ranks(engine: EngineContext, images: EmbeddingMatrix, texts: EmbeddingMatrix, captionImage: [Int], captionsOfImage: [[Int]],
                       tieRule: TieRule, blockRows: Int) -> (imageToText: [Double], textToImage: [Double]) {
         let nImages = images.rows, nCaptions = texts.rows
         var threshold = [Float](repeating: 0, count: nCaptions)
@@ -93,7 +94,7 @@ public enum Retrieval {
             let count = min(blockRows, nImages - start)
             let captions = (start..<(start + count)).flatMap { captionsOfImage[$0] }
             let own = texts.selecting(rows: captions)
-            similarityBlock(queries: images, rowStart: start, rowCount: count, candidates: own, into: &ownBlock)
+            similarityBlock(engine: engine, queries: images, rowStart: start, rowCount: count, candidates: own, into: &ownBlock)
             for (column, caption) in captions.enumerated() {
                 threshold[caption] = ownBlock[(captionImage[caption] - start) * captions.count + column]
             }
@@ -106,7 +107,7 @@ public enum Retrieval {
         start = 0
         while start < nImages {
             let count = min(blockRows, nImages - start)
-            similarityBlock(queries: images, rowStart: start, rowCount: count, candidates: texts, into: &block)
+            similarityBlock(engine: engine, queries: images, rowStart: start, rowCount: count, candidates: texts, into: &block)
             block.withUnsafeBufferPointer { scores in
                 threshold.withUnsafeBufferPointer { theta in
                     higher.withUnsafeMutableBufferPointer { above in

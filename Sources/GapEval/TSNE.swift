@@ -1,4 +1,5 @@
 import Foundation
+import GapEngine
 import GapRandom
 
 public struct TSNEConfig: Sendable, Equatable {
@@ -25,7 +26,7 @@ public struct TSNEConfig: Sendable, Equatable {
 public enum TSNE {
     public static let maximumPoints = 2000
 
-    public static func project(_ x: EmbeddingMatrix, config: TSNEConfig = TSNEConfig()) throws -> PlanarProjection {
+    public static func project(engine: EngineContext, _ x: EmbeddingMatrix, config: TSNEConfig = TSNEConfig()) throws -> PlanarProjection {
         let n = x.rows
         guard n >= 3 else { throw EvalError.shape(what: "t-SNE input", expected: "at least 3 rows", got: "\(n)") }
         guard n <= maximumPoints else {
@@ -38,7 +39,7 @@ public enum TSNE {
         }
         let unit = x.normalisedRows()
         var similarity = [Float]()
-        similarityBlock(queries: unit, rowStart: 0, rowCount: n, candidates: unit, into: &similarity)
+        similarityBlock(engine: engine, queries: unit, rowStart: 0, rowCount: n, candidates: unit, into: &similarity)
         let distance = similarity.map { max(0, 1 - Double($0)) }
         let p = jointProbabilities(distance: distance, n: n, perplexity: min(config.perplexity, Double(n - 1) / 3))
 

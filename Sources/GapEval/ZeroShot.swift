@@ -1,4 +1,5 @@
 import Foundation
+import GapEngine
 
 public struct ZeroShotResult: Sendable, Equatable {
     public var classes: Int
@@ -40,7 +41,7 @@ public enum ZeroShot {
 
     /// logits = 100 · v · Wᵀ; a prediction is in the top k when fewer than k classes score at least as high
     /// as the true class (other classes tied with it count against it, as in retrieval).
-    public static func evaluate(images: EmbeddingMatrix, labels: [Int], classWeights: EmbeddingMatrix,
+    public static func evaluate(engine: EngineContext, images: EmbeddingMatrix, labels: [Int], classWeights: EmbeddingMatrix,
                                 ks: [Int] = [1, 5]) throws -> ZeroShotResult {
         try requireSameDim(images, classWeights, "zero-shot")
         guard labels.count == images.rows else {
@@ -56,7 +57,7 @@ public enum ZeroShot {
         for k in ks where k < 1 {
             throw EvalError.invalidArgument(what: "zero-shot k", expected: ">= 1", got: "\(k)")
         }
-        let logits = self.logits(images: images, classWeights: classWeights)
+        let logits = self.logits(engine: engine, images: images, classWeights: classWeights)
         var ranks = [Int](repeating: 0, count: images.rows)
         for i in 0..<images.rows {
             let truth = logits[i * classes + labels[i]]
@@ -73,9 +74,9 @@ public enum ZeroShot {
     }
 
     /// [images, classes] logits, 100 · v · Wᵀ.
-    public static func logits(images: EmbeddingMatrix, classWeights: EmbeddingMatrix) -> [Float] {
+    public static func logits(engine: EngineContext, images: EmbeddingMatrix, classWeights: EmbeddingMatrix) -> [Float] {
         var out = [Float]()
-        similarityBlock(queries: images, rowStart: 0, rowCount: images.rows, candidates: classWeights, into: &out)
+        similarityBlock(engine: engine, queries: images, rowStart: 0, rowCount: images.rows, candidates: classWeights, into: &out)
         for i in out.indices { out[i] *= logitScale }
         return out
     }

@@ -61,17 +61,17 @@ func median(_ xs: [Double]) -> Double {
     return s.isEmpty ? .nan : (s.count % 2 == 1 ? s[s.count / 2] : (s[s.count / 2 - 1] + s[s.count / 2]) / 2)
 }
 
-/// Measured sgemm rate at the current thread count, on square products of the given size.
-func measureSGEMM(size n: Int, seconds: Double = 1.0) -> Double {
+/// Measured sgemm rate with `engine`'s thread count, on square products of the given size.
+func measureSGEMM(engine: EngineContext, size n: Int, seconds: Double = 1.0) -> Double {
     let a = FloatBuffer(count: n * n), b = FloatBuffer(count: n * n), c = FloatBuffer(count: n * n)
     var rng = SeededRandom(seed: 1)
     for i in 0..<(n * n) { a[i] = Float(rng.gaussian()); b[i] = Float(rng.gaussian()) }
-    sgemm(m: n, n: n, k: n, a: a.pointer, lda: n, b: b.pointer, ldb: n, c: c.pointer, ldc: n)
+    sgemm(engine: engine, m: n, n: n, k: n, a: a.pointer, lda: n, b: b.pointer, ldb: n, c: c.pointer, ldc: n)
     var reps = 0
     let start = DispatchTime.now().uptimeNanoseconds
     var elapsed = 0.0
     while elapsed < seconds {
-        sgemm(m: n, n: n, k: n, a: a.pointer, lda: n, b: b.pointer, ldb: n, c: c.pointer, ldc: n)
+        sgemm(engine: engine, m: n, n: n, k: n, a: a.pointer, lda: n, b: b.pointer, ldb: n, c: c.pointer, ldc: n)
         reps += 1
         elapsed = Double(DispatchTime.now().uptimeNanoseconds - start) / 1e9
     }
@@ -147,10 +147,10 @@ struct BenchCommand: ParsableCommand {
     var blasProducts = false
 
     func run() throws {
-        threadOptions.apply()
-        if blasProducts { ProductKernel.tiles = false }
         let config = try model.map(loadModelConfig) ?? .reference
-        let clip = CLIPModel(config: config, seed: 0, maxBatch: batch)
+        let clip = CLIPModel(config: config, seed: 0, maxBatch: batch, threads: threadOptions.threads,
+                             productKernel: blasProducts ? .blas : .tiles)
+        let engine = clip.engine
         var train = TrainConfig()
         train.batchSize = batch
         train.epochs = 1
@@ -161,11 +161,11 @@ struct BenchCommand: ParsableCommand {
         var stepTimes: [Double] = []
         stepTimes.reserveCapacity(steps)
         var last = DispatchTime.now().uptimeNanoseconds
-        var loopsBefore = LoopCounters.now
+        var loopsBefore = engine.loopCounters
         let onStep: (StepRecord) throws -> Void = { record in
             let now = DispatchTime.now().uptimeNanoseconds
             if record.step >= warmupSteps { stepTimes.append(Double(now - last) / 1e9) }
-            if record.step == warmupSteps - 1 { loopsBefore = LoopCounters.now }
+            if record.step == warmupSteps - 1 { loopsBefore = engine.loopCounters }
             last = now
         }
         if repeatBatch {
@@ -175,7 +175,7 @@ struct BenchCommand: ParsableCommand {
         }
         let stepSeconds = median(stepTimes)
         let trainingRate = Double(batch) / stepSeconds
-        let loops = LoopCounters.now - loopsBefore
+        let loops = engine.loopCounters - loopsBefore
         let timedSeconds = stepTimes.reduce(0, +), timedSteps = Double(max(stepTimes.count, 1))
         let loopSeconds = loops.callerWorkSeconds + loops.callerWaitSeconds
         // Training's peak, before the inference pass allocates its inputs.
@@ -195,19 +195,19 @@ struct BenchCommand: ParsableCommand {
         clip.encodeTexts(tokens.pointer, count: n, into: out.pointer)
         let inferenceRate = Double(n) / (Double(DispatchTime.now().uptimeNanoseconds - t0) / 1e9)
 
-        let retrievalSeconds = evalPairs > 0 ? try benchmarkRetrieval(n: evalPairs, d: config.embedDim) : .nan
+        let retrievalSeconds = evalPairs > 0 ? try benchmarkRetrieval(engine: engine, n: evalPairs, d: config.embedDim) : .nan
         let flops = trainingFLOPsPerSample(config)
-        let gflops = measureSGEMM(size: 512)
+        let gflops = measureSGEMM(engine: engine, size: 512)
         let mfu = trainingRate * flops / 1e9 / gflops
-        let kernelRows = kernels ? KernelProfile.measure(config: config, batch: batch) : []
+        let kernelRows = kernels ? KernelProfile.measure(engine: engine, config: config, batch: batch) : []
         if format == "json" {
             print(JSONOutput.line(BenchResult(
-                engine: "gaplab", threads: EngineThreads.count, batch: batch,
+                engine: "gaplab", threads: engine.threads, batch: batch,
                 train_samples_per_s: trainingRate, train_step_s_median: stepSeconds,
                 train_step_s_min: stepTimes.min() ?? .nan, train_step_s_max: stepTimes.max() ?? .nan,
                 timed_steps: stepTimes.count, inference_pairs_per_s: inferenceRate,
                 train_flops_per_sample: flops, sgemm_gflops: gflops, mfu: mfu,
-                peak_rss_mib: trainingPeakMiB, cpu: RunEnvironment.cpuModel, blas: EngineThreads.blasConfiguration,
+                peak_rss_mib: trainingPeakMiB, cpu: RunEnvironment.cpuModel, blas: BLASKernel.configuration,
                 parameters: clip.parameterCount,
                 parallel_loops_per_step: Double(loops.loops) / timedSteps,
                 loop_wait_fraction: loopSeconds > 0 ? loops.callerWaitSeconds / loopSeconds : 0,
@@ -217,11 +217,11 @@ struct BenchCommand: ParsableCommand {
                     BenchResult.Kernel(kernel: $0.kernel, shape: $0.shape, calls_per_step: $0.callsPerStep, seconds_per_call: $0.secondsPerCall)
                 } : nil)), terminator: "")
         } else {
-            print("GapLab engine benchmark — \(RunEnvironment.cpuModel); \(EngineThreads.blasConfiguration)")
-            print("threads \(EngineThreads.count), batch \(batch), \(clip.parameterCount) parameters, \(stepTimes.count) timed steps after \(warmupSteps) warm-up")
+            print("GapLab engine benchmark — \(RunEnvironment.cpuModel); \(BLASKernel.configuration)")
+            print("threads \(engine.threads), batch \(batch), \(clip.parameterCount) parameters, \(stepTimes.count) timed steps after \(warmupSteps) warm-up")
             print(String(format: "training   %8.1f samples/s (step median %.4f s, min %.4f, max %.4f)", trainingRate, stepSeconds,
                          stepTimes.min() ?? .nan, stepTimes.max() ?? .nan))
-            if EngineThreads.count > 1 {
+            if engine.threads > 1 {
                 // Noise on a shared machine shows up as wait: one core slowed for a while holds every loop up.
                 print(String(format: "threads    %.0f parallel loops per step; the calling thread waited %.1f%% of their time for the other threads; %.1f ms per step ran outside them (one thread)",
                              Double(loops.loops) / timedSteps, loopSeconds > 0 ? 100 * loops.callerWaitSeconds / loopSeconds : 0,

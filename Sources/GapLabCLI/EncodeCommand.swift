@@ -26,7 +26,6 @@ struct EncodeCommand: ParsableCommand {
     @OptionGroup var threadOptions: ThreadOptions
 
     func run() throws {
-        threadOptions.apply()
         let config = try loadModelConfig(model)
         let input = try SafeTensorsFile(path: inputs)
         let imageEntry = try input.entry("images"), tokenEntry = try input.entry("tokens")
@@ -42,14 +41,14 @@ struct EncodeCommand: ParsableCommand {
         if let bad = tokens.firstIndex(where: { $0 < 0 || Int($0) >= config.text.vocabSize }) {
             throw ValidationError("\(inputs): tokens[\(bad / ctx)][\(bad % ctx)] = \(tokens[bad]) is outside the vocabulary 0..<\(config.text.vocabSize)")
         }
-        let clip = CLIPModel(config: config, maxBatch: max(1, min(n, 256)))
+        let clip = CLIPModel(config: config, maxBatch: max(1, min(n, 256)), threads: threadOptions.threads)
         try clip.loadWeights(from: checkpoint)
         let E = config.embedDim
         var imageEmbeds = [Float](repeating: 0, count: n * E), textEmbeds = [Float](repeating: 0, count: n * E)
         clip.encodeImages(images, count: n, into: &imageEmbeds)
         clip.encodeTexts(tokens, count: n, into: &textEmbeds)
         var loss = try ContrastiveLoss(settings: LossConfig(crossReduction: .mean), maxBatch: max(n, 1))
-        let result = loss.forward(image: imageEmbeds, text: textEmbeds, count: n, dim: E, logitScale: clip.logitScale, semanticDistance: nil)
+        let result = loss.forward(engine: clip.engine, image: imageEmbeds, text: textEmbeds, count: n, dim: E, logitScale: clip.logitScale, semanticDistance: nil)
         var writer = SafeTensorsWriter()
         writer.add("image_embeds", floats: imageEmbeds, shape: [n, E])
         writer.add("text_embeds", floats: textEmbeds, shape: [n, E])

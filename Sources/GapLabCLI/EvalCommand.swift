@@ -47,7 +47,6 @@ struct EvalCommand: ParsableCommand {
     @OptionGroup var threadOptions: ThreadOptions
 
     func run() throws {
-        threadOptions.apply()
         var dataConfig = DataConfig()
         dataConfig.dataset = data
         dataConfig.trainSize = trainSize
@@ -59,7 +58,8 @@ struct EvalCommand: ParsableCommand {
         evalConfig.linearProbe = !noProbe
         let evaluation = CheckpointEvaluation(model: try loadModelConfig(model), checkpoint: URL(fileURLWithPath: checkpoint),
                                               data: dataConfig, split: split, tokenizer: tokenizer.map { URL(fileURLWithPath: $0) },
-                                              eval: evalConfig, pictures: pictures.map { URL(fileURLWithPath: $0) })
+                                              eval: evalConfig, pictures: pictures.map { URL(fileURLWithPath: $0) },
+                                              threads: threadOptions.threads)
         let metrics = try evaluation.run()
         if let logRun {
             let storage = try storeOptions.open(create: false)

@@ -5,7 +5,8 @@ import GapSpec
 
 /// Times each engine kernel alone at the shapes one training step of `config` uses, and reports how much of a
 /// step each accounts for (calls per step × time per call). Kernels outside the towers (patch embedding, loss,
-/// optimiser) are not listed; the step total from `gaplab bench` shows what they leave.
+/// optimiser) are not listed; the step total from `gaplab bench` shows what they leave. The kernels run on `engine`
+/// (the benchmarked model's context, its thread count and product kernel).
 struct KernelProfile {
     struct Row {
         var kernel: String
@@ -15,8 +16,10 @@ struct KernelProfile {
         var secondsPerStep: Double { Double(callsPerStep) * secondsPerCall }
     }
 
-    static func measure(config: ModelConfig, batch: Int, secondsPerKernel: Double = 0.25) -> [Row] {
+    static func measure(engine: EngineContext, config: ModelConfig, batch: Int, secondsPerKernel: Double = 0.25) -> [Row] {
         var rows: [Row] = []
+        // The same thread count with every product through OpenBLAS, for the comparison rows.
+        let blas = EngineContext(threads: engine.threads, productKernel: .blas)
         let towers: [(name: String, tokens: Int, width: Int, heads: Int, mlp: Int, layers: Int, causal: Bool)] = [
             ("vision", config.vision.tokens, config.vision.width, config.vision.heads,
              Int(Double(config.vision.width) * config.vision.mlpRatio), config.vision.layers, false),
@@ -35,66 +38,62 @@ struct KernelProfile {
             for i in 0..<(n * M) { y[i] = 1 }
             let mean = FloatBuffer(count: n), rstd = FloatBuffer(count: n)
             let statistics = FloatBuffer(count: shape.softmaxStatisticsCount)
-            let scratch = FloatBuffer(count: attentionScratchCount(shape, threads: EngineThreads.count))
+            let scratch = FloatBuffer(count: attentionScratchCount(shape, threads: engine.threads))
             func add(_ kernel: String, _ dims: String, calls: Int, _ body: () -> Void) {
                 rows.append(Row(kernel: "\(t.name) \(kernel)", shape: dims, callsPerStep: calls,
                                 secondsPerCall: time(secondsPerKernel, body)))
             }
             // With the engine's tiles in use, each product is also timed through OpenBLAS, call for call in
             // alternation with the tiles so that both see the same machine (rows marked so, not part of the step's total).
-            let compare = ProductKernel.tiles && ProductKernel.tilesBuilt
+            let compare = engine.productKernel == .tiles && ProductKernel.tilesBuilt
             for (name, inDim, outDim) in [("in_proj", C, 3 * C), ("out_proj", C, C), ("c_fc", C, M), ("c_proj", M, C)] {
-                let products: [(String, String, () -> Void)] = [
-                    ("forward", "\(n)×\(inDim) → \(outDim)", {
-                        linearForward(out: y.pointer, inp: x.pointer, weight: w.pointer, bias: b.pointer,
+                let products: [(String, String, (EngineContext) -> Void)] = [
+                    ("forward", "\(n)×\(inDim) → \(outDim)", { engine in
+                        linearForward(engine: engine, out: y.pointer, inp: x.pointer, weight: w.pointer, bias: b.pointer,
                                       rows: n, inDim: inDim, outDim: outDim)
                     }),
-                    ("input gradient", "\(n)×\(outDim) → \(inDim)", {
-                        sgemm(m: n, n: inDim, k: outDim, a: z.pointer, lda: outDim, b: w.pointer, ldb: inDim,
+                    ("input gradient", "\(n)×\(outDim) → \(inDim)", { engine in
+                        sgemm(engine: engine, m: n, n: inDim, k: outDim, a: z.pointer, lda: outDim, b: w.pointer, ldb: inDim,
                               beta: 0, c: y.pointer, ldc: inDim)
                     }),
-                    ("weight gradient", "\(outDim)×\(inDim), \(n) terms", {
-                        linearBackward(dinp: nil, dweight: dw.pointer, dbias: db.pointer, dout: z.pointer, inp: x.pointer,
+                    ("weight gradient", "\(outDim)×\(inDim), \(n) terms", { engine in
+                        linearBackward(engine: engine, dinp: nil, dweight: dw.pointer, dbias: db.pointer, dout: z.pointer, inp: x.pointer,
                                        weight: w.pointer, rows: n, inDim: inDim, outDim: outDim)
                     }),
                 ]
                 for (pass, dims, body) in products {
                     guard compare else {
-                        add("\(name) \(pass)", dims, calls: L, body)
+                        add("\(name) \(pass)", dims, calls: L) { body(engine) }
                         continue
                     }
-                    let (tiled, blas) = timeAlternating(secondsPerKernel, body, {
-                        ProductKernel.tiles = false
-                        defer { ProductKernel.tiles = true }
-                        body()
-                    })
+                    let (tiled, throughBLAS) = timeAlternating(secondsPerKernel, { body(engine) }, { body(blas) })
                     rows.append(Row(kernel: "\(t.name) \(name) \(pass)", shape: dims, callsPerStep: L, secondsPerCall: tiled))
                     rows.append(Row(kernel: "\(t.name) \(name) \(pass) (OpenBLAS)", shape: dims, callsPerStep: 0,
-                                    secondsPerCall: blas))
+                                    secondsPerCall: throughBLAS))
                 }
             }
             add("layer norm forward", "\(n)×\(C)", calls: 2 * L + 1) {
-                layerNormForward(out: y.pointer, mean: mean.pointer, rstd: rstd.pointer, inp: x.pointer,
+                layerNormForward(engine: engine, out: y.pointer, mean: mean.pointer, rstd: rstd.pointer, inp: x.pointer,
                                  weight: w.pointer, bias: b.pointer, rows: n, dim: C)
             }
             add("layer norm backward", "\(n)×\(C)", calls: 2 * L + 1) {
-                layerNormBackward(dinp: y.pointer, dweight: dw.pointer, dbias: db.pointer, dout: z.pointer, inp: x.pointer,
+                layerNormBackward(engine: engine, dinp: y.pointer, dweight: dw.pointer, dbias: db.pointer, dout: z.pointer, inp: x.pointer,
                                   weight: w.pointer, mean: mean.pointer, rstd: rstd.pointer, rows: n, dim: C)
             }
             add("bias + gelu forward, saving GELU′", "\(n)×\(M)", calls: L) {
-                biasGELUForward(out: y.pointer, derivative: z.pointer, inp: x.pointer, bias: b.pointer, rows: n, cols: M)
+                biasGELUForward(engine: engine, out: y.pointer, derivative: z.pointer, inp: x.pointer, bias: b.pointer, rows: n, cols: M)
             }
             add("gelu backward (× GELU′)", "\(n)×\(M)", calls: L) {
                 // Factors near 1, so that repeating the in-place product neither underflows nor overflows.
-                multiplyElementwise(y.pointer, by: nearOne.pointer, count: n * M)
+                multiplyElementwise(engine: engine, y.pointer, by: nearOne.pointer, count: n * M)
             }
             let heads = "\(batch)×\(t.heads) heads × \(t.tokens)²\(t.causal ? ", causal" : "")"
             add("attention forward", heads, calls: L) {
-                attentionForward(out: y.pointer, softmaxStatistics: statistics.pointer, qkv: x.pointer,
+                attentionForward(engine: engine, out: y.pointer, softmaxStatistics: statistics.pointer, qkv: x.pointer,
                                  scratch: scratch.mutableBuffer, shape: shape)
             }
             add("attention backward", heads, calls: L) {
-                attentionBackward(dqkv: y.pointer, dout: z.pointer, qkv: x.pointer,
+                attentionBackward(engine: engine, dqkv: y.pointer, dout: z.pointer, qkv: x.pointer,
                                   softmaxStatistics: statistics.pointer, scratch: scratch.mutableBuffer, shape: shape)
             }
         }

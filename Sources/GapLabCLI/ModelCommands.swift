@@ -36,8 +36,6 @@ func describe(_ error: DecodingError) -> String {
 struct ThreadOptions: ParsableArguments {
     @Option(help: "Threads for matrix products and element-wise kernels. Results are identical for a fixed count.")
     var threads: Int = 1
-
-    func apply() { EngineThreads.set(threads) }
 }
 
 struct InitCommand: ParsableCommand {

@@ -65,7 +65,7 @@ struct SweepOptions: ParsableArguments {
         let runner = Runner(storage: storage,
                             executor: .currentProgram(arguments: ["train-run", "--store", "{store}", "--run", "{run}", "--threads", String(threads)]),
                             workers: workerCount, leaseSeconds: lease, progress: .automatic, codeVersion: code)
-        runner.environmentExtras = ["blas": EngineThreads.blasConfiguration, "threads": String(threads),
+        runner.environmentExtras = ["blas": BLASKernel.configuration, "threads": String(threads),
                                     "command_line": CommandLine.arguments.joined(separator: " ")]
         let counts = try runner.runUntilDone(experiment: plan.name)
         print("\(plan.name): \(counts.completed) completed, \(counts.failed) failed, \(counts.killed) killed in this session; store: "
@@ -122,7 +122,6 @@ struct TrainRunCommand: ParsableCommand {
 
     func run() throws {
         ParentWatch.exitWhenRunnerDies()
-        threadOptions.apply()
         let started = Date()
         let storage = MeasuredStorage(try SQLiteStorage(path: store, create: false))
         guard let record = try storage.run(id: runID) else { throw StoreError.runNotFound(runID) }
@@ -130,7 +129,8 @@ struct TrainRunCommand: ParsableCommand {
         let context = ChildContext.fromEnvironment()
         let artifacts = context?.artifactDirectory ?? storage.artifactDirectory(runID: runID)
         let cache = URL(fileURLWithPath: store).deletingLastPathComponent().appendingPathComponent("cache")
-        let session = try RunSession(storage: storage, runID: runID, config: config, artifacts: artifacts, cacheDirectory: cache)
+        let session = try RunSession(storage: storage, runID: runID, config: config, artifacts: artifacts, cacheDirectory: cache,
+                                     threads: threadOptions.threads)
         session.fault = InjectedFault.fromEnvironment()
         try session.execute()
         // The store's share of the run's wall time (the tracking overhead), in the run's log.

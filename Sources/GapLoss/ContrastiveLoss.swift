@@ -1,8 +1,10 @@
 import Foundation
+import GapEngine
 import GapSpec
 
 /// The training objective α·InfoNCE + β·IMSep + λ1·CyCLIP-in-modal + λ2·CyCLIP-cross-modal over a batch of
-/// unit image and text embeddings, with its gradients.
+/// unit image and text embeddings, with its gradients. Its products run on the engine context it is handed: the
+/// model's (`CLIPModel.engine`) in training.
 ///
 /// Embeddings are flat row-major Float32 blocks [count, dim]; the model owns the L2 normalisation and its
 /// backward, so the gradients here are with respect to the normalised embeddings. Scratch space for up to
@@ -28,22 +30,22 @@ public struct ContrastiveLoss {
     /// `logitScale` is the raw parameter (s = exp(logitScale)) and the result's `logitScaleGrad` is taken
     /// through the exponential. `semanticDistance` is the [count, count] caption distance matrix D, required
     /// when IMSep is on with semantic re-scaling and ignored otherwise.
-    public mutating func forwardBackward(image: UnsafePointer<Float>, text: UnsafePointer<Float>, count: Int, dim: Int,
+    public mutating func forwardBackward(engine: EngineContext, image: UnsafePointer<Float>, text: UnsafePointer<Float>, count: Int, dim: Int,
                                          logitScale: Float, semanticDistance: UnsafePointer<Float>?,
                                          imageGrad: UnsafeMutablePointer<Float>,
                                          textGrad: UnsafeMutablePointer<Float>) -> LossResult {
-        evaluate(image: image, text: text, count: count, dim: dim, logitScale: logitScale,
+        evaluate(engine: engine, image: image, text: text, count: count, dim: dim, logitScale: logitScale,
                  semanticDistance: semanticDistance, gradients: (imageGrad, textGrad))
     }
 
     /// Loss and named terms only, for evaluation; `logitScaleGrad` is 0.
-    public mutating func forward(image: UnsafePointer<Float>, text: UnsafePointer<Float>, count: Int, dim: Int,
+    public mutating func forward(engine: EngineContext, image: UnsafePointer<Float>, text: UnsafePointer<Float>, count: Int, dim: Int,
                                  logitScale: Float, semanticDistance: UnsafePointer<Float>?) -> LossResult {
-        evaluate(image: image, text: text, count: count, dim: dim, logitScale: logitScale,
+        evaluate(engine: engine, image: image, text: text, count: count, dim: dim, logitScale: logitScale,
                  semanticDistance: semanticDistance, gradients: nil)
     }
 
-    private mutating func evaluate(image: UnsafePointer<Float>, text: UnsafePointer<Float>, count n: Int, dim e: Int,
+    private mutating func evaluate(engine: EngineContext, image: UnsafePointer<Float>, text: UnsafePointer<Float>, count n: Int, dim e: Int,
                                    logitScale: Float, semanticDistance: UnsafePointer<Float>?,
                                    gradients: (image: UnsafeMutablePointer<Float>, text: UnsafeMutablePointer<Float>)?)
         -> LossResult {
@@ -63,16 +65,16 @@ public struct ContrastiveLoss {
         }
         let active = ActiveTerms(settings)
         let ws = workspace
-        multiplyTransposed(image, text, into: ws.similarity, rows: n, dim: e)
-        if active.needsImageGram { multiplyTransposed(image, image, into: ws.imageGram, rows: n, dim: e) }
-        if active.needsTextGram { multiplyTransposed(text, text, into: ws.textGram, rows: n, dim: e) }
+        multiplyTransposed(engine: engine, image, text, into: ws.similarity, rows: n, dim: e)
+        if active.needsImageGram { multiplyTransposed(engine: engine, image, image, into: ws.imageGram, rows: n, dim: e) }
+        if active.needsTextGram { multiplyTransposed(engine: engine, text, text, into: ws.textGram, rows: n, dim: e) }
         let sinks = gradients == nil ? nil : zeroedSinks(ws, count: n, active)
         let batch = BatchMatrices(count: n, scale: Float(exp(Double(logitScale))), similarity: ws.similarity,
                                   imageGram: ws.imageGram, textGram: ws.textGram, logits: ws.logits)
         var (result, logitScaleGrad) = terms(batch, distance: distance, sinks: sinks, active)
         if let gradients {
             result.logitScaleGrad = Float(logitScaleGrad)
-            backpropagate(ws, image: image, text: text, into: gradients, count: n, dim: e, active)
+            backpropagate(engine: engine, ws, image: image, text: text, into: gradients, count: n, dim: e, active)
         }
         return result
     }
@@ -147,18 +149,18 @@ public struct ContrastiveLoss {
 
     /// The embeddings' gradients from the batch matrices':
     /// ∂/∂V = ∂S·T + (∂G_V + ∂G_Vᵀ)·V and ∂/∂T = ∂Sᵀ·V + (∂G_T + ∂G_Tᵀ)·T.
-    private func backpropagate(_ ws: LossWorkspace, image: UnsafePointer<Float>, text: UnsafePointer<Float>,
+    private func backpropagate(engine: EngineContext, _ ws: LossWorkspace, image: UnsafePointer<Float>, text: UnsafePointer<Float>,
                                into gradients: (image: UnsafeMutablePointer<Float>, text: UnsafeMutablePointer<Float>),
                                count n: Int, dim e: Int, _ active: ActiveTerms) {
-        multiplyCoefficients(ws.similarityGrad, transposed: false, text, into: gradients.image, rows: n, dim: e, beta: 0)
-        multiplyCoefficients(ws.similarityGrad, transposed: true, image, into: gradients.text, rows: n, dim: e, beta: 0)
+        multiplyCoefficients(engine: engine, ws.similarityGrad, transposed: false, text, into: gradients.image, rows: n, dim: e, beta: 0)
+        multiplyCoefficients(engine: engine, ws.similarityGrad, transposed: true, image, into: gradients.text, rows: n, dim: e, beta: 0)
         if active.needsImageGram {
             symmetrizeInPlace(ws.imageGramGrad, count: n)
-            multiplyCoefficients(ws.imageGramGrad, transposed: false, image, into: gradients.image, rows: n, dim: e, beta: 1)
+            multiplyCoefficients(engine: engine, ws.imageGramGrad, transposed: false, image, into: gradients.image, rows: n, dim: e, beta: 1)
         }
         if active.needsTextGram {
             symmetrizeInPlace(ws.textGramGrad, count: n)
-            multiplyCoefficients(ws.textGramGrad, transposed: false, text, into: gradients.text, rows: n, dim: e, beta: 1)
+            multiplyCoefficients(engine: engine, ws.textGramGrad, transposed: false, text, into: gradients.text, rows: n, dim: e, beta: 1)
         }
     }
 }

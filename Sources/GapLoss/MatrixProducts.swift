@@ -5,16 +5,16 @@ import GapEngine
 
 /// out[n×n] = A[n×e]·B[n×e]ᵀ.
 @inline(__always)
-func multiplyTransposed(_ a: UnsafePointer<Float>, _ b: UnsafePointer<Float>, into out: UnsafeMutablePointer<Float>,
+func multiplyTransposed(engine: EngineContext, _ a: UnsafePointer<Float>, _ b: UnsafePointer<Float>, into out: UnsafeMutablePointer<Float>,
                         rows n: Int, dim e: Int) {
-    sgemm(transB: true, m: n, n: n, k: e, a: a, lda: e, b: b, ldb: e, beta: 0, c: out, ldc: n)
+    sgemm(engine: engine, transB: true, m: n, n: n, k: e, a: a, lda: e, b: b, ldb: e, beta: 0, c: out, ldc: n)
 }
 
 /// out[n×e] = (transposeCoefficients ? Cᵀ : C)[n×n]·X[n×e] + beta·out.
 @inline(__always)
-func multiplyCoefficients(_ c: UnsafePointer<Float>, transposed transposeCoefficients: Bool, _ x: UnsafePointer<Float>,
+func multiplyCoefficients(engine: EngineContext, _ c: UnsafePointer<Float>, transposed transposeCoefficients: Bool, _ x: UnsafePointer<Float>,
                           into out: UnsafeMutablePointer<Float>, rows n: Int, dim e: Int, beta: Float) {
-    sgemm(transA: transposeCoefficients, m: n, n: e, k: n, a: c, lda: n, b: x, ldb: e, beta: beta, c: out, ldc: e)
+    sgemm(engine: engine, transA: transposeCoefficients, m: n, n: e, k: n, a: c, lda: n, b: x, ldb: e, beta: beta, c: out, ldc: e)
 }
 
 /// M ← M + Mᵀ in place, for the gradient of a Gram matrix X·Xᵀ (each entry depends on two rows of X).

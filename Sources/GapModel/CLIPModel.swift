@@ -5,8 +5,13 @@ import GapSpec
 /// A CLIP-style model with any sharing depth: weights and gradients in two flat buffers laid out by
 /// `ParameterLayout`, towers that point into them, and activation caches sized for `maxBatch`.
 /// Shared tensors are used by both towers, so their gradients accumulate from both.
+///
+/// The model owns its engine context (`engine`): its thread count, worker threads, product kernel and kernel
+/// scratch. A model is used by one thread at a time; two models train side by side without sharing any of it.
 public final class CLIPModel {
     public let config: ModelConfig
+    /// What the model's kernels run on, and what the loss, the optimiser and the evaluation of this model use.
+    public let engine: EngineContext
     public let layout: ParameterLayout
     public let weights: FloatBuffer
     public let grads: FloatBuffer
@@ -15,20 +20,25 @@ public final class CLIPModel {
     private var text: TextTower
 
     /// A model initialised with open_clip's rules from `seed`.
-    public convenience init(config: ModelConfig, seed: UInt64, maxBatch: Int = 128) {
-        self.init(config: config, maxBatch: maxBatch)
+    public convenience init(config: ModelConfig, seed: UInt64, maxBatch: Int = 128, threads: Int = 1,
+                            productKernel: ProductKernel = .tiles) {
+        self.init(config: config, maxBatch: maxBatch, threads: threads, productKernel: productKernel)
         initialise(seed: seed)
     }
 
-    /// A model with zero weights (to be loaded from a checkpoint).
-    public init(config: ModelConfig, maxBatch: Int = 128) {
+    /// A model with zero weights (to be loaded from a checkpoint). `threads` and `productKernel` make its
+    /// `engine`; the numbers depend on both, and on nothing else of the process.
+    public init(config: ModelConfig, maxBatch: Int = 128, threads: Int = 1, productKernel: ProductKernel = .tiles) {
         self.config = config
+        engine = EngineContext(threads: threads, productKernel: productKernel)
         layout = ParameterLayout(config: config)
         weights = FloatBuffer(count: layout.totalCount)
         grads = FloatBuffer(count: layout.totalCount)
         self.maxBatch = maxBatch
-        vision = VisionTower(config: config, layout: layout, weights: weights.pointer, grads: grads.pointer, maxBatch: maxBatch)
-        text = TextTower(config: config, layout: layout, weights: weights.pointer, grads: grads.pointer, maxBatch: maxBatch)
+        vision = VisionTower(engine: engine, config: config, layout: layout, weights: weights.pointer, grads: grads.pointer,
+                             maxBatch: maxBatch)
+        text = TextTower(engine: engine, config: config, layout: layout, weights: weights.pointer, grads: grads.pointer,
+                         maxBatch: maxBatch)
     }
 
     public var parameterCount: Int { layout.totalCount }
@@ -45,8 +55,10 @@ public final class CLIPModel {
     public func reserve(batch: Int) {
         guard batch > maxBatch else { return }
         maxBatch = batch
-        vision = VisionTower(config: config, layout: layout, weights: weights.pointer, grads: grads.pointer, maxBatch: batch)
-        text = TextTower(config: config, layout: layout, weights: weights.pointer, grads: grads.pointer, maxBatch: batch)
+        vision = VisionTower(engine: engine, config: config, layout: layout, weights: weights.pointer, grads: grads.pointer,
+                             maxBatch: batch)
+        text = TextTower(engine: engine, config: config, layout: layout, weights: weights.pointer, grads: grads.pointer,
+                         maxBatch: batch)
     }
 
     public func initialise(seed: UInt64) {
@@ -65,7 +77,7 @@ public final class CLIPModel {
         }
     }
 
-    public func zeroGrads() { grads.zero() }
+    public func zeroGrads() { grads.zero(engine: engine) }
 
     /// Training forward pass over one batch; returns pointers to the L2-normalised embeddings [batch, embed_dim],
     /// valid until the next forward call. Activations are kept for `backward`.

@@ -73,56 +73,56 @@ public final class BlockGradScratch {
 /// (it is the previous block's output) for the backward pass. With `training` false (embedding only) the
 /// backward pass may not follow; GELU′ and the softmax statistics are then not computed, and each row is computed
 /// as it would be in a batch of any size (`Product.rowsAlone`).
-public func residualBlockForward(out: UnsafeMutablePointer<Float>, inp: UnsafePointer<Float>,
+public func residualBlockForward(engine: EngineContext, out: UnsafeMutablePointer<Float>, inp: UnsafePointer<Float>,
                                  weights w: BlockTensors, cache: BlockCache,
                                  shape: AttentionShape, mlpWidth: Int, training: Bool = true) {
     let rows = shape.batch * shape.tokens, C = shape.width, M = mlpWidth
     precondition(rows <= cache.maxRows, "batch larger than the block cache")
-    layerNormForward(out: cache.ln1.pointer, mean: cache.ln1Mean.pointer, rstd: cache.ln1Rstd.pointer, inp: inp,
+    layerNormForward(engine: engine, out: cache.ln1.pointer, mean: cache.ln1Mean.pointer, rstd: cache.ln1Rstd.pointer, inp: inp,
                      weight: w.ln1Weight, bias: w.ln1Bias, rows: rows, dim: C)
-    linearForward(out: cache.qkv.pointer, inp: cache.ln1.pointer, weight: w.inProjWeight, bias: w.inProjBias,
+    linearForward(engine: engine, out: cache.qkv.pointer, inp: cache.ln1.pointer, weight: w.inProjWeight, bias: w.inProjBias,
                   rows: rows, inDim: C, outDim: 3 * C, rowsAlone: !training)
-    attentionForward(out: cache.att.pointer, softmaxStatistics: training ? cache.softmaxStatistics.pointer : nil,
+    attentionForward(engine: engine, out: cache.att.pointer, softmaxStatistics: training ? cache.softmaxStatistics.pointer : nil,
                      qkv: cache.qkv.pointer, scratch: cache.attentionScratch.mutableBuffer, shape: shape)
-    linearResidualForward(out: cache.residualMid.pointer, residual: inp, inp: cache.att.pointer, weight: w.outProjWeight,
+    linearResidualForward(engine: engine, out: cache.residualMid.pointer, residual: inp, inp: cache.att.pointer, weight: w.outProjWeight,
                           bias: w.outProjBias, rows: rows, inDim: C, outDim: C, rowsAlone: !training)
-    layerNormForward(out: cache.ln2.pointer, mean: cache.ln2Mean.pointer, rstd: cache.ln2Rstd.pointer,
+    layerNormForward(engine: engine, out: cache.ln2.pointer, mean: cache.ln2Mean.pointer, rstd: cache.ln2Rstd.pointer,
                      inp: cache.residualMid.pointer, weight: w.ln2Weight, bias: w.ln2Bias, rows: rows, dim: C)
     // c_fc without its bias: the activation kernel adds it.
-    linearForward(out: cache.fcOut.pointer, inp: cache.ln2.pointer, weight: w.fcWeight, bias: nil,
+    linearForward(engine: engine, out: cache.fcOut.pointer, inp: cache.ln2.pointer, weight: w.fcWeight, bias: nil,
                   rows: rows, inDim: C, outDim: M, rowsAlone: !training)
-    biasGELUForward(out: cache.gelu.pointer, derivative: training ? cache.fcOut.pointer : nil, inp: cache.fcOut.pointer,
+    biasGELUForward(engine: engine, out: cache.gelu.pointer, derivative: training ? cache.fcOut.pointer : nil, inp: cache.fcOut.pointer,
                     bias: w.fcBias, rows: rows, cols: M)
     cache.holdsGELUDerivative = training
-    linearResidualForward(out: out, residual: cache.residualMid.pointer, inp: cache.gelu.pointer, weight: w.projWeight,
+    linearResidualForward(engine: engine, out: out, residual: cache.residualMid.pointer, inp: cache.gelu.pointer, weight: w.projWeight,
                           bias: w.projBias, rows: rows, inDim: M, outDim: C, rowsAlone: !training)
 }
 
 /// Backward of `residualBlockForward`. On entry `dresidual` holds dL/d(out); on return dL/d(inp).
 /// Parameter gradients accumulate into `grads`.
-public func residualBlockBackward(dresidual: UnsafeMutablePointer<Float>, inp: UnsafePointer<Float>,
+public func residualBlockBackward(engine: EngineContext, dresidual: UnsafeMutablePointer<Float>, inp: UnsafePointer<Float>,
                                   weights w: BlockTensors, grads g: BlockTensors, cache: BlockCache,
                                   scratch: BlockGradScratch, shape: AttentionShape, mlpWidth: Int) {
     let rows = shape.batch * shape.tokens, C = shape.width, M = mlpWidth
     precondition(cache.holdsGELUDerivative, "backward pass after a forward pass without training: true")
     // MLP branch: out = mid + gelu(fc(ln2(mid))) · projᵀ + b
-    linearBackward(dinp: scratch.dfc.pointer, dweight: g.projWeight, dbias: g.projBias, dout: dresidual,
+    linearBackward(engine: engine, dinp: scratch.dfc.pointer, dweight: g.projWeight, dbias: g.projBias, dout: dresidual,
                    inp: cache.gelu.pointer, weight: w.projWeight, rows: rows, inDim: M, outDim: C)
-    multiplyElementwise(scratch.dfc.pointer, by: cache.fcOut.pointer, count: rows * M)
-    linearBackward(dinp: scratch.dln.pointer, dweight: g.fcWeight, dbias: g.fcBias, dout: scratch.dfc.pointer,
+    multiplyElementwise(engine: engine, scratch.dfc.pointer, by: cache.fcOut.pointer, count: rows * M)
+    linearBackward(engine: engine, dinp: scratch.dln.pointer, dweight: g.fcWeight, dbias: g.fcBias, dout: scratch.dfc.pointer,
                    inp: cache.ln2.pointer, weight: w.fcWeight, rows: rows, inDim: C, outDim: M)
-    layerNormBackward(dinp: dresidual, dweight: g.ln2Weight, dbias: g.ln2Bias, dout: scratch.dln.pointer,
+    layerNormBackward(engine: engine, dinp: dresidual, dweight: g.ln2Weight, dbias: g.ln2Bias, dout: scratch.dln.pointer,
                       inp: cache.residualMid.pointer, weight: w.ln2Weight, mean: cache.ln2Mean.pointer,
                       rstd: cache.ln2Rstd.pointer, rows: rows, dim: C)
     // Attention branch: mid = inp + attn(ln1(inp)) · outᵀ + b
-    linearBackward(dinp: scratch.datt.pointer, dweight: g.outProjWeight, dbias: g.outProjBias, dout: dresidual,
+    linearBackward(engine: engine, dinp: scratch.datt.pointer, dweight: g.outProjWeight, dbias: g.outProjBias, dout: dresidual,
                    inp: cache.att.pointer, weight: w.outProjWeight, rows: rows, inDim: C, outDim: C)
-    attentionBackward(dqkv: scratch.dqkv.pointer, dout: scratch.datt.pointer, qkv: cache.qkv.pointer,
+    attentionBackward(engine: engine, dqkv: scratch.dqkv.pointer, dout: scratch.datt.pointer, qkv: cache.qkv.pointer,
                       softmaxStatistics: cache.softmaxStatistics.pointer, scratch: scratch.attention.mutableBuffer,
                       shape: shape)
-    linearBackward(dinp: scratch.dln.pointer, dweight: g.inProjWeight, dbias: g.inProjBias, dout: scratch.dqkv.pointer,
+    linearBackward(engine: engine, dinp: scratch.dln.pointer, dweight: g.inProjWeight, dbias: g.inProjBias, dout: scratch.dqkv.pointer,
                    inp: cache.ln1.pointer, weight: w.inProjWeight, rows: rows, inDim: C, outDim: 3 * C)
-    layerNormBackward(dinp: dresidual, dweight: g.ln1Weight, dbias: g.ln1Bias, dout: scratch.dln.pointer,
+    layerNormBackward(engine: engine, dinp: dresidual, dweight: g.ln1Weight, dbias: g.ln1Bias, dout: scratch.dln.pointer,
                       inp: inp, weight: w.ln1Weight, mean: cache.ln1Mean.pointer, rstd: cache.ln1Rstd.pointer,
                       rows: rows, dim: C)
 }
@@ -132,30 +132,30 @@ public func residualBlockBackward(dresidual: UnsafeMutablePointer<Float>, inp: U
 /// Every token still feeds the keys and values, but attention is taken for the read row's query alone, and the
 /// output projection and the MLP (most of a block) run on batch rows instead of batch × tokens. Each row is computed
 /// as it would be in a batch of any size (`Product.rowsAlone`).
-public func residualBlockForwardPooled(out: UnsafeMutablePointer<Float>, inp: UnsafePointer<Float>,
+public func residualBlockForwardPooled(engine: EngineContext, out: UnsafeMutablePointer<Float>, inp: UnsafePointer<Float>,
                                        positions: UnsafePointer<Int32>?, weights w: BlockTensors, cache: BlockCache,
                                        shape: AttentionShape, mlpWidth: Int) {
     let rows = shape.batch * shape.tokens, B = shape.batch, C = shape.width, M = mlpWidth
     precondition(rows <= cache.maxRows, "batch larger than the block cache")
-    layerNormForward(out: cache.ln1.pointer, mean: cache.ln1Mean.pointer, rstd: cache.ln1Rstd.pointer, inp: inp,
+    layerNormForward(engine: engine, out: cache.ln1.pointer, mean: cache.ln1Mean.pointer, rstd: cache.ln1Rstd.pointer, inp: inp,
                      weight: w.ln1Weight, bias: w.ln1Bias, rows: rows, dim: C)
-    linearForward(out: cache.qkv.pointer, inp: cache.ln1.pointer, weight: w.inProjWeight, bias: w.inProjBias,
+    linearForward(engine: engine, out: cache.qkv.pointer, inp: cache.ln1.pointer, weight: w.inProjWeight, bias: w.inProjBias,
                   rows: rows, inDim: C, outDim: 3 * C, rowsAlone: true)
-    attentionForwardPooled(out: cache.att.pointer, qkv: cache.qkv.pointer, positions: positions,
+    attentionForwardPooled(engine: engine, out: cache.att.pointer, qkv: cache.qkv.pointer, positions: positions,
                            scratch: cache.attentionScratch.mutableBuffer, shape: shape)
     // From here on, the first B rows of each cache buffer: the read rows of the residual stream, then as in the
     // full block.
     gatherRows(out: cache.residualMid.pointer, x: inp, positions: positions, batch: B, tokens: shape.tokens, width: C)
-    addRowsWithBias(out: cache.residualMid.pointer, inp: cache.residualMid.pointer, bias: w.outProjBias, rows: B, cols: C)
-    sgemm(transB: true, m: B, n: C, k: C, a: cache.att.pointer, lda: C, b: w.outProjWeight, ldb: C, beta: 1,
+    addRowsWithBias(engine: engine, out: cache.residualMid.pointer, inp: cache.residualMid.pointer, bias: w.outProjBias, rows: B, cols: C)
+    sgemm(engine: engine, transB: true, m: B, n: C, k: C, a: cache.att.pointer, lda: C, b: w.outProjWeight, ldb: C, beta: 1,
           c: cache.residualMid.pointer, ldc: C, rowsAlone: true)
-    layerNormForward(out: cache.ln2.pointer, mean: cache.ln2Mean.pointer, rstd: cache.ln2Rstd.pointer,
+    layerNormForward(engine: engine, out: cache.ln2.pointer, mean: cache.ln2Mean.pointer, rstd: cache.ln2Rstd.pointer,
                      inp: cache.residualMid.pointer, weight: w.ln2Weight, bias: w.ln2Bias, rows: B, dim: C)
-    sgemm(transB: true, m: B, n: M, k: C, a: cache.ln2.pointer, lda: C, b: w.fcWeight, ldb: C, c: cache.fcOut.pointer,
+    sgemm(engine: engine, transB: true, m: B, n: M, k: C, a: cache.ln2.pointer, lda: C, b: w.fcWeight, ldb: C, c: cache.fcOut.pointer,
           ldc: M, rowsAlone: true)
-    biasGELUForward(out: cache.gelu.pointer, derivative: nil, inp: cache.fcOut.pointer, bias: w.fcBias, rows: B, cols: M)
+    biasGELUForward(engine: engine, out: cache.gelu.pointer, derivative: nil, inp: cache.fcOut.pointer, bias: w.fcBias, rows: B, cols: M)
     cache.holdsGELUDerivative = false
-    addRowsWithBias(out: out, inp: cache.residualMid.pointer, bias: w.projBias, rows: B, cols: C)
-    sgemm(transB: true, m: B, n: C, k: M, a: cache.gelu.pointer, lda: M, b: w.projWeight, ldb: M, beta: 1, c: out, ldc: C,
+    addRowsWithBias(engine: engine, out: out, inp: cache.residualMid.pointer, bias: w.projBias, rows: B, cols: C)
+    sgemm(engine: engine, transB: true, m: B, n: C, k: M, a: cache.gelu.pointer, lda: M, b: w.projWeight, ldb: M, beta: 1, c: out, ldc: C,
           rowsAlone: true)
 }

@@ -3,6 +3,7 @@ import GapSpec
 
 /// ViT: patch conv (as one product) → class token → positional embedding → ln_pre → blocks → CLS head.
 final class VisionTower {
+    let engine: EngineContext
     let config: VisionConfig
     let stack: TransformerStack
     let head: EmbeddingHead
@@ -11,13 +12,14 @@ final class VisionTower {
     let patches, patchEmbeds, tokens, lnPreMean, lnPreRstd, dtokens, dpatchEmbeds: FloatBuffer
     private var batch = 0
 
-    init(config model: ModelConfig, layout: ParameterLayout, weights w: UnsafeMutablePointer<Float>,
+    init(engine: EngineContext, config model: ModelConfig, layout: ParameterLayout, weights w: UnsafeMutablePointer<Float>,
          grads g: UnsafeMutablePointer<Float>, maxBatch: Int) {
         let v = model.vision
+        self.engine = engine
         config = v
-        stack = TransformerStack(blockNames: layout.visionBlockNames, layout: layout, weights: w, grads: g, maxBatch: maxBatch,
+        stack = TransformerStack(engine: engine, blockNames: layout.visionBlockNames, layout: layout, weights: w, grads: g, maxBatch: maxBatch,
                                  tokens: v.tokens, width: v.width, heads: v.heads, mlpWidth: v.mlpWidth, causal: false)
-        head = EmbeddingHead(lnPrefix: layout.visionHead.ln, projectionName: layout.visionHead.projection, layout: layout,
+        head = EmbeddingHead(engine: engine, lnPrefix: layout.visionHead.ln, projectionName: layout.visionHead.projection, layout: layout,
                              weights: w, grads: g, maxBatch: maxBatch, width: v.width, embedDim: model.embedDim)
         func o(_ n: String) -> Int { layout.offset(n) }
         conv = w + o("visual.conv1.weight"); dconv = g + o("visual.conv1.weight")
@@ -38,12 +40,12 @@ final class VisionTower {
     func forward(images: UnsafePointer<Float>, batch: Int, training: Bool) -> UnsafeMutablePointer<Float> {
         self.batch = batch
         let v = config, patchLen = 3 * v.patchSize * v.patchSize
-        im2patches(out: patches.pointer, images: images, batch: batch, channels: 3, imageSize: v.imageSize, patchSize: v.patchSize)
-        linearForward(out: patchEmbeds.pointer, inp: patches.pointer, weight: conv, bias: nil,
+        im2patches(engine: engine, out: patches.pointer, images: images, batch: batch, channels: 3, imageSize: v.imageSize, patchSize: v.patchSize)
+        linearForward(engine: engine, out: patchEmbeds.pointer, inp: patches.pointer, weight: conv, bias: nil,
                       rows: batch * v.patchCount, inDim: patchLen, outDim: v.width, rowsAlone: !training)
         visionTokensForward(out: tokens.pointer, patchEmbeds: patchEmbeds.pointer, classEmbedding: classEmbedding,
                             positional: positional, batch: batch, patches: v.patchCount, width: v.width)
-        layerNormForward(out: stack.input, mean: lnPreMean.pointer, rstd: lnPreRstd.pointer, inp: tokens.pointer,
+        layerNormForward(engine: engine, out: stack.input, mean: lnPreMean.pointer, rstd: lnPreRstd.pointer, inp: tokens.pointer,
                          weight: lnPreWeight, bias: lnPreBias, rows: batch * v.tokens, dim: v.width)
         if !training, !stack.weights.isEmpty {
             // Inference reads the class token alone: the last block runs for it only.
@@ -59,18 +61,19 @@ final class VisionTower {
         head.backward(embedGrad: embedGrad, into: stack.dresidual.pointer, positions: nil, batch: batch, tokens: v.tokens)
         stack.backward(batch: batch)
         dtokens.pointer.update(repeating: 0, count: batch * v.tokens * v.width)
-        layerNormBackward(dinp: dtokens.pointer, dweight: dlnPreWeight, dbias: dlnPreBias, dout: stack.dresidual.pointer,
+        layerNormBackward(engine: engine, dinp: dtokens.pointer, dweight: dlnPreWeight, dbias: dlnPreBias, dout: stack.dresidual.pointer,
                           inp: tokens.pointer, weight: lnPreWeight, mean: lnPreMean.pointer, rstd: lnPreRstd.pointer,
                           rows: batch * v.tokens, dim: v.width)
         visionTokensBackward(dpatchEmbeds: dpatchEmbeds.pointer, dclass: dclass, dpositional: dpositional, dout: dtokens.pointer,
                              batch: batch, patches: v.patchCount, width: v.width)
-        linearBackward(dinp: nil, dweight: dconv, dbias: nil, dout: dpatchEmbeds.pointer, inp: patches.pointer, weight: conv,
+        linearBackward(engine: engine, dinp: nil, dweight: dconv, dbias: nil, dout: dpatchEmbeds.pointer, inp: patches.pointer, weight: conv,
                        rows: batch * v.patchCount, inDim: patchLen, outDim: v.width)
     }
 }
 
 /// Text transformer: token + positional embedding (no pre-LN) → causal blocks → end-of-text head.
 final class TextTower {
+    let engine: EngineContext
     let config: TextConfig
     let stack: TransformerStack
     let head: EmbeddingHead
@@ -80,13 +83,14 @@ final class TextTower {
     /// Rows per sequence in the last forward pass: up to the batch's last end-of-text token (`forward`).
     private var used = 0
 
-    init(config model: ModelConfig, layout: ParameterLayout, weights w: UnsafeMutablePointer<Float>,
+    init(engine: EngineContext, config model: ModelConfig, layout: ParameterLayout, weights w: UnsafeMutablePointer<Float>,
          grads g: UnsafeMutablePointer<Float>, maxBatch: Int) {
         let t = model.text
+        self.engine = engine
         config = t
-        stack = TransformerStack(blockNames: layout.textBlockNames, layout: layout, weights: w, grads: g, maxBatch: maxBatch,
+        stack = TransformerStack(engine: engine, blockNames: layout.textBlockNames, layout: layout, weights: w, grads: g, maxBatch: maxBatch,
                                  tokens: t.contextLength, width: t.width, heads: t.heads, mlpWidth: t.mlpWidth, causal: true)
-        head = EmbeddingHead(lnPrefix: layout.textHead.ln, projectionName: layout.textHead.projection, layout: layout,
+        head = EmbeddingHead(engine: engine, lnPrefix: layout.textHead.ln, projectionName: layout.textHead.projection, layout: layout,
                              weights: w, grads: g, maxBatch: maxBatch, width: t.width, embedDim: model.embedDim)
         let names = layout.textEmbeddingNames
         tokenEmbedding = w + layout.offset(names.token); dtokenEmbedding = g + layout.offset(names.token)

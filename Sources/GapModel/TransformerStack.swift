@@ -1,9 +1,9 @@
-import Foundation
 import GapEngine
 
 /// The residual blocks of one tower, with the activations each keeps for backward.
 /// `residuals[0]` is the stack's input, `residuals[i + 1]` block i's output.
 final class TransformerStack {
+    let engine: EngineContext
     let weights: [BlockTensors]
     let grads: [BlockTensors]
     let caches: [BlockCache]
@@ -14,11 +14,12 @@ final class TransformerStack {
     let tokens, width, heads, mlpWidth: Int
     let causal: Bool
 
-    init(blockNames: [String], layout: ParameterLayout, weights w: UnsafeMutablePointer<Float>, grads g: UnsafeMutablePointer<Float>,
+    init(engine: EngineContext, blockNames: [String], layout: ParameterLayout, weights w: UnsafeMutablePointer<Float>, grads g: UnsafeMutablePointer<Float>,
          maxBatch: Int, tokens: Int, width: Int, heads: Int, mlpWidth: Int, causal: Bool) {
+        self.engine = engine
         weights = blockNames.map { blockTensors(w, layout, $0) }
         grads = blockNames.map { blockTensors(g, layout, $0) }
-        let threads = max(EngineThreads.count, ProcessInfo.processInfo.activeProcessorCount)
+        let threads = engine.threads
         caches = blockNames.map { _ in
             BlockCache(maxBatch: maxBatch, tokens: tokens, width: width, heads: heads, mlpWidth: mlpWidth, threads: threads)
         }
@@ -47,7 +48,7 @@ final class TransformerStack {
         precondition(tokens == nil || causal, "only a causal stack's rows do not depend on the rows after them")
         let shape = shape(batch, tokens: tokens)
         for i in weights.indices {
-            residualBlockForward(out: residuals[i + 1].pointer, inp: residuals[i].pointer, weights: weights[i],
+            residualBlockForward(engine: engine, out: residuals[i + 1].pointer, inp: residuals[i].pointer, weights: weights[i],
                                  cache: caches[i], shape: shape, mlpWidth: mlpWidth, training: training)
         }
     }
@@ -58,10 +59,10 @@ final class TransformerStack {
         precondition(tokens == nil || causal, "only a causal stack's rows do not depend on the rows after them")
         let last = weights.count - 1, shape = shape(batch, tokens: tokens)
         for i in weights.indices.dropLast() {
-            residualBlockForward(out: residuals[i + 1].pointer, inp: residuals[i].pointer, weights: weights[i],
+            residualBlockForward(engine: engine, out: residuals[i + 1].pointer, inp: residuals[i].pointer, weights: weights[i],
                                  cache: caches[i], shape: shape, mlpWidth: mlpWidth, training: false)
         }
-        residualBlockForwardPooled(out: output, inp: residuals[last].pointer, positions: positions, weights: weights[last],
+        residualBlockForwardPooled(engine: engine, out: output, inp: residuals[last].pointer, positions: positions, weights: weights[last],
                                    cache: caches[last], shape: shape, mlpWidth: mlpWidth)
         return output
     }
@@ -69,7 +70,7 @@ final class TransformerStack {
     func backward(batch: Int, tokens: Int? = nil) {
         let shape = shape(batch, tokens: tokens)
         for i in weights.indices.reversed() {
-            residualBlockBackward(dresidual: dresidual.pointer, inp: residuals[i].pointer, weights: weights[i], grads: grads[i],
+            residualBlockBackward(engine: engine, dresidual: dresidual.pointer, inp: residuals[i].pointer, weights: weights[i], grads: grads[i],
                                   cache: caches[i], scratch: scratch, shape: shape, mlpWidth: mlpWidth)
         }
     }
@@ -77,14 +78,16 @@ final class TransformerStack {
 
 /// Pooled row → final LayerNorm → projection → L2 normalisation, with its backward.
 final class EmbeddingHead {
+    let engine: EngineContext
     let lnWeight, lnBias, projection: UnsafeMutablePointer<Float>
     let dlnWeight, dlnBias, dprojection: UnsafeMutablePointer<Float>
     let width, embedDim: Int
     let pooled, normed, mean, rstd, projected, norms, embeds: FloatBuffer
     let dnormed, dprojected, dpooled: FloatBuffer
 
-    init(lnPrefix: String, projectionName: String, layout: ParameterLayout, weights w: UnsafeMutablePointer<Float>,
+    init(engine: EngineContext, lnPrefix: String, projectionName: String, layout: ParameterLayout, weights w: UnsafeMutablePointer<Float>,
          grads g: UnsafeMutablePointer<Float>, maxBatch: Int, width: Int, embedDim: Int) {
+        self.engine = engine
         lnWeight = w + layout.offset("\(lnPrefix).weight")
         lnBias = w + layout.offset("\(lnPrefix).bias")
         projection = w + layout.offset(projectionName)
@@ -110,9 +113,9 @@ final class EmbeddingHead {
     func forward(from sequence: UnsafePointer<Float>, positions: UnsafePointer<Int32>?, batch: Int, tokens: Int,
                  training: Bool) -> UnsafeMutablePointer<Float> {
         gatherRows(out: pooled.pointer, x: sequence, positions: positions, batch: batch, tokens: tokens, width: width)
-        layerNormForward(out: normed.pointer, mean: mean.pointer, rstd: rstd.pointer, inp: pooled.pointer,
+        layerNormForward(engine: engine, out: normed.pointer, mean: mean.pointer, rstd: rstd.pointer, inp: pooled.pointer,
                          weight: lnWeight, bias: lnBias, rows: batch, dim: width)
-        projectionForward(out: projected.pointer, inp: normed.pointer, projection: projection, rows: batch, inDim: width,
+        projectionForward(engine: engine, out: projected.pointer, inp: normed.pointer, projection: projection, rows: batch, inDim: width,
                           outDim: embedDim, rowsAlone: !training)
         l2NormalizeForward(out: embeds.pointer, norms: norms.pointer, inp: projected.pointer, rows: batch, dim: embedDim)
         return embeds.pointer
@@ -123,10 +126,10 @@ final class EmbeddingHead {
                   positions: UnsafePointer<Int32>?, batch: Int, tokens: Int) {
         l2NormalizeBackward(dinp: dprojected.pointer, dout: embedGrad, normalized: embeds.pointer, norms: norms.pointer,
                             rows: batch, dim: embedDim)
-        projectionBackward(dinp: dnormed.pointer, dprojection: dprojection, dout: dprojected.pointer, inp: normed.pointer,
+        projectionBackward(engine: engine, dinp: dnormed.pointer, dprojection: dprojection, dout: dprojected.pointer, inp: normed.pointer,
                            projection: projection, rows: batch, inDim: width, outDim: embedDim)
         dpooled.pointer.update(repeating: 0, count: batch * width)
-        layerNormBackward(dinp: dpooled.pointer, dweight: dlnWeight, dbias: dlnBias, dout: dnormed.pointer, inp: pooled.pointer,
+        layerNormBackward(engine: engine, dinp: dpooled.pointer, dweight: dlnWeight, dbias: dlnBias, dout: dnormed.pointer, inp: pooled.pointer,
                           weight: lnWeight, mean: mean.pointer, rstd: rstd.pointer, rows: batch, dim: width)
         dsequence.update(repeating: 0, count: batch * tokens * width)
         scatterRowsAdd(dx: dsequence, dout: dpooled.pointer, positions: positions, batch: batch, tokens: tokens, width: width)

@@ -37,8 +37,8 @@ public struct AdamW {
     }
 
     /// One optimiser step with learning rate `lr` (from the schedule) on `parameters` given `gradients`,
-    /// both `parameterCount` long.
-    public mutating func update(parameters: UnsafeMutablePointer<Float>, gradients: UnsafePointer<Float>, lr: Double) {
+    /// both `parameterCount` long, split across `engine`'s threads (the model's).
+    public mutating func update(engine: EngineContext, parameters: UnsafeMutablePointer<Float>, gradients: UnsafePointer<Float>, lr: Double) {
         step += 1
         let t = Double(step)
         let c = StepCoefficients(
@@ -48,13 +48,14 @@ public struct AdamW {
             applyDecay: weightDecay != 0)
         firstMoment.withUnsafeMutableBufferPointer { mBuffer in
             secondMoment.withUnsafeMutableBufferPointer { vBuffer in
-                forEachSegmentPiece(segments, StepPass(parameters: parameters, gradients: gradients, m: mBuffer.baseAddress!,
-                                                       v: vBuffer.baseAddress!, c: c))
+                forEachSegmentPiece(engine: engine, segments,
+                                    StepPass(parameters: parameters, gradients: gradients, m: mBuffer.baseAddress!,
+                                             v: vBuffer.baseAddress!, c: c))
             }
         }
     }
 
-    /// The update of a piece of the buffer, element by element, so pieces on the engine threads give the same bits
+    /// The update of a piece of the buffer, element by element, so pieces on the context's threads give the same bits
     /// as one pass.
     struct StepPass: SegmentPass {
         let parameters: UnsafeMutablePointer<Float>

@@ -1,11 +1,11 @@
 import GapEngine
 
 /// Global L2 norm of the gradients inside `segments` (all of them when nil), summed in Double: over fixed pieces
-/// of the buffer on the engine threads, then the pieces' sums in order.
-public func gradientNorm(_ gradients: UnsafePointer<Float>, count: Int, segments: [ParameterSegment]? = nil) -> Double {
-    let pieces = EngineThreads.count * piecesPerThread, per = (count + pieces - 1) / max(pieces, 1)
+/// of the buffer on `engine`'s threads, then the pieces' sums in order.
+public func gradientNorm(engine: EngineContext, _ gradients: UnsafePointer<Float>, count: Int, segments: [ParameterSegment]? = nil) -> Double {
+    let pieces = engine.threads * piecesPerThread, per = (count + pieces - 1) / max(pieces, 1)
     return withUnsafeTemporaryAllocation(of: Double.self, capacity: pieces) { sums in
-        parallelChunks(pieces, sharing: (gradients, count, segments, per, sums.baseAddress!)) { s, _, range in
+        parallelChunks(engine: engine, pieces, sharing: (gradients, count, segments, per, sums.baseAddress!)) { s, _, range in
             let (gradients, count, segments, per, sums) = s
             for piece in range {
                 let lo = piece * per, hi = min(count, lo + per)
@@ -29,14 +29,14 @@ public func gradientNorm(_ gradients: UnsafePointer<Float>, count: Int, segments
 /// Returns the norm before clipping. `maxNorm` ≤ 0 turns clipping off, as `grad_clip_norm: 0` does; a
 /// non-finite norm leaves the gradients as they are, for the trainer's non-finite check to report.
 @discardableResult
-public func clipGradientNorm(_ gradients: UnsafeMutablePointer<Float>, count: Int, maxNorm: Double,
+public func clipGradientNorm(engine: EngineContext, _ gradients: UnsafeMutablePointer<Float>, count: Int, maxNorm: Double,
                              segments: [ParameterSegment]? = nil) -> Double {
-    let norm = gradientNorm(gradients, count: count, segments: segments)
+    let norm = gradientNorm(engine: engine, gradients, count: count, segments: segments)
     guard maxNorm > 0, norm.isFinite else { return norm }
     let coefficient = maxNorm / (norm + 1e-6)
     guard coefficient < 1 else { return norm }
     let factor = Float(coefficient)
-    parallelChunks(count, minimumPerChunk: 1 << 15, sharing: (gradients, count, segments, factor)) { s, _, piece in
+    parallelChunks(engine: engine, count, minimumPerChunk: 1 << 15, sharing: (gradients, count, segments, factor)) { s, _, piece in
         let (gradients, count, segments, factor) = s
         forEachRange(count: count, segments: segments) { segment in
             for k in piece.clamped(to: segment) { gradients[k] *= factor }

@@ -8,12 +8,12 @@ public func firstNonFiniteIndex(_ values: UnsafePointer<Float>, count: Int) -> I
 }
 
 /// The first non-finite value in the buffer, located by parameter name for the message that stops training.
-/// Checked every step, so the common case (all finite) is one pass split across the engine threads.
-public func firstNonFinite(_ values: UnsafePointer<Float>, segments: [ParameterSegment])
+/// Checked every step, so the common case (all finite) is one pass split across `engine`'s threads.
+public func firstNonFinite(engine: EngineContext, _ values: UnsafePointer<Float>, segments: [ParameterSegment])
     -> (segment: ParameterSegment, index: Int)? {
     let bad = Atomic<Bool>(false)
     withUnsafePointer(to: bad) { bad in
-        forEachSegmentPiece(segments, FiniteCheck(values: values, bad: bad))
+        forEachSegmentPiece(engine: engine, segments, FiniteCheck(values: values, bad: bad))
     }
     guard bad.load(ordering: .relaxed) else { return nil }
     for segment in segments {
@@ -30,15 +30,15 @@ protocol SegmentPass {
     func run(_ range: Range<Int>, decay: Bool)
 }
 
-/// Runs `pass` over the parameters of `segments`, cut into pieces of the whole parameter range that the engine
+/// Runs `pass` over the parameters of `segments`, cut into pieces of the whole parameter range that `engine`'s
 /// threads share (each piece clipped to every segment it overlaps). Pieces depend only on the segments and the
 /// thread count. A protocol, not a closure: a closure handed to the threads inside the loop's shared values comes
 /// back in its generic form, and calling it took a heap-allocated thunk on every piece.
 @inline(__always)
-func forEachSegmentPiece<Pass: SegmentPass>(_ segments: [ParameterSegment], _ pass: Pass) {
+func forEachSegmentPiece<Pass: SegmentPass>(engine: EngineContext, _ segments: [ParameterSegment], _ pass: Pass) {
     var end = 0
     for segment in segments { end = max(end, segment.offset + segment.count) }
-    parallelChunks(end, minimumPerChunk: 1 << 15, sharing: (segments, pass)) { s, _, piece in
+    parallelChunks(engine: engine, end, minimumPerChunk: 1 << 15, sharing: (segments, pass)) { s, _, piece in
         let (segments, pass) = s
         for segment in segments {
             let part = piece.clamped(to: segment.offset..<(segment.offset + segment.count))

@@ -19,15 +19,18 @@ public struct CheckpointEvaluation {
     public var eval: EvalConfig
     /// Where the embedding pictures go; nil draws none.
     public var pictures: URL?
+    /// Threads of the embedding and the metrics (the model's engine context).
+    public var threads: Int
 
     public init(model: ModelConfig, checkpoint: URL, data: DataConfig, split: String, tokenizer: URL?, eval: EvalConfig,
-                pictures: URL?) {
+                pictures: URL?, threads: Int = 1) {
         self.model = model
         self.checkpoint = checkpoint
         self.data = data
         self.split = split
         self.tokenizer = tokenizer
         self.eval = eval
+        self.threads = threads
         self.pictures = pictures
     }
 
@@ -39,7 +42,7 @@ public struct CheckpointEvaluation {
     }
 
     public func run() throws -> [String: Double] {
-        let clip = CLIPModel(config: model, maxBatch: 256)
+        let clip = CLIPModel(config: model, maxBatch: 256, threads: threads)
         try clip.loadWeights(from: checkpoint.path)
         var loaded = try loadDataset(data, imageSize: model.vision.imageSize, contextLength: model.text.contextLength,
                                      vocabSize: model.text.vocabSize, cacheDirectory: nil)
@@ -53,7 +56,7 @@ public struct CheckpointEvaluation {
         evalConfig.pictures = pictures != nil
         let input = try SplitEmbedding.input(model: clip, split: target, tokenizer: tok,
                                              probeTrain: eval.linearProbe ? loaded.train : nil)
-        return try Evaluation.run(input, config: evalConfig, pictureFolder: pictures, runName: checkpoint.lastPathComponent).metrics
+        return try Evaluation.run(engine: clip.engine, input, config: evalConfig, pictureFolder: pictures, runName: checkpoint.lastPathComponent).metrics
     }
 
     /// Records `metrics` with a run of the store, under `eval/<split>/`.

@@ -49,7 +49,7 @@ public final class CommandEngine: TrainingEngine {
         let named = URL(fileURLWithPath: try filled(config.train.commandCheckpoint))
         guard FileManager.default.fileExists(atPath: named.path) else { throw CommandEngineError.noCheckpoint(named.path) }
         let weights = named.pathExtension == "safetensors" ? named : try convert(named)
-        let model = CLIPModel(config: job.model, maxBatch: job.train.batchSize)
+        let model = CLIPModel(config: job.model, maxBatch: job.train.batchSize, threads: job.threads)
         try model.loadWeights(from: weights.path)
         try observer.checkpointWritten(weights, epoch: job.train.epochs)
         return model

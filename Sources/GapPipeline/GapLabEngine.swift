@@ -8,7 +8,7 @@ public final class GapLabEngine: TrainingEngine {
     public init() {}
 
     public func train(_ job: TrainingJob, observer: TrainingObserver) throws -> CLIPModel? {
-        let model = CLIPModel(config: job.model, seed: job.seed, maxBatch: job.train.batchSize)
+        let model = CLIPModel(config: job.model, seed: job.seed, maxBatch: job.train.batchSize, threads: job.threads)
         if let initial = job.initialWeights { try model.loadWeights(from: initial.path) }
         let trainer = try Trainer(model: model, train: job.train, loss: job.loss, imageCount: job.split.imageCount,
                                   seed: job.seed)

@@ -25,17 +25,21 @@ public final class RunSession {
     }
     /// Stops the run once, right after an epoch's checkpoint, to test resuming.
     public var fault: InjectedFault?
+    /// Threads of training and evaluation (`gaplab train-run --threads`, else the configuration's
+    /// `runtime.threads`), handed to every model the session makes.
+    public let threads: Int
 
     private let engine: TrainingEngine
     private var directionsRecorded: Set<String> = []
 
     public init(storage: Storage, runID: String, config: RunConfig, artifacts: URL, cacheDirectory: URL?,
-                engine: TrainingEngine? = nil) throws {
+                engine: TrainingEngine? = nil, threads: Int? = nil) throws {
         self.storage = storage
         self.runID = runID
         self.config = config
         self.artifacts = artifacts
         self.cacheDirectory = cacheDirectory
+        self.threads = threads ?? config.runtime.threads
         self.engine = try engine ?? TrainingEngines.engine(for: config, runID: runID, artifacts: artifacts)
     }
 
@@ -53,7 +57,7 @@ public final class RunSession {
 
         let job = TrainingJob(model: m, train: config.train, loss: config.loss, seed: UInt64(config.seed), split: data.train,
                               captionEmbeddings: captionEmbeddings, augment: config.data.augment, checkpoint: checkpointURL,
-                              workDirectory: artifacts.appendingPathComponent("engine/pretrain"))
+                              threads: threads, workDirectory: artifacts.appendingPathComponent("engine/pretrain"))
         let pretraining = PretrainingObserver(session: self, data: data)
         guard let model = try engine.train(job, observer: pretraining) else {
             output("the engine left no weights to evaluate (train.command_checkpoint is empty): training metrics only")
@@ -95,14 +99,15 @@ public final class RunSession {
         let input = try SplitEmbedding.input(model: model, split: split, tokenizer: data.tokenizer,
                                              probeTrain: config.eval.linearProbe ? data.train : nil)
         let pictures = artifacts.appendingPathComponent("pictures")
-        let report = try Evaluation.run(input, config: config.eval, seed: UInt64(config.seed), pictureFolder: pictures, runName: runID)
+        let report = try Evaluation.run(engine: model.engine, input, config: config.eval, seed: UInt64(config.seed),
+                                        pictureFolder: pictures, runName: runID)
         try log(try points(report.metrics, prefix: config.eval.split.rawValue, step: step, epoch: Double(epoch)))
         if config.eval.pictures, let files = try? FileManager.default.contentsOfDirectory(at: pictures, includingPropertiesForKeys: nil) {
             for file in files.sorted(by: { $0.path < $1.path }) { try addArtifact(file) }
         }
         for extra in data.extraSplits {
             let extraInput = try SplitEmbedding.input(model: model, split: extra, tokenizer: data.tokenizer)
-            let extraReport = try Evaluation.run(extraInput, config: config.eval, seed: UInt64(config.seed), cheap: true)
+            let extraReport = try Evaluation.run(engine: model.engine, extraInput, config: config.eval, seed: UInt64(config.seed), cheap: true)
             try log(try points(extraReport.metrics, prefix: extra.name, step: step, epoch: Double(epoch)))
         }
     }
@@ -118,22 +123,22 @@ public final class RunSession {
         downstream.test.tokenize(with: tokenizer, contextLength: m.text.contextLength)
         var evalConfig = config.eval
         evalConfig.posthocShift = []
-        let pretrained = CLIPModel(config: m, maxBatch: config.train.batchSize)
+        let pretrained = CLIPModel(config: m, maxBatch: config.train.batchSize, threads: threads)
         try pretrained.loadWeights(from: checkpointURL.path)
         let before = try SplitEmbedding.input(model: pretrained, split: downstream.test, tokenizer: tokenizer,
                                               probeTrain: config.eval.linearProbe ? downstream.train : nil)
-        try log(try points(try Evaluation.run(before, config: evalConfig, seed: UInt64(config.seed)).metrics,
+        try log(try points(try Evaluation.run(engine: pretrained.engine, before, config: evalConfig, seed: UInt64(config.seed)).metrics,
                            prefix: "zeroshot", step: pretrainSteps, epoch: 0))
 
         let job = TrainingJob(model: m, train: config.finetuneTrainConfig(imageCount: downstream.train.imageCount),
                               loss: config.loss.withoutIMSep, seed: UInt64(config.seed) &+ 1, split: downstream.train,
                               captionEmbeddings: nil, augment: config.data.augment, checkpoint: nil, initialWeights: checkpointURL,
-                              workDirectory: artifacts.appendingPathComponent("engine/finetune"))
+                              threads: threads, workDirectory: artifacts.appendingPathComponent("engine/finetune"))
         let finetuning = FinetuningObserver(session: self)
         guard let model = try engine.train(job, observer: finetuning) else { return }
         let after = try SplitEmbedding.input(model: model, split: downstream.test, tokenizer: tokenizer,
                                              probeTrain: config.eval.linearProbe ? downstream.train : nil)
-        try log(try points(try Evaluation.run(after, config: evalConfig, seed: UInt64(config.seed)).metrics,
+        try log(try points(try Evaluation.run(engine: model.engine, after, config: evalConfig, seed: UInt64(config.seed)).metrics,
                            prefix: "finetuned", step: pretrainSteps + finetuning.step, epoch: Double(f.epochs)))
     }
 
@@ -195,7 +200,8 @@ public final class RunSession {
             let config = session.config
             guard config.eval.everyEpoch else { return }
             let input = try SplitEmbedding.input(model: model, split: data.val, tokenizer: data.tokenizer)
-            let report = try Evaluation.run(input, config: config.eval, seed: UInt64(config.seed), cheap: true)
+            let report = try Evaluation.run(engine: model.engine, input, config: config.eval, seed: UInt64(config.seed),
+                                            cheap: true)
             try session.log(try session.points(report.metrics, prefix: "val", step: step, epoch: Double(epoch)))
         }
 

@@ -47,7 +47,7 @@ public final class TorchEngine: TrainingEngine {
         })
         if let failure { throw TorchEngineError.failed(failure) }
         guard status == 0, let final else { throw TorchEngineError.stopped(status: status) }
-        let model = CLIPModel(config: job.model, maxBatch: job.train.batchSize)
+        let model = CLIPModel(config: job.model, maxBatch: job.train.batchSize, threads: job.threads)
         try model.loadWeights(from: final)
         try? FileManager.default.removeItem(at: batchesDirectory)
         return model
@@ -77,7 +77,7 @@ public final class TorchEngine: TrainingEngine {
                 gradNorm: event.gradNorm, samplesPerSecond: event.samplesPerSecond))
         case "epoch_end":
             let weights = try event.required(\.weights, "weights")
-            let model = CLIPModel(config: job.model, maxBatch: job.train.batchSize)
+            let model = CLIPModel(config: job.model, maxBatch: job.train.batchSize, threads: job.threads)
             try model.loadWeights(from: weights)
             try observer.epochEnded(epoch: try event.required(\.epoch, "epoch"), step: try event.required(\.step, "step"),
                                     model: model)

@@ -32,10 +32,12 @@ public struct TrainingJob {
     /// Where an engine that trains outside this process keeps its files (exported batches, its job, the weights
     /// it hands back); nil: a temporary folder.
     public var workDirectory: URL?
+    /// Threads the model trains with (its engine context's); the numbers depend on the count.
+    public var threads: Int
 
     public init(model: ModelConfig, train: TrainConfig, loss: LossConfig, seed: UInt64, split: ImageTextDataset,
                 captionEmbeddings: CaptionEmbeddings?, augment: Bool, checkpoint: URL?, initialWeights: URL? = nil,
-                workDirectory: URL? = nil) {
+                threads: Int = 1, workDirectory: URL? = nil) {
         self.model = model
         self.train = train
         self.loss = loss
@@ -46,6 +48,7 @@ public struct TrainingJob {
         self.checkpoint = checkpoint
         self.initialWeights = initialWeights
         self.workDirectory = workDirectory
+        self.threads = threads
     }
 }
 

@@ -31,7 +31,7 @@ public struct StepRecord {
 }
 
 /// The training loop of one run: batches → model → loss → AdamW, with open_clip's schedule, no-decay rule and
-/// logit-scale clamp. All buffers are allocated here once; a step allocates nothing but its log record.
+/// logit-scale clamp. The loss and the optimiser run on the model's engine context (its thread count). All buffers are allocated here once; a step allocates nothing but its log record.
 public final class Trainer {
     public let model: CLIPModel
     public let train: TrainConfig
@@ -155,22 +155,22 @@ public final class Trainer {
     func trainStep(batch B: Int, slot: Int) throws -> StepRecord {
         let E = model.config.embedDim
         let (v, t) = model.forward(images: pixelSlots[slot].pointer, tokens: tokenSlots[slot].pointer, batch: B)
-        let result = loss.forwardBackward(image: v, text: t, count: B, dim: E, logitScale: model.logitScale,
+        let result = loss.forwardBackward(engine: model.engine, image: v, text: t, count: B, dim: E, logitScale: model.logitScale,
                                           semanticDistance: loss.settings.needsSemanticDistance ? UnsafePointer(distances.pointer) : nil,
                                           imageGrad: imageGrad.pointer, textGrad: textGrad.pointer)
         guard result.total.isFinite else { throw TrainingError.nonFinite(step: step, what: "the loss (\(result.total))") }
         model.zeroGrads()
         model.backward(imageEmbedGrad: imageGrad.pointer, textEmbedGrad: textGrad.pointer)
         model.grads.pointer[logitScaleOffset] = train.learnLogitScale ? result.logitScaleGrad : 0
-        if let bad = firstNonFinite(model.grads.pointer, segments: optimizer.segments) {
+        if let bad = firstNonFinite(engine: model.engine, model.grads.pointer, segments: optimizer.segments) {
             throw TrainingError.nonFinite(step: step, what: "the gradient of \(bad.segment.name)")
         }
         var norm: Double?
         if train.gradClipNorm > 0 {
-            norm = clipGradientNorm(model.grads.pointer, count: model.parameterCount, maxNorm: train.gradClipNorm)
+            norm = clipGradientNorm(engine: model.engine, model.grads.pointer, count: model.parameterCount, maxNorm: train.gradClipNorm)
         }
         let lr = schedule.lr(at: step)
-        optimizer.update(parameters: model.weights.pointer, gradients: model.grads.pointer, lr: lr)
+        optimizer.update(engine: model.engine, parameters: model.weights.pointer, gradients: model.grads.pointer, lr: lr)
         // open_clip clamps the logit scale to [0, ln 100] after every step.
         model.logitScale = min(max(model.logitScale, 0), Float(log(100.0)))
         let record = StepRecord(step: step, epoch: epoch, lr: lr, loss: result, logitScale: model.logitScale, gradNorm: norm)

@@ -6,6 +6,7 @@ import XCTest
 /// head's K or V (vector blocks and the element-by-element path), the lane maximum of softmax, and the backward
 /// pass's recomputed probabilities, which must be the forward pass's floats exactly.
 final class AttentionKernelTests: XCTestCase {
+    let engine = EngineContext()
     func testTransposeMatchesElementByElement() {
         var rng = SeededRandom(seed: 3, stream: "transpose")
         let w = VectorMath.width
@@ -76,11 +77,11 @@ final class AttentionKernelTests: XCTestCase {
             var kept = [Float](repeating: 0, count: s.batch * s.tokens * s.width), dropped = kept
             qkv.withUnsafeBufferPointer { qkv in
                 kept.withUnsafeMutableBufferPointer {
-                    attentionForward(out: $0.baseAddress!, softmaxStatistics: statistics.pointer, qkv: qkv.baseAddress!,
+                    attentionForward(engine: engine, out: $0.baseAddress!, softmaxStatistics: statistics.pointer, qkv: qkv.baseAddress!,
                                      scratch: scratch.mutableBuffer, shape: s)
                 }
                 dropped.withUnsafeMutableBufferPointer {
-                    attentionForward(out: $0.baseAddress!, softmaxStatistics: nil, qkv: qkv.baseAddress!,
+                    attentionForward(engine: engine, out: $0.baseAddress!, softmaxStatistics: nil, qkv: qkv.baseAddress!,
                                      scratch: scratch.mutableBuffer, shape: s)
                 }
             }

@@ -4,17 +4,18 @@ import XCTest
 
 /// Every layer's backward against finite differences of L = Σ y ⊙ R for a random R.
 final class KernelGradientTests: XCTestCase {
+    let engine = EngineContext()
     func testLinear() {
         let rows = 5, inDim = 7, outDim = 6
         let x = randomBuffer(rows * inDim, seed: 1), w = randomBuffer(outDim * inDim, seed: 2), b = randomBuffer(outDim, seed: 3)
         let r = randomBuffer(rows * outDim, seed: 4), y = FloatBuffer(count: rows * outDim)
         func loss() -> Double {
-            linearForward(out: y.pointer, inp: x.pointer, weight: w.pointer, bias: b.pointer, rows: rows, inDim: inDim, outDim: outDim)
+            linearForward(engine: engine, out: y.pointer, inp: x.pointer, weight: w.pointer, bias: b.pointer, rows: rows, inDim: inDim, outDim: outDim)
             return dot(y.pointer, r.pointer, rows * outDim)
         }
         let dx = FloatBuffer(count: rows * inDim), dw = FloatBuffer(count: outDim * inDim), db = FloatBuffer(count: outDim)
         _ = loss()
-        linearBackward(dinp: dx.pointer, dweight: dw.pointer, dbias: db.pointer, dout: r.pointer, inp: x.pointer, weight: w.pointer,
+        linearBackward(engine: engine, dinp: dx.pointer, dweight: dw.pointer, dbias: db.pointer, dout: r.pointer, inp: x.pointer, weight: w.pointer,
                        rows: rows, inDim: inDim, outDim: outDim)
         checkGradient("x", values: x.pointer, count: x.count, analytic: dx.array, loss: loss)
         checkGradient("w", values: w.pointer, count: w.count, analytic: dw.array, loss: loss)
@@ -26,12 +27,12 @@ final class KernelGradientTests: XCTestCase {
         let x = randomBuffer(rows * inDim, seed: 5), p = randomBuffer(inDim * outDim, seed: 6)
         let r = randomBuffer(rows * outDim, seed: 7), y = FloatBuffer(count: rows * outDim)
         func loss() -> Double {
-            projectionForward(out: y.pointer, inp: x.pointer, projection: p.pointer, rows: rows, inDim: inDim, outDim: outDim)
+            projectionForward(engine: engine, out: y.pointer, inp: x.pointer, projection: p.pointer, rows: rows, inDim: inDim, outDim: outDim)
             return dot(y.pointer, r.pointer, rows * outDim)
         }
         let dx = FloatBuffer(count: rows * inDim), dp = FloatBuffer(count: inDim * outDim)
         _ = loss()
-        projectionBackward(dinp: dx.pointer, dprojection: dp.pointer, dout: r.pointer, inp: x.pointer, projection: p.pointer,
+        projectionBackward(engine: engine, dinp: dx.pointer, dprojection: dp.pointer, dout: r.pointer, inp: x.pointer, projection: p.pointer,
                            rows: rows, inDim: inDim, outDim: outDim)
         checkGradient("x", values: x.pointer, count: x.count, analytic: dx.array, loss: loss)
         checkGradient("p", values: p.pointer, count: p.count, analytic: dp.array, loss: loss)
@@ -47,13 +48,13 @@ final class KernelGradientTests: XCTestCase {
         let r = randomBuffer(rows * dim, seed: 11), y = FloatBuffer(count: rows * dim)
         let mean = FloatBuffer(count: rows), rstd = FloatBuffer(count: rows)
         func loss() -> Double {
-            layerNormForward(out: y.pointer, mean: mean.pointer, rstd: rstd.pointer, inp: x.pointer, weight: w.pointer, bias: b.pointer,
+            layerNormForward(engine: engine, out: y.pointer, mean: mean.pointer, rstd: rstd.pointer, inp: x.pointer, weight: w.pointer, bias: b.pointer,
                              rows: rows, dim: dim)
             return dot(y.pointer, r.pointer, rows * dim)
         }
         _ = loss()
         let dx = FloatBuffer(count: rows * dim), dw = FloatBuffer(count: dim), db = FloatBuffer(count: dim)
-        layerNormBackward(dinp: dx.pointer, dweight: dw.pointer, dbias: db.pointer, dout: r.pointer, inp: x.pointer, weight: w.pointer,
+        layerNormBackward(engine: engine, dinp: dx.pointer, dweight: dw.pointer, dbias: db.pointer, dout: r.pointer, inp: x.pointer, weight: w.pointer,
                           mean: mean.pointer, rstd: rstd.pointer, rows: rows, dim: dim)
         checkGradient("x", values: x.pointer, count: x.count, analytic: dx.array, samples: 60, step: 5e-3, loss: loss)
         checkGradient("w", values: w.pointer, count: w.count, analytic: dw.array, loss: loss)
@@ -63,7 +64,7 @@ final class KernelGradientTests: XCTestCase {
     func testLayerNormMatchesDefinition() {
         let x = FloatBuffer([1, 2, 3, 4]), w = FloatBuffer([1, 1, 1, 1]), b = FloatBuffer([0, 0, 0, 0])
         let y = FloatBuffer(count: 4), m = FloatBuffer(count: 1), s = FloatBuffer(count: 1)
-        layerNormForward(out: y.pointer, mean: m.pointer, rstd: s.pointer, inp: x.pointer, weight: w.pointer, bias: b.pointer, rows: 1, dim: 4)
+        layerNormForward(engine: engine, out: y.pointer, mean: m.pointer, rstd: s.pointer, inp: x.pointer, weight: w.pointer, bias: b.pointer, rows: 1, dim: 4)
         // mean 2.5, biased variance 1.25
         let rs = 1 / (1.25 + 1e-5).squareRoot()
         XCTAssertEqual(Double(y[0]), -1.5 * rs, accuracy: 1e-6)
@@ -75,18 +76,18 @@ final class KernelGradientTests: XCTestCase {
         let x = randomBuffer(n, seed: 12, scale: 2), r = randomBuffer(n, seed: 13), y = FloatBuffer(count: n)
         let bias = randomBuffer(n, seed: 14), slopes = FloatBuffer(count: n)
         func loss() -> Double {
-            biasGELUForward(out: y.pointer, derivative: slopes.pointer, inp: x.pointer, bias: bias.pointer, rows: 1, cols: n)
+            biasGELUForward(engine: engine, out: y.pointer, derivative: slopes.pointer, inp: x.pointer, bias: bias.pointer, rows: 1, cols: n)
             return dot(y.pointer, r.pointer, n)
         }
         _ = loss()
         // dL/dx = r · GELU′(x + b), the backward pass's product.
         let dx = FloatBuffer(count: n)
         dx.pointer.update(from: r.pointer, count: n)
-        multiplyElementwise(dx.pointer, by: slopes.pointer, count: n)
+        multiplyElementwise(engine: engine, dx.pointer, by: slopes.pointer, count: n)
         checkGradient("x", values: x.pointer, count: n, analytic: dx.array, step: 1e-3, loss: loss)
         // torch.nn.functional.gelu(torch.tensor(1.0)) = 0.8413447
         let one = FloatBuffer([1]), zero = FloatBuffer([0]), out = FloatBuffer(count: 1)
-        biasGELUForward(out: out.pointer, derivative: nil, inp: one.pointer, bias: zero.pointer, rows: 1, cols: 1)
+        biasGELUForward(engine: engine, out: out.pointer, derivative: nil, inp: one.pointer, bias: zero.pointer, rows: 1, cols: 1)
         XCTAssertEqual(out[0], 0.8413447, accuracy: 1e-6)
     }
 
@@ -97,12 +98,12 @@ final class KernelGradientTests: XCTestCase {
         let out = FloatBuffer(count: outCount), statistics = FloatBuffer(count: shape.softmaxStatisticsCount)
         let scratch = FloatBuffer(count: attentionScratchCount(shape, threads: 4))
         func loss() -> Double {
-            attentionForward(out: out.pointer, softmaxStatistics: statistics.pointer, qkv: qkv.pointer, scratch: scratch.mutableBuffer, shape: shape)
+            attentionForward(engine: engine, out: out.pointer, softmaxStatistics: statistics.pointer, qkv: qkv.pointer, scratch: scratch.mutableBuffer, shape: shape)
             return dot(out.pointer, r.pointer, outCount)
         }
         _ = loss()
         let dqkv = FloatBuffer(count: qkvCount)
-        attentionBackward(dqkv: dqkv.pointer, dout: r.pointer, qkv: qkv.pointer, softmaxStatistics: statistics.pointer,
+        attentionBackward(engine: engine, dqkv: dqkv.pointer, dout: r.pointer, qkv: qkv.pointer, softmaxStatistics: statistics.pointer,
                           scratch: scratch.mutableBuffer, shape: shape)
         checkGradient("qkv", values: qkv.pointer, count: qkvCount, analytic: dqkv.array, samples: 60, step: 5e-3, loss: loss)
         if causal {
@@ -128,8 +129,8 @@ final class KernelGradientTests: XCTestCase {
             let qkv = randomBuffer(s.batch * T * C3, seed: UInt64(tokens)), dout = randomBuffer(s.batch * T * C, seed: 99)
             let out = FloatBuffer(count: s.batch * T * C), statistics = FloatBuffer(count: s.softmaxStatisticsCount)
             let dqkv = FloatBuffer(count: s.batch * T * C3), scratch = FloatBuffer(count: attentionScratchCount(s, threads: 2))
-            attentionForward(out: out.pointer, softmaxStatistics: statistics.pointer, qkv: qkv.pointer, scratch: scratch.mutableBuffer, shape: s)
-            attentionBackward(dqkv: dqkv.pointer, dout: dout.pointer, qkv: qkv.pointer, softmaxStatistics: statistics.pointer,
+            attentionForward(engine: engine, out: out.pointer, softmaxStatistics: statistics.pointer, qkv: qkv.pointer, scratch: scratch.mutableBuffer, shape: s)
+            attentionBackward(engine: engine, dqkv: dqkv.pointer, dout: dout.pointer, qkv: qkv.pointer, softmaxStatistics: statistics.pointer,
                               scratch: scratch.mutableBuffer, shape: s)
             var worstOut = 0.0, worstGrad = 0.0
             for b in 0..<s.batch {
@@ -222,7 +223,7 @@ final class KernelGradientTests: XCTestCase {
         let size = 4, p = 2
         let img = FloatBuffer((0..<(3 * size * size)).map(Float.init))
         let out = FloatBuffer(count: 4 * 3 * p * p)
-        im2patches(out: out.pointer, images: img.pointer, batch: 1, channels: 3, imageSize: size, patchSize: p)
+        im2patches(engine: engine, out: out.pointer, images: img.pointer, batch: 1, channels: 3, imageSize: size, patchSize: p)
         // patch 1 = (gy 0, gx 1): channel 0 rows 0-1, cols 2-3 → 2,3,6,7; then channel 1 → 18,19,22,23
         XCTAssertEqual(Array(out.array[12..<20]), [2, 3, 6, 7, 18, 19, 22, 23])
     }
@@ -249,16 +250,15 @@ final class KernelGradientTests: XCTestCase {
 
 /// Large products split across engine threads (rows of C when tall, columns otherwise) equal the single call.
 final class SplitProductTests: XCTestCase {
+    let engine = EngineContext()
     func testSplitProductsMatchOneCall() {
-        defer { EngineThreads.set(1) }
         for (transA, transB, m, n, k) in [(false, true, 300, 90, 40), (true, false, 70, 260, 50), (false, false, 40, 300, 64), (true, true, 257, 129, 33)] {
             let a = randomBuffer(m * k, seed: 31), b = randomBuffer(k * n, seed: 32)
             let lda = transA ? m : k, ldb = transB ? k : n
             let one = FloatBuffer(count: m * n), split = FloatBuffer(count: m * n)
-            EngineThreads.set(1)
-            sgemm(transA: transA, transB: transB, m: m, n: n, k: k, a: a.pointer, lda: lda, b: b.pointer, ldb: ldb, c: one.pointer, ldc: n)
-            EngineThreads.set(2)
-            sgemm(transA: transA, transB: transB, m: m, n: n, k: k, a: a.pointer, lda: lda, b: b.pointer, ldb: ldb, c: split.pointer, ldc: n)
+            sgemm(engine: EngineContext(threads: 1), transA: transA, transB: transB, m: m, n: n, k: k, a: a.pointer, lda: lda,
+                  b: b.pointer, ldb: ldb, c: one.pointer, ldc: n)
+            sgemm(engine: EngineContext(threads: 2), transA: transA, transB: transB, m: m, n: n, k: k, a: a.pointer, lda: lda, b: b.pointer, ldb: ldb, c: split.pointer, ldc: n)
             for i in 0..<(m * n) { XCTAssertEqual(one[i], split[i], accuracy: 1e-4, "\(transA) \(transB) \(m)×\(n)×\(k) [\(i)]") }
             // Reference from the definition.
             var ref = 0.0
@@ -275,15 +275,14 @@ final class SplitProductTests: XCTestCase {
     /// partial, the partials added in order): close to the one-thread sums and to a Double reference, accumulated
     /// onto what the gradients held, and the same bits on every run.
     func testWeightGradientInPiecesMatchesOneCall() {
-        defer { EngineThreads.set(1) }
         let rows = 2100, inDim = 40, outDim = 70
         let dout = randomBuffer(rows * outDim, seed: 41), inp = randomBuffer(rows * inDim, seed: 42)
         let weight = randomBuffer(outDim * inDim, seed: 43)
         let start = randomBuffer(outDim * inDim, seed: 44), startBias = randomBuffer(outDim, seed: 45)
         func run(threads: Int) -> (dw: [Float], db: [Float], dx: [Float]) {
-            EngineThreads.set(threads)
+            let engine = EngineContext(threads: threads)
             let dw = FloatBuffer(start.array), db = FloatBuffer(startBias.array), dx = FloatBuffer(count: rows * inDim)
-            linearBackward(dinp: dx.pointer, dweight: dw.pointer, dbias: db.pointer, dout: dout.pointer, inp: inp.pointer,
+            linearBackward(engine: engine, dinp: dx.pointer, dweight: dw.pointer, dbias: db.pointer, dout: dout.pointer, inp: inp.pointer,
                            weight: weight.pointer, rows: rows, inDim: inDim, outDim: outDim)
             return (dw.array, db.array, dx.array)
         }
@@ -309,19 +308,18 @@ final class SplitProductTests: XCTestCase {
     /// reference, accumulate onto what the gradients held, and come out the same bits on every run. Widths on the
     /// vector grid and off it (scalar path).
     func testLayerNormBackwardInPiecesMatchesOneThread() {
-        defer { EngineThreads.set(1) }
         for dim in [128, 40] {
             let rows = 1000
             let x = randomBuffer(rows * dim, seed: 61, scale: 2), w = randomBuffer(dim, seed: 62), b = randomBuffer(dim, seed: 63)
             let dy = randomBuffer(rows * dim, seed: 64), start = randomBuffer(rows * dim, seed: 65)
             let startW = randomBuffer(dim, seed: 66), startB = randomBuffer(dim, seed: 67)
             let y = FloatBuffer(count: rows * dim), mean = FloatBuffer(count: rows), rstd = FloatBuffer(count: rows)
-            layerNormForward(out: y.pointer, mean: mean.pointer, rstd: rstd.pointer, inp: x.pointer, weight: w.pointer,
+            layerNormForward(engine: engine, out: y.pointer, mean: mean.pointer, rstd: rstd.pointer, inp: x.pointer, weight: w.pointer,
                              bias: b.pointer, rows: rows, dim: dim)
             func run(threads: Int) -> (dx: [Float], dw: [Float], db: [Float]) {
-                EngineThreads.set(threads)
+                let engine = EngineContext(threads: threads)
                 let dx = FloatBuffer(start.array), dw = FloatBuffer(startW.array), db = FloatBuffer(startB.array)
-                layerNormBackward(dinp: dx.pointer, dweight: dw.pointer, dbias: db.pointer, dout: dy.pointer, inp: x.pointer,
+                layerNormBackward(engine: engine, dinp: dx.pointer, dweight: dw.pointer, dbias: db.pointer, dout: dy.pointer, inp: x.pointer,
                                   weight: w.pointer, mean: mean.pointer, rstd: rstd.pointer, rows: rows, dim: dim)
                 return (dx.array, dw.array, db.array)
             }
@@ -345,13 +343,12 @@ final class SplitProductTests: XCTestCase {
 
     /// The bias written into each piece's rows before its product: the one-thread result and a Double reference.
     func testLinearForwardWithBiasInPieces() {
-        defer { EngineThreads.set(1) }
         let rows = 1000, inDim = 48, outDim = 96
         let x = randomBuffer(rows * inDim, seed: 51), w = randomBuffer(outDim * inDim, seed: 52), b = randomBuffer(outDim, seed: 53)
         func run(threads: Int) -> [Float] {
-            EngineThreads.set(threads)
+            let engine = EngineContext(threads: threads)
             let y = FloatBuffer(count: rows * outDim)
-            linearForward(out: y.pointer, inp: x.pointer, weight: w.pointer, bias: b.pointer, rows: rows, inDim: inDim, outDim: outDim)
+            linearForward(engine: engine, out: y.pointer, inp: x.pointer, weight: w.pointer, bias: b.pointer, rows: rows, inDim: inDim, outDim: outDim)
             return y.array
         }
         let one = run(threads: 1), split = run(threads: 2)

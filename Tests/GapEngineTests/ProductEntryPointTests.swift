@@ -6,10 +6,9 @@ import XCTest
 /// `referenceProduct`: every transpose, alpha and beta, shapes that take the tiles and shapes that take OpenBLAS,
 /// strided operands, one and two threads.
 final class ProductEntryPointTests: XCTestCase {
-    override func tearDown() { EngineThreads.set(1) }
 
     func check(transA: Bool, transB: Bool, m: Int, n: Int, k: Int, alpha: Float, beta: Float, pad: Int, threads: Int) {
-        EngineThreads.set(threads)
+        let engine = EngineContext(threads: threads)
         var rng = SeededRandom(seed: UInt64(m * 131 + n * 7 + k), stream: "product \(transA) \(transB)")
         let (aRows, aCols) = transA ? (k, m) : (m, k)
         let (bRows, bCols) = transB ? (n, k) : (k, n)
@@ -21,7 +20,7 @@ final class ProductEntryPointTests: XCTestCase {
         a.withUnsafeBufferPointer { a in
             b.withUnsafeBufferPointer { b in
                 fast.withUnsafeMutableBufferPointer { c in
-                    sgemm(transA: transA, transB: transB, m: m, n: n, k: k, alpha: alpha, a: a.baseAddress!, lda: lda,
+                    sgemm(engine: engine, transA: transA, transB: transB, m: m, n: n, k: k, alpha: alpha, a: a.baseAddress!, lda: lda,
                           b: b.baseAddress!, ldb: ldb, beta: beta, c: c.baseAddress!, ldc: ldc)
                 }
                 expected.withUnsafeMutableBufferPointer { c in

@@ -41,18 +41,14 @@ final class TiledProductTests: XCTestCase {
     /// to OpenBLAS's.
     func testWeightGradientTilesMatchDoubleReference() throws {
         try XCTSkipUnless(ProductKernel.tilesBuilt, "the tiles are built on AVX-512 machines only")
-        let tiles = ProductKernel.tiles
-        defer { EngineThreads.set(1); ProductKernel.tiles = tiles }
         for (rows, inDim, outDim) in [(1000, 128, 200), (333, 256, 64), (130, 64, 384), (7, 64, 6)] {
             let dout = randomBuffer(rows * outDim, seed: UInt64(rows)), inp = randomBuffer(rows * inDim, seed: UInt64(inDim))
             let weight = randomBuffer(outDim * inDim, seed: 3)
             let start = randomBuffer(outDim * inDim, seed: 4), startBias = randomBuffer(outDim, seed: 5)
             func run(threads: Int, tiles: Bool) -> (dw: [Float], db: [Float]) {
-                EngineThreads.set(threads)
-                ProductKernel.tiles = tiles
-                defer { ProductKernel.tiles = true }
+                let engine = EngineContext(threads: threads, productKernel: tiles ? .tiles : .blas)
                 let dw = FloatBuffer(start.array), db = FloatBuffer(startBias.array)
-                linearBackward(dinp: nil, dweight: dw.pointer, dbias: db.pointer, dout: dout.pointer, inp: inp.pointer,
+                linearBackward(engine: engine, dinp: nil, dweight: dw.pointer, dbias: db.pointer, dout: dout.pointer, inp: inp.pointer,
                                weight: weight.pointer, rows: rows, inDim: inDim, outDim: outDim)
                 return (dw.array, db.array)
             }
@@ -83,19 +79,17 @@ final class TiledProductTests: XCTestCase {
     /// pass over the terms and in several (320 terms); close to a Double reference and to OpenBLAS, at one thread
     /// and two.
     func testResidualProjectionEqualsAccumulatingOntoResidual() {
-        let tiles = ProductKernel.tiles
-        defer { EngineThreads.set(1); ProductKernel.tiles = tiles }
         let rows = 1003, outDim = 128
         for inDim in [128, 64, 320] {
             let x = randomBuffer(rows * inDim, seed: 71), w = randomBuffer(outDim * inDim, seed: 72)
             let bias = randomBuffer(outDim, seed: 73), residual = randomBuffer(rows * outDim, seed: 74)
             for threads in [1, 2] {
-                EngineThreads.set(threads)
+                let engine = EngineContext(threads: threads)
                 let fused = FloatBuffer(count: rows * outDim), accumulated = FloatBuffer(count: rows * outDim)
-                linearResidualForward(out: fused.pointer, residual: residual.pointer, inp: x.pointer, weight: w.pointer,
+                linearResidualForward(engine: engine, out: fused.pointer, residual: residual.pointer, inp: x.pointer, weight: w.pointer,
                                       bias: bias.pointer, rows: rows, inDim: inDim, outDim: outDim)
-                addRowsWithBias(out: accumulated.pointer, inp: residual.pointer, bias: bias.pointer, rows: rows, cols: outDim)
-                sgemm(transB: true, m: rows, n: outDim, k: inDim, a: x.pointer, lda: inDim, b: w.pointer, ldb: inDim,
+                addRowsWithBias(engine: engine, out: accumulated.pointer, inp: residual.pointer, bias: bias.pointer, rows: rows, cols: outDim)
+                sgemm(engine: engine, transB: true, m: rows, n: outDim, k: inDim, a: x.pointer, lda: inDim, b: w.pointer, ldb: inDim,
                       beta: 1, c: accumulated.pointer, ldc: outDim)
                 XCTAssertEqual(fused.array, accumulated.array, "inDim \(inDim), threads \(threads)")
                 var worst = 0.0
@@ -108,11 +102,10 @@ final class TiledProductTests: XCTestCase {
                 }
                 XCTAssertLessThan(worst, 1e-4, "inDim \(inDim), threads \(threads)")
                 // Through OpenBLAS: the residual and bias written first, then the product accumulated.
-                ProductKernel.tiles = false
+                let blas = EngineContext(threads: threads, productKernel: .blas)
                 let viaBLAS = FloatBuffer(count: rows * outDim)
-                linearResidualForward(out: viaBLAS.pointer, residual: residual.pointer, inp: x.pointer, weight: w.pointer,
+                linearResidualForward(engine: blas, out: viaBLAS.pointer, residual: residual.pointer, inp: x.pointer, weight: w.pointer,
                                       bias: bias.pointer, rows: rows, inDim: inDim, outDim: outDim)
-                ProductKernel.tiles = tiles
                 for i in stride(from: 0, to: rows * outDim, by: 13) {
                     XCTAssertEqual(viaBLAS[i], fused[i], accuracy: 1e-4)
                 }
@@ -124,18 +117,17 @@ final class TiledProductTests: XCTestCase {
     /// on AVX-512 builds, against Double, at one thread and two; with one pass of the tiles over the terms and with
     /// several (320 and 192 terms), the bias added once at the end.
     func testLinearLayersAtTiledWidths() {
-        defer { EngineThreads.set(1) }
         let rows = 1003, outDim = 192
         for inDim in [128, 320] {
             let x = randomBuffer(rows * inDim, seed: 61), w = randomBuffer(outDim * inDim, seed: 62)
             let bias = randomBuffer(outDim, seed: 63)
             let dy = randomBuffer(rows * outDim, seed: 64), dxStart = randomBuffer(rows * inDim, seed: 65)
             for threads in [1, 2] {
-                EngineThreads.set(threads)
+                let engine = EngineContext(threads: threads)
                 let unbiased = FloatBuffer(count: rows * outDim)
                 for withBias in [false, true] {
                     let y = withBias ? FloatBuffer(count: rows * outDim) : unbiased
-                    linearForward(out: y.pointer, inp: x.pointer, weight: w.pointer, bias: withBias ? bias.pointer : nil,
+                    linearForward(engine: engine, out: y.pointer, inp: x.pointer, weight: w.pointer, bias: withBias ? bias.pointer : nil,
                                   rows: rows, inDim: inDim, outDim: outDim)
                     if withBias {
                         // The tiles add the bias as they write C: the same floats as adding it to the product afterwards.
@@ -157,7 +149,7 @@ final class TiledProductTests: XCTestCase {
                 }
                 for accumulate in [false, true] {
                     let dx = FloatBuffer(dxStart.array), dw = FloatBuffer(count: outDim * inDim)
-                    linearBackward(dinp: dx.pointer, dweight: dw.pointer, dbias: nil, dout: dy.pointer, inp: x.pointer,
+                    linearBackward(engine: engine, dinp: dx.pointer, dweight: dw.pointer, dbias: nil, dout: dy.pointer, inp: x.pointer,
                                    weight: w.pointer, rows: rows, inDim: inDim, outDim: outDim, accumulateInput: accumulate)
                     var worst = 0.0
                     for r in stride(from: 0, to: rows, by: 5) {

@@ -6,6 +6,7 @@ import XCTest
 /// VectorMath's exp and erf, and the GELU kernels built on them, against Double references.
 /// Coefficients come from vector_math_fit.py (next to this file), which also verifies them on every float in range.
 final class VectorMathTests: XCTestCase {
+    let engine = EngineContext()
     /// steps + 1 evenly spaced points on [lo, hi], plus `random` seeded uniform ones, as Float.
     func grid(_ lo: Double, _ hi: Double, steps: Int, random: Int = 2000, seed: UInt64) -> [Float] {
         var rng = SeededRandom(seed: seed)
@@ -153,7 +154,7 @@ final class VectorMathTests: XCTestCase {
         var values = [Float](repeating: .nan, count: xs.count), derivative = [Float](repeating: .nan, count: xs.count)
         let zero = [Float](repeating: 0, count: xs.count)
         derivative.withUnsafeMutableBufferPointer { d in
-            biasGELUForward(out: &values, derivative: slopes ? d.baseAddress! : nil, inp: xs, bias: zero, rows: 1, cols: xs.count)
+            biasGELUForward(engine: engine, out: &values, derivative: slopes ? d.baseAddress! : nil, inp: xs, bias: zero, rows: 1, cols: xs.count)
         }
         return (values, derivative)
     }
@@ -176,7 +177,7 @@ final class VectorMathTests: XCTestCase {
         var rng = SeededRandom(seed: 11)
         let dy = xs.map { _ in Float(rng.gaussian()) }
         var dx = dy
-        multiplyElementwise(&dx, by: gelu(xs).slopes, count: xs.count)
+        multiplyElementwise(engine: engine, &dx, by: gelu(xs).slopes, count: xs.count)
         for i in xs.indices {
             let x = Double(xs[i])
             let bound = 1e-6 * max(1, abs(x)) * max(1, abs(Double(dy[i])))
@@ -185,7 +186,7 @@ final class VectorMathTests: XCTestCase {
         var values = [Float](repeating: .nan, count: xs.count), inPlace = xs
         let zero = [Float](repeating: 0, count: xs.count)
         inPlace.withUnsafeMutableBufferPointer {
-            biasGELUForward(out: &values, derivative: $0.baseAddress!, inp: $0.baseAddress!, bias: zero, rows: 1, cols: xs.count)
+            biasGELUForward(engine: engine, out: &values, derivative: $0.baseAddress!, inp: $0.baseAddress!, bias: zero, rows: 1, cols: xs.count)
         }
         XCTAssertEqual(inPlace, gelu(xs).slopes)
         XCTAssertEqual(values, gelu(xs).values)
@@ -200,11 +201,11 @@ final class VectorMathTests: XCTestCase {
         let bias = (0..<cols).map { _ in Float(rng.gaussian()) }
         let shifted = gelu((0..<n).map { xs[$0] + bias[$0 % cols] })
         var values = [Float](repeating: .nan, count: n), slopes = [Float](repeating: .nan, count: n)
-        biasGELUForward(out: &values, derivative: &slopes, inp: Array(xs[0..<n]), bias: bias, rows: rows, cols: cols)
+        biasGELUForward(engine: engine, out: &values, derivative: &slopes, inp: Array(xs[0..<n]), bias: bias, rows: rows, cols: cols)
         XCTAssertEqual(values, shifted.values)
         XCTAssertEqual(slopes, shifted.slopes)
         var inference = [Float](repeating: .nan, count: n)
-        biasGELUForward(out: &inference, derivative: nil, inp: Array(xs[0..<n]), bias: bias, rows: rows, cols: cols)
+        biasGELUForward(engine: engine, out: &inference, derivative: nil, inp: Array(xs[0..<n]), bias: bias, rows: rows, cols: cols)
         XCTAssertEqual(inference, shifted.values)
     }
 
@@ -219,17 +220,14 @@ final class VectorMathTests: XCTestCase {
         var rng = SeededRandom(seed: 12)
         let cols = 40, rows = 3 * 16384 / cols + 5, n = rows * cols
         let xs = (0..<n).map { _ in Float(rng.gaussian() * 3) }, bias = (0..<cols).map { _ in Float(rng.gaussian()) }
-        func run() -> ([Float], [Float]) {
+        func run(threads: Int) -> ([Float], [Float]) {
+            let engine = EngineContext(threads: threads)
             var y = [Float](repeating: 0, count: n), d = [Float](repeating: 0, count: n)
-            biasGELUForward(out: &y, derivative: &d, inp: xs, bias: bias, rows: rows, cols: cols)
+            biasGELUForward(engine: engine, out: &y, derivative: &d, inp: xs, bias: bias, rows: rows, cols: cols)
             return (y, d)
         }
-        let saved = EngineThreads.count
-        defer { EngineThreads.set(saved) }
-        EngineThreads.set(1)
-        let single = run()
-        EngineThreads.set(2)
-        let split = run()
+        let single = run(threads: 1)
+        let split = run(threads: 2)
         XCTAssertEqual(single.0, split.0)
         XCTAssertEqual(single.1, split.1)
     }

@@ -8,9 +8,8 @@ import XCTest
 /// back (workers spinning) and after pauses (workers asleep), with loops nested inside chunks run by their caller.
 final class WorkerPoolTests: XCTestCase {
     func testEveryIndexOnceAcrossManyLoops() {
-        defer { EngineThreads.set(1) }
         for threads in [2, 3] {
-            EngineThreads.set(threads)
+            let engine = EngineContext(threads: threads)
             let n = 1000
             let visits = UnsafeMutablePointer<Int32>.allocate(capacity: n)
             defer { visits.deallocate() }
@@ -25,7 +24,7 @@ final class WorkerPoolTests: XCTestCase {
                 for loop in 0..<2000 {
                     if loop % 500 == 499 { usleep(2000) }  // long enough for the workers to go to sleep
                     seen.initialize(repeating: -1, count: n + 1)
-                    parallelChunks(n, sharing: (visits, seen, badSlots, threads)) { s, slot, range in
+                    parallelChunks(engine: engine, n, sharing: (visits, seen, badSlots, threads)) { s, slot, range in
                         let (visits, seen, badSlots, threads) = s
                         if !(0..<threads).contains(slot) { badSlots.pointee.add(1, ordering: .relaxed) }
                         seen[range.lowerBound] = range.upperBound
@@ -45,13 +44,12 @@ final class WorkerPoolTests: XCTestCase {
     /// The first pieces are the largest and the last the smallest, so the thread that finishes first waits for a
     /// short piece; a loop too short for that (pieces below `minimumPerChunk`) is cut into equal pieces.
     func testPiecesFallInSizeUnlessTooShort() {
-        defer { EngineThreads.set(1) }
-        EngineThreads.set(2)
+        let engine = EngineContext(threads: 2)
         func cut(_ n: Int, minimum: Int) -> [Range<Int>] {
             let found = UnsafeMutablePointer<Int>.allocate(capacity: n + 1)
             defer { found.deallocate() }
             found.initialize(repeating: -1, count: n + 1)
-            parallelChunks(n, minimumPerChunk: minimum, sharing: found) { found, _, range in
+            parallelChunks(engine: engine, n, minimumPerChunk: minimum, sharing: found) { found, _, range in
                 found[range.lowerBound] = range.upperBound
             }
             var ranges: [Range<Int>] = [], start = 0
@@ -73,17 +71,16 @@ final class WorkerPoolTests: XCTestCase {
     }
 
     func testNestedLoopsRunOnTheirCaller() {
-        defer { EngineThreads.set(1) }
-        EngineThreads.set(2)
+        let engine = EngineContext(threads: 2)
         let n = 64
         let sums = UnsafeMutablePointer<Int>.allocate(capacity: 2)
         defer { sums.deallocate() }
         sums.initialize(repeating: 0, count: 2)
-        parallelChunks(2, sharing: (sums, n)) { s, outerSlot, outer in
+        parallelChunks(engine: engine, 2, sharing: (sums, n)) { s, outerSlot, outer in
             let (sums, n) = s
             var local = 0
             withUnsafeMutablePointer(to: &local) { local in
-                parallelChunks(n, sharing: (local, outerSlot)) { s, slot, range in
+                parallelChunks(engine: engine, n, sharing: (local, outerSlot)) { s, slot, range in
                     let (local, outerSlot) = s
                     // The inner loop keeps the slot of the thread running the outer piece.
                     if slot != outerSlot { local.pointee = -1_000_000 }

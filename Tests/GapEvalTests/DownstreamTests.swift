@@ -1,17 +1,19 @@
+import GapEngine
 import XCTest
 import GapRandom
 @testable import GapEval
 
 final class DownstreamTests: XCTestCase {
+    let engine = EngineContext()
     func testZeroShotWithHandMadeWeights() throws {
         let weights = try EmbeddingMatrix(rows: [[1, 0, 0], [0, 1, 0], [0, 0, 1]])
         let images = try EmbeddingMatrix(rows: [[0.9, 0.1, 0], [0.2, 0.5, 0.3], [0, 0, 1], [0.5, 0.5, 0]])
         // Ranks of the true class: 1; 2 (0.3 under 0.5); 1; 2 (tied with class 0, ties count against).
-        let result = try ZeroShot.evaluate(images: images, labels: [0, 2, 2, 1], classWeights: weights, ks: [1, 2, 5])
+        let result = try ZeroShot.evaluate(engine: engine, images: images, labels: [0, 2, 2, 1], classWeights: weights, ks: [1, 2, 5])
         XCTAssertEqual(result.top1, 0.5)
         XCTAssertEqual(result.topK[2], 1)
         XCTAssertEqual(result.top5, 1, "k is capped at the 3 classes")
-        let logits = ZeroShot.logits(images: images, classWeights: weights)
+        let logits = ZeroShot.logits(engine: engine, images: images, classWeights: weights)
         XCTAssertEqual(logits[3 + 1], 50, accuracy: 1e-4)
     }
 
@@ -43,16 +45,16 @@ final class DownstreamTests: XCTestCase {
         let (train, trainLabels) = try clusters(60, seed: 1)
         let (test, testLabels) = try clusters(30, seed: 2)
         let config = LogisticRegressionConfig(batchSize: 32, seed: 4)
-        let result = try LinearProbe.evaluate(trainFeatures: train, trainLabels: trainLabels,
+        let result = try LinearProbe.evaluate(engine: engine, trainFeatures: train, trainLabels: trainLabels,
                                               testFeatures: test, testLabels: testLabels, config: config)
         XCTAssertEqual(result.accuracy, 1)
         XCTAssertEqual(result.trainAccuracy, 1)
         XCTAssertEqual(result.classes, 3)
-        let again = try LinearProbe.evaluate(trainFeatures: train, trainLabels: trainLabels,
+        let again = try LinearProbe.evaluate(engine: engine, trainFeatures: train, trainLabels: trainLabels,
                                              testFeatures: test, testLabels: testLabels, config: config)
         XCTAssertEqual(result, again)
-        let model1 = try LogisticRegression.train(features: train, labels: trainLabels, classes: 3, config: config)
-        let model2 = try LogisticRegression.train(features: train, labels: trainLabels, classes: 3, config: config)
+        let model1 = try LogisticRegression.train(engine: engine, features: train, labels: trainLabels, classes: 3, config: config)
+        let model2 = try LogisticRegression.train(engine: engine, features: train, labels: trainLabels, classes: 3, config: config)
         XCTAssertEqual(model1, model2, "same seed, same weights")
     }
 }

@@ -1,19 +1,21 @@
+import GapEngine
 import XCTest
 import GapSpec
 @testable import GapEval
 
 final class EvaluationReportTests: XCTestCase {
+    let engine = EngineContext()
     func testKeysAndDirections() throws {
         let images = try randomUnitRows(30, 8, seed: 1)
         let texts = try cone(30, 8, axis: 0, noiseAxes: [1, 2, 3], spread: 1, seed: 2)
-        let geometry = try GeometryMetrics.compute(images: images, texts: texts)
-        let retrieval = try Retrieval.evaluate(images: images, texts: texts, captionImage: Array(0..<30))
-        let zeroShot = try ZeroShot.evaluate(images: images, labels: Array(repeating: 0, count: 30),
+        let geometry = try GeometryMetrics.compute(engine: engine, images: images, texts: texts)
+        let retrieval = try Retrieval.evaluate(engine: engine, images: images, texts: texts, captionImage: Array(0..<30))
+        let zeroShot = try ZeroShot.evaluate(engine: engine, images: images, labels: Array(repeating: 0, count: 30),
                                              classWeights: EmbeddingMatrix(values: Array(images.values[0..<48]), rows: 6, dim: 8))
         let probe = LinearProbeResult(accuracy: 0.75, trainAccuracy: 0.9, classes: 4)
         let weights = try EmbeddingMatrix(values: Array(images.values[0..<48]), rows: 6, dim: 8)
         let task = ZeroShotTask(images: images, labels: Array(repeating: 0, count: 30), classWeights: weights)
-        let shift = try PosthocShift.sweep(images: images, texts: texts, deltas: [0.5], ks: [1], zeroShot: ["shape": task])
+        let shift = try PosthocShift.sweep(engine: engine, images: images, texts: texts, deltas: [0.5], ks: [1], zeroShot: ["shape": task])
         let report = EvaluationReport(geometry: geometry, retrieval: retrieval, zeroShot: ["shape": zeroShot],
                                       linearProbe: ["shape": probe], shift: shift)
         let metrics = report.metrics
@@ -51,6 +53,7 @@ final class EvaluationReportTests: XCTestCase {
 }
 
 final class EvaluationRunTests: XCTestCase {
+    let engine = EngineContext()
     func testRunFollowsTheConfiguration() throws {
         let images = try cone(20, 6, axis: 0, noiseAxes: [2, 3, 4, 5], spread: 0.5, seed: 1)
         var texts = images.values
@@ -65,16 +68,16 @@ final class EvaluationRunTests: XCTestCase {
         var config = EvalConfig()
         config.posthocShift = [0, 0.5]
         config.pictures = false
-        let full = try Evaluation.run(input, config: config, seed: 3)
+        let full = try Evaluation.run(engine: engine, input, config: config, seed: 3)
         XCTAssertEqual(full.shift.map(\.delta), [0, 0.5])
         XCTAssertNotNil(full.linearProbe["shape"])
-        XCTAssertEqual(full.zeroShot["shape"], try task.evaluate())
+        XCTAssertEqual(full.zeroShot["shape"], try task.evaluate(engine: engine))
         XCTAssertEqual(full.retrieval?.imageToTextRanks.count, 20)
         XCTAssertEqual(full.retrieval?.textToImageRanks.count, 40)
         XCTAssertEqual(full.geometry?.sortedPairedCosines.count, 40)
-        let cheap = try Evaluation.run(input, config: config, seed: 3, cheap: true)
+        let cheap = try Evaluation.run(engine: engine, input, config: config, seed: 3, cheap: true)
         XCTAssertTrue(cheap.shift.isEmpty && cheap.linearProbe.isEmpty)
         XCTAssertEqual(cheap.geometry, full.geometry)
-        XCTAssertThrowsError(try Evaluation.run(EvaluationInput(images: images, texts: captions), config: config))
+        XCTAssertThrowsError(try Evaluation.run(engine: engine, EvaluationInput(images: images, texts: captions), config: config))
     }
 }

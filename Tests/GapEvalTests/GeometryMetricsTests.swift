@@ -1,10 +1,12 @@
+import GapEngine
 import XCTest
 @testable import GapEval
 
 final class GeometryMetricsTests: XCTestCase {
+    let engine = EngineContext()
     func testIdenticalModalitiesHaveNoGap() throws {
         let images = try randomUnitRows(200, 16, seed: 3)
-        let metrics = try GeometryMetrics.compute(images: images, texts: images, seed: 1)
+        let metrics = try GeometryMetrics.compute(engine: engine, images: images, texts: images, seed: 1)
         XCTAssertEqual(metrics.alignment, 1, accuracy: 1e-5)
         XCTAssertEqual(metrics.pairedAngleDegrees, 0, accuracy: 0.1)
         XCTAssertEqual(metrics.centroidGap, 0, accuracy: 1e-7)
@@ -31,7 +33,7 @@ final class GeometryMetricsTests: XCTestCase {
             textRows.append(t)
         }
         let images = try EmbeddingMatrix(rows: imageRows), texts = try EmbeddingMatrix(rows: textRows)
-        let metrics = try GeometryMetrics.compute(images: images, texts: texts)
+        let metrics = try GeometryMetrics.compute(engine: engine, images: images, texts: texts)
         XCTAssertEqual(metrics.alignment, 0.75, accuracy: 1e-6)
         XCTAssertEqual(metrics.pairedAngleDegrees, acos(0.75) * 180 / .pi, accuracy: 1e-4)
         XCTAssertEqual(metrics.centroidGap, 2.0.squareRoot() / 2, accuracy: 1e-6)
@@ -45,7 +47,7 @@ final class GeometryMetricsTests: XCTestCase {
     func testSeparateConesAreFullySeparable() throws {
         let images = try cone(100, 8, axis: 0, noiseAxes: [2, 3, 4, 5], spread: 0.3, seed: 1)
         let texts = try cone(100, 8, axis: 1, noiseAxes: [2, 3, 4, 5], spread: 0.3, seed: 2)
-        XCTAssertEqual(try GeometryMetrics.modalitySeparability(images: images, texts: texts, seed: 0), 1)
+        XCTAssertEqual(try GeometryMetrics.modalitySeparability(engine: engine, images: images, texts: texts, seed: 0), 1)
     }
 
     func testQuantilesInterpolateBetweenOrderStatistics() {
@@ -59,12 +61,12 @@ final class GeometryMetricsTests: XCTestCase {
     func testUniformityIsStableForFarApartPoints() throws {
         // Unnormalised rows 10 apart: exp(−200) underflows Float, the log-sum-exp keeps it.
         let x = try EmbeddingMatrix(rows: [[0, 0], [10, 0]])
-        XCTAssertEqual(GeometryMetrics.uniformity(x), -200, accuracy: 1e-9)
+        XCTAssertEqual(GeometryMetrics.uniformity(engine: engine, x), -200, accuracy: 1e-9)
     }
 
     func testMismatchedPairsAreRejectedWithTheReason() throws {
         let images = try randomUnitRows(4, 3, seed: 1), texts = try randomUnitRows(5, 3, seed: 2)
-        XCTAssertThrowsError(try GeometryMetrics.compute(images: images, texts: texts)) { error in
+        XCTAssertThrowsError(try GeometryMetrics.compute(engine: engine, images: images, texts: texts)) { error in
             XCTAssertTrue("\(error.localizedDescription)".contains("4 images, 5 texts"), error.localizedDescription)
         }
         XCTAssertThrowsError(try EmbeddingMatrix(values: [1, 2, 3], rows: 2, dim: 2))

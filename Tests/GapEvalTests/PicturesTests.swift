@@ -1,3 +1,4 @@
+import GapEngine
 import XCTest
 #if canImport(FoundationXML)
 import FoundationXML
@@ -7,6 +8,7 @@ import GapData
 import GapPlot
 
 final class PicturesTests: XCTestCase {
+    let engine = EngineContext()
     private func isWellFormedXML(_ url: URL) throws -> Bool {
         XMLParser(data: try Data(contentsOf: url)).parse()
     }
@@ -22,8 +24,8 @@ final class PicturesTests: XCTestCase {
         let (images, texts) = try pairedCones()
         let fastTSNE = TSNEConfig(perplexity: 10, iterations: 150)
         for method in ProjectionMethod.allCases {
-            let first = try EmbeddingPictures.projectionPlot(images: images, texts: texts, method: method, sample: 30, seed: 5, tsne: fastTSNE)
-            let second = try EmbeddingPictures.projectionPlot(images: images, texts: texts, method: method, sample: 30, seed: 5, tsne: fastTSNE)
+            let first = try EmbeddingPictures.projectionPlot(engine: engine, images: images, texts: texts, method: method, sample: 30, seed: 5, tsne: fastTSNE)
+            let second = try EmbeddingPictures.projectionPlot(engine: engine, images: images, texts: texts, method: method, sample: 30, seed: 5, tsne: fastTSNE)
             XCTAssertEqual(first, second, "\(method) picture must not change for a fixed seed")
             XCTAssertEqual(first.groups.map(\.name), ["image", "caption"])
             XCTAssertEqual(first.groups.map(\.x.count), [30, 30])
@@ -60,8 +62,8 @@ final class PicturesTests: XCTestCase {
         let b = try cone(15, 6, axis: 1, noiseAxes: [3, 4, 5], spread: 0.1, seed: 2)
         let x = try a.stacked(with: b)
         let config = TSNEConfig(perplexity: 5, iterations: 1000, seed: 3)
-        let first = try TSNE.project(x, config: config)
-        XCTAssertEqual(first, try TSNE.project(x, config: config))
+        let first = try TSNE.project(engine: engine, x, config: config)
+        XCTAssertEqual(first, try TSNE.project(engine: engine, x, config: config))
         func distance(_ i: Int, _ j: Int) -> Double {
             ((first.x[i] - first.x[j]) * (first.x[i] - first.x[j]) + (first.y[i] - first.y[j]) * (first.y[i] - first.y[j])).squareRoot()
         }
@@ -78,7 +80,7 @@ final class PicturesTests: XCTestCase {
         let (images, texts) = try pairedCones()
         let folder = FileManager.default.temporaryDirectory.appendingPathComponent("gapeval-\(UUID().uuidString)")
         defer { try? FileManager.default.removeItem(at: folder) }
-        let written = try EmbeddingPictures.writeRunPictures(images: images, texts: texts, folder: folder, sample: 20, seed: 2,
+        let written = try EmbeddingPictures.writeRunPictures(engine: engine, images: images, texts: texts, folder: folder, sample: 20, seed: 2,
                                                              tsne: TSNEConfig(perplexity: 5, iterations: 100))
         XCTAssertEqual(written.map(\.lastPathComponent).sorted(), [
             "embeddings_pca.png", "embeddings_pca.svg", "embeddings_tsne.png", "embeddings_tsne.svg",

@@ -1,7 +1,9 @@
+import GapEngine
 import XCTest
 @testable import GapEval
 
 final class PosthocShiftTests: XCTestCase {
+    let engine = EngineContext()
     /// Images in a noisy cone around e0 and texts their mirror images across the hyperplane orthogonal to
     /// u = (e0 − e1)/√2, so the centroid gap lies along u.
     func mirroredCones() throws -> (EmbeddingMatrix, EmbeddingMatrix) {
@@ -21,9 +23,9 @@ final class PosthocShiftTests: XCTestCase {
         for (a, b) in zip(shiftedTexts.values, texts.values) { XCTAssertEqual(a, b, accuracy: 1e-6) }
         let weights = try EmbeddingMatrix(rows: [[1, 0, 0, 0, 0, 0], [0, 1, 0, 0, 0, 0]])
         let task = ZeroShotTask(images: images, labels: Array(repeating: 0, count: images.rows), classWeights: weights, ks: [1])
-        let arms = try PosthocShift.sweep(images: images, texts: texts, deltas: [0], ks: [1], zeroShot: ["axis": task])
-        XCTAssertEqual(arms[0].zeroShot["axis"], try task.evaluate())
-        let plain = try GeometryMetrics.compute(images: images, texts: texts)
+        let arms = try PosthocShift.sweep(engine: engine, images: images, texts: texts, deltas: [0], ks: [1], zeroShot: ["axis": task])
+        XCTAssertEqual(arms[0].zeroShot["axis"], try task.evaluate(engine: engine))
+        let plain = try GeometryMetrics.compute(engine: engine, images: images, texts: texts)
         XCTAssertEqual(arms[0].geometry.alignment, plain.alignment, accuracy: 1e-6)
         XCTAssertEqual(arms[0].geometry.centroidGap, plain.centroidGap, accuracy: 1e-6)
     }
@@ -39,7 +41,7 @@ final class PosthocShiftTests: XCTestCase {
             let norm = shiftedImages.row(r).reduce(Float(0)) { $0 + $1 * $1 }
             XCTAssertEqual(norm, 1, accuracy: 1e-5)
         }
-        let arms = try PosthocShift.sweep(images: images, texts: texts, deltas: [0, delta / 2, delta], ks: [1, 5])
+        let arms = try PosthocShift.sweep(engine: engine, images: images, texts: texts, deltas: [0, delta / 2, delta], ks: [1, 5])
         XCTAssertEqual(arms.map(\.delta), [0, delta / 2, delta])
         XCTAssertGreaterThan(arms[2].geometry.alignment, arms[0].geometry.alignment)
         XCTAssertLessThan(arms[2].geometry.centroidGap, 1e-3)

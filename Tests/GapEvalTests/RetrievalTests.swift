@@ -1,19 +1,21 @@
+import GapEngine
 import XCTest
 import GapRandom
 @testable import GapEval
 
 final class RetrievalTests: XCTestCase {
+    let engine = EngineContext()
     /// Two identical captions: every correct item ties with a wrong one.
     func testTiesCountAgainstOrAverage() throws {
         let images = try EmbeddingMatrix(rows: [[1, 0], [0, 1]])
         let texts = try EmbeddingMatrix(rows: [[1, 0], [1, 0]])
-        let pessimistic = try Retrieval.evaluate(images: images, texts: texts, captionImage: [0, 1], ks: [1, 2])
+        let pessimistic = try Retrieval.evaluate(engine: engine, images: images, texts: texts, captionImage: [0, 1], ks: [1, 2])
         XCTAssertEqual(pessimistic.imageToTextRanks, [2, 2])
         XCTAssertEqual(pessimistic.textToImageRanks, [1, 2])
         XCTAssertEqual(pessimistic.imageToTextRecall[1], 0)
         XCTAssertEqual(pessimistic.imageToTextRecall[2], 1)
         XCTAssertEqual(pessimistic.textToImageRecall[1], 0.5)
-        let average = try Retrieval.evaluate(images: images, texts: texts, captionImage: [0, 1], ks: [1], tieRule: .average)
+        let average = try Retrieval.evaluate(engine: engine, images: images, texts: texts, captionImage: [0, 1], ks: [1], tieRule: .average)
         XCTAssertEqual(average.imageToTextRanks, [1.5, 1.5])
         XCTAssertEqual(average.textToImageRanks, [1, 2])
     }
@@ -23,7 +25,7 @@ final class RetrievalTests: XCTestCase {
         let images = try EmbeddingMatrix(rows: [[1, 0, 0], [0, 1, 0], [0, 0, 1]])
         let texts = try EmbeddingMatrix(rows: [[0, 1, 0], [0.6, 0.8, 0], [0, 0.8, 0.6], [0.8, 0, 0.6], [0, 0, 1]])
         let captionImage = [0, 0, 1, 2, 2]
-        let metrics = try Retrieval.evaluate(images: images, texts: texts, captionImage: captionImage, ks: [1, 2, 5])
+        let metrics = try Retrieval.evaluate(engine: engine, images: images, texts: texts, captionImage: captionImage, ks: [1, 2, 5])
         // image 0: best own caption 0.6, beaten by caption 3 (0.8) → 2.
         // image 1: own 0.8, caption 0 (1.0) above, caption 1 (0.8) tied → 3.
         // image 2: own caption 4 scores 1 → 1.
@@ -41,7 +43,7 @@ final class RetrievalTests: XCTestCase {
         XCTAssertEqual(metrics.textToImageMeanRank, 1.8, accuracy: 1e-12)
         XCTAssertEqual(metrics.textToImageMedianRank, 2)
 
-        let average = try Retrieval.evaluate(images: images, texts: texts, captionImage: captionImage, tieRule: .average)
+        let average = try Retrieval.evaluate(engine: engine, images: images, texts: texts, captionImage: captionImage, tieRule: .average)
         XCTAssertEqual(average.imageToTextRanks, [2, 2.5, 1])
         XCTAssertEqual(average.textToImageRanks, [2.5, 2, 1, 2, 1])
     }
@@ -52,8 +54,8 @@ final class RetrievalTests: XCTestCase {
         var generator = SeededRandom(seed: 9)
         let captionImage = (0..<70).map { $0 < 40 ? $0 : generator.nextInt(below: 40) }
         let texts = try randomUnitRows(70, 8, seed: 6)
-        let small = try Retrieval.evaluate(images: images, texts: texts, captionImage: captionImage, blockRows: 7)
-        let large = try Retrieval.evaluate(images: images, texts: texts, captionImage: captionImage, blockRows: 1000)
+        let small = try Retrieval.evaluate(engine: engine, images: images, texts: texts, captionImage: captionImage, blockRows: 7)
+        let large = try Retrieval.evaluate(engine: engine, images: images, texts: texts, captionImage: captionImage, blockRows: 1000)
         XCTAssertEqual(small, large)
         for i in 0..<images.rows {
             let scores = (0..<texts.rows).map { c in zip(images.row(i), texts.row(c)).reduce(Float(0)) { $0 + $1.0 * $1.1 } }
@@ -71,7 +73,7 @@ final class RetrievalTests: XCTestCase {
     /// Every embedding the same: everything ties, so every correct item ranks last.
     func testCollapsedEmbeddingsRankLast() throws {
         let same = try EmbeddingMatrix(values: [Float](repeating: 0.5, count: 5 * 4), rows: 5, dim: 4)
-        let metrics = try Retrieval.evaluate(images: same, texts: same, captionImage: Array(0..<5), ks: [1], blockRows: 2)
+        let metrics = try Retrieval.evaluate(engine: engine, images: same, texts: same, captionImage: Array(0..<5), ks: [1], blockRows: 2)
         XCTAssertEqual(metrics.imageToTextRanks, [5, 5, 5, 5, 5])
         XCTAssertEqual(metrics.textToImageRanks, [5, 5, 5, 5, 5])
         XCTAssertEqual(metrics.imageToTextRecall[1], 0)
@@ -79,7 +81,7 @@ final class RetrievalTests: XCTestCase {
 
     func testImageWithoutCaptionIsRejected() throws {
         let images = try randomUnitRows(3, 4, seed: 1), texts = try randomUnitRows(2, 4, seed: 2)
-        XCTAssertThrowsError(try Retrieval.evaluate(images: images, texts: texts, captionImage: [0, 1])) { error in
+        XCTAssertThrowsError(try Retrieval.evaluate(engine: engine, images: images, texts: texts, captionImage: [0, 1])) { error in
             XCTAssertTrue(error.localizedDescription.contains("image 2"), error.localizedDescription)
         }
     }

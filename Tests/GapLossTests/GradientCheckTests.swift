@@ -1,3 +1,4 @@
+import GapEngine
 import XCTest
 import GapRandom
 @testable import GapLoss
@@ -5,6 +6,7 @@ import GapSpec
 
 /// Analytic gradients of every loss term against central differences of the Double reference.
 final class GradientCheckTests: XCTestCase {
+    let engine = EngineContext()
     private let count = 5
     private let dim = 4
 
@@ -32,7 +34,7 @@ final class GradientCheckTests: XCTestCase {
         var imageGrad = [Float](repeating: .nan, count: count * dim)
         var textGrad = [Float](repeating: .nan, count: count * dim)
         let result = distanceFlat.withOptionalPointer { d in
-            loss.forwardBackward(image: imageFlat, text: textFlat, count: count, dim: dim, logitScale: Float(logitScale),
+            loss.forwardBackward(engine: engine, image: imageFlat, text: textFlat, count: count, dim: dim, logitScale: Float(logitScale),
                                  semanticDistance: d, imageGrad: &imageGrad, textGrad: &textGrad)
         }
 

@@ -1,9 +1,11 @@
+import GapEngine
 import XCTest
 import GapLoss
 import GapSpec
 
 /// Two-pair batches small enough to work out by hand (values in the comments).
 final class HandComputedLossTests: XCTestCase {
+    let engine = EngineContext()
     // v1 = (1, 0), v2 = (0, 1); t1 = (0.8, 0.6), t2 = (0.6, 0.8).
     // S = V·Tᵀ = [[0.8, 0.6], [0.6, 0.8]], V·Vᵀ = I, T·Tᵀ = [[1, 0.96], [0.96, 1]].
     private let image: [Float] = [1, 0, 0, 1]
@@ -14,7 +16,7 @@ final class HandComputedLossTests: XCTestCase {
         var loss = try ContrastiveLoss(settings: settings, maxBatch: 2)
         var imageGrad = [Float](repeating: 0, count: 4), textGrad = [Float](repeating: 0, count: 4)
         return distance.withOptionalPointer { d in
-            loss.forwardBackward(image: image ?? self.image, text: text ?? self.text, count: 2, dim: 2,
+            loss.forwardBackward(engine: engine, image: image ?? self.image, text: text ?? self.text, count: 2, dim: 2,
                                  logitScale: logitScale, semanticDistance: d, imageGrad: &imageGrad, textGrad: &textGrad)
         }
     }
@@ -88,7 +90,7 @@ final class HandComputedLossTests: XCTestCase {
         // (1 − p)/2 to S_12 again. With ∂S_1j/∂v_1 = t_j: dV_1 = (p − 1)·t_1 + (1 − p)·t_2.
         var loss = try ContrastiveLoss(settings: LossConfig(crossReduction: .sum), maxBatch: 2)
         var imageGrad = [Float](repeating: 0, count: 4), textGrad = [Float](repeating: 0, count: 4)
-        _ = loss.forwardBackward(image: image, text: text, count: 2, dim: 2, logitScale: 0, semanticDistance: nil,
+        _ = loss.forwardBackward(engine: engine, image: image, text: text, count: 2, dim: 2, logitScale: 0, semanticDistance: nil,
                                  imageGrad: &imageGrad, textGrad: &textGrad)
         let p = 1 / (1 + exp(-0.2))
         let expected = [(p - 1) * 0.8 + (1 - p) * 0.6, (p - 1) * 0.6 + (1 - p) * 0.8]

@@ -1,9 +1,11 @@
+import GapEngine
 import XCTest
 import GapRandom
 import GapLoss
 import GapSpec
 
 final class LossBehaviourTests: XCTestCase {
+    let engine = EngineContext()
     private func batch(_ n: Int, _ e: Int, seed: UInt64) -> (image: [Float], text: [Float], distance: [Float]) {
         var rng = SeededRandom(seed: seed)
         let image = flat(randomUnitRows(n, e, &rng)), text = flat(randomUnitRows(n, e, &rng))
@@ -18,9 +20,9 @@ final class LossBehaviourTests: XCTestCase {
         let (image, text, distance) = batch(6, 8, seed: 21)
         var loss = try ContrastiveLoss(settings: everything, maxBatch: 16)
         var imageGrad = [Float](repeating: 0, count: 48), textGrad = [Float](repeating: 0, count: 48)
-        let trained = loss.forwardBackward(image: image, text: text, count: 6, dim: 8, logitScale: 2.6,
+        let trained = loss.forwardBackward(engine: engine, image: image, text: text, count: 6, dim: 8, logitScale: 2.6,
                                            semanticDistance: distance, imageGrad: &imageGrad, textGrad: &textGrad)
-        let evaluated = loss.forward(image: image, text: text, count: 6, dim: 8, logitScale: 2.6, semanticDistance: distance)
+        let evaluated = loss.forward(engine: engine, image: image, text: text, count: 6, dim: 8, logitScale: 2.6, semanticDistance: distance)
         XCTAssertEqual(evaluated.total, trained.total)
         XCTAssertEqual(evaluated.cross, trained.cross)
         XCTAssertEqual(evaluated.imsep, trained.imsep)
@@ -37,9 +39,9 @@ final class LossBehaviourTests: XCTestCase {
         var copy = first
         var gradA = [Float](repeating: 0, count: 35), gradB = [Float](repeating: 0, count: 35)
         var gradC = [Float](repeating: 0, count: 35), gradD = [Float](repeating: 0, count: 35)
-        let a = first.forwardBackward(image: image, text: text, count: 7, dim: 5, logitScale: 1, semanticDistance: distance,
+        let a = first.forwardBackward(engine: engine, image: image, text: text, count: 7, dim: 5, logitScale: 1, semanticDistance: distance,
                                       imageGrad: &gradA, textGrad: &gradB)
-        let b = copy.forwardBackward(image: image, text: text, count: 7, dim: 5, logitScale: 1, semanticDistance: distance,
+        let b = copy.forwardBackward(engine: engine, image: image, text: text, count: 7, dim: 5, logitScale: 1, semanticDistance: distance,
                                      imageGrad: &gradC, textGrad: &gradD)
         XCTAssertEqual(a, b)
         XCTAssertEqual(gradA, gradC)
@@ -52,12 +54,12 @@ final class LossBehaviourTests: XCTestCase {
         var shared = try ContrastiveLoss(settings: everything, maxBatch: 8)
         var fresh = try ContrastiveLoss(settings: everything, maxBatch: 6)
         let small = batch(3, 4, seed: 24)
-        _ = shared.forward(image: small.image, text: small.text, count: 3, dim: 4, logitScale: 2, semanticDistance: small.distance)
+        _ = shared.forward(engine: engine, image: small.image, text: small.text, count: 3, dim: 4, logitScale: 2, semanticDistance: small.distance)
         var g1 = [Float](repeating: 0, count: 24), g2 = [Float](repeating: 0, count: 24)
         var g3 = [Float](repeating: 0, count: 24), g4 = [Float](repeating: 0, count: 24)
-        let a = shared.forwardBackward(image: image, text: text, count: 6, dim: 4, logitScale: 2, semanticDistance: distance,
+        let a = shared.forwardBackward(engine: engine, image: image, text: text, count: 6, dim: 4, logitScale: 2, semanticDistance: distance,
                                        imageGrad: &g1, textGrad: &g2)
-        let b = fresh.forwardBackward(image: image, text: text, count: 6, dim: 4, logitScale: 2, semanticDistance: distance,
+        let b = fresh.forwardBackward(engine: engine, image: image, text: text, count: 6, dim: 4, logitScale: 2, semanticDistance: distance,
                                       imageGrad: &g3, textGrad: &g4)
         XCTAssertEqual(a, b)
         XCTAssertEqual(g1, g3)
@@ -68,11 +70,11 @@ final class LossBehaviourTests: XCTestCase {
         var (image, text, _) = batch(4, 3, seed: 25)
         image[5] = .nan
         var loss = try ContrastiveLoss(settings: LossConfig(), maxBatch: 4)
-        let result = loss.forward(image: image, text: text, count: 4, dim: 3, logitScale: 2.6, semanticDistance: nil)
+        let result = loss.forward(engine: engine, image: image, text: text, count: 4, dim: 3, logitScale: 2.6, semanticDistance: nil)
         XCTAssertFalse(result.total.isFinite)
         text[0] = .infinity
         image[5] = 0
-        let infinite = loss.forward(image: image, text: text, count: 4, dim: 3, logitScale: 2.6, semanticDistance: nil)
+        let infinite = loss.forward(engine: engine, image: image, text: text, count: 4, dim: 3, logitScale: 2.6, semanticDistance: nil)
         XCTAssertFalse(infinite.total.isFinite)
     }
 
@@ -80,7 +82,7 @@ final class LossBehaviourTests: XCTestCase {
         // s = e^20 ≈ 4.9e8: without the max shift exp would overflow.
         let (image, text, _) = batch(5, 3, seed: 26)
         var loss = try ContrastiveLoss(settings: LossConfig(), maxBatch: 5)
-        let result = loss.forward(image: image, text: text, count: 5, dim: 3, logitScale: 20, semanticDistance: nil)
+        let result = loss.forward(engine: engine, image: image, text: text, count: 5, dim: 3, logitScale: 20, semanticDistance: nil)
         XCTAssertTrue(result.total.isFinite)
     }
 

@@ -54,7 +54,6 @@ final class PyTorchParityTests: XCTestCase {
     }
 
     func runFixture(_ name: String, sharing: SharingConfig, loss: LossConfig) throws {
-        EngineThreads.set(1)
         let file = try SafeTensorsFile(path: Self.fixtures.appendingPathComponent("reference_\(name).safetensors").path)
         var config = try JSONDecoder().decode(ModelConfig.self, from: Data(file.metadata["config"]!.utf8))
         config.sharing = sharing
@@ -74,9 +73,9 @@ final class PyTorchParityTests: XCTestCase {
         var objective = try ContrastiveLoss(settings: loss, maxBatch: n)
         var dV = [Float](repeating: 0, count: n * E), dT = dV
         let result = batch.distances.isEmpty
-            ? objective.forwardBackward(image: v, text: t, count: n, dim: E, logitScale: model.logitScale, semanticDistance: nil,
+            ? objective.forwardBackward(engine: model.engine, image: v, text: t, count: n, dim: E, logitScale: model.logitScale, semanticDistance: nil,
                                         imageGrad: &dV, textGrad: &dT)
-            : objective.forwardBackward(image: v, text: t, count: n, dim: E, logitScale: model.logitScale,
+            : objective.forwardBackward(engine: model.engine, image: v, text: t, count: n, dim: E, logitScale: model.logitScale,
                                         semanticDistance: batch.distances, imageGrad: &dV, textGrad: &dT)
         let expectedLoss = try file.floats("out.loss")[0]
         let lossError = abs(Double(result.total - expectedLoss)) / abs(Double(expectedLoss))

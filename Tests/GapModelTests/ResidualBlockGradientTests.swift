@@ -5,8 +5,7 @@ import XCTest
 
 final class ResidualBlockGradientTests: XCTestCase {
     func blockCheck(causal: Bool, threads: Int) {
-        EngineThreads.set(threads)
-        defer { EngineThreads.set(1) }
+        let engine = EngineContext(threads: threads)
         let B = 2, T = 4, C = 8, H = 2, M = 16
         let shape = AttentionShape(batch: B, tokens: T, width: C, heads: H, causal: causal)
         let sizes = [C, C, 3 * C * C, 3 * C, C * C, C, C, C, M * C, M, C * M, C]
@@ -21,12 +20,12 @@ final class ResidualBlockGradientTests: XCTestCase {
         let cache = BlockCache(maxBatch: B, tokens: T, width: C, heads: H, mlpWidth: M, threads: 4)
         let scratch = BlockGradScratch(maxBatch: B, tokens: T, width: C, heads: H, mlpWidth: M, threads: 4)
         func loss() -> Double {
-            residualBlockForward(out: y.pointer, inp: x.pointer, weights: tensors(params), cache: cache, shape: shape, mlpWidth: M)
+            residualBlockForward(engine: engine, out: y.pointer, inp: x.pointer, weights: tensors(params), cache: cache, shape: shape, mlpWidth: M)
             return dot(y.pointer, r.pointer, y.count)
         }
         _ = loss()
         let dres = FloatBuffer(r.array)
-        residualBlockBackward(dresidual: dres.pointer, inp: x.pointer, weights: tensors(params), grads: tensors(grads), cache: cache,
+        residualBlockBackward(engine: engine, dresidual: dres.pointer, inp: x.pointer, weights: tensors(params), grads: tensors(grads), cache: cache,
                               scratch: scratch, shape: shape, mlpWidth: M)
         checkGradient("x", values: x.pointer, count: x.count, analytic: dres.array, samples: 40, step: 5e-3, loss: loss)
         let names = ["ln1.w", "ln1.b", "in_proj.w", "in_proj.b", "out_proj.w", "out_proj.b", "ln2.w", "ln2.b", "fc.w", "fc.b", "proj.w", "proj.b"]

@@ -1,9 +1,11 @@
 import Foundation
+import GapEngine
 import XCTest
 import GapOptim
 import GapSpec
 
 final class AdamWTests: XCTestCase {
+    let engine = EngineContext()
     // Values 0–1 decay, 2–3 do not, 4 belongs to no segment and must never move.
     private let segments = [
         ParameterSegment(name: "visual.proj", offset: 0, count: 2, decay: true),
@@ -34,7 +36,7 @@ final class AdamWTests: XCTestCase {
         var optimizer = try AdamW(parameterCount: 5, segments: segments, beta1: beta1, beta2: beta2, eps: eps, weightDecay: wd)
         var parameters = start.map(Float.init)
         for (index, g) in gradientSteps.enumerated() {
-            optimizer.update(parameters: &parameters, gradients: g.map(Float.init), lr: lrs[index])
+            optimizer.update(engine: engine, parameters: &parameters, gradients: g.map(Float.init), lr: lrs[index])
         }
         let expected = expectedAfterTwoSteps()
         for k in 0..<5 {
@@ -47,7 +49,7 @@ final class AdamWTests: XCTestCase {
         // First step: m = 0.1·g, v = 0.02·g², so the step is lr·sign(g) up to eps, plus decay on the first segment.
         var single = try AdamW(parameterCount: 5, segments: segments, beta1: beta1, beta2: beta2, eps: 0, weightDecay: wd)
         var once = start.map(Float.init)
-        single.update(parameters: &once, gradients: gradientSteps[0].map(Float.init), lr: 1e-2)
+        single.update(engine: engine, parameters: &once, gradients: gradientSteps[0].map(Float.init), lr: 1e-2)
         XCTAssertEqual(Double(once[0]), 0.5 * (1 - 1e-3) - 1e-2, accuracy: 1e-7)
         XCTAssertEqual(Double(once[2]), 0.25 - 1e-2, accuracy: 1e-7)
     }
@@ -61,7 +63,7 @@ final class AdamWTests: XCTestCase {
         var optimizer = try AdamW(parameterCount: 5, segments: segments, beta1: beta1, beta2: beta2, eps: eps, weightDecay: wd)
         var parameters = start.map(Float.init)
         for (index, g) in gradientSteps.enumerated() {
-            optimizer.update(parameters: &parameters, gradients: g.map(Float.init), lr: lrs[index])
+            optimizer.update(engine: engine, parameters: &parameters, gradients: g.map(Float.init), lr: lrs[index])
         }
         XCTAssertEqual(parameters[0..<4].map(\.bitPattern), torchBits)
     }
@@ -70,15 +72,15 @@ final class AdamWTests: XCTestCase {
         var straight = try AdamW(parameterCount: 5, segments: segments, beta1: beta1, beta2: beta2, eps: eps, weightDecay: wd)
         var a = start.map(Float.init)
         for (index, g) in gradientSteps.enumerated() {
-            straight.update(parameters: &a, gradients: g.map(Float.init), lr: lrs[index])
+            straight.update(engine: engine, parameters: &a, gradients: g.map(Float.init), lr: lrs[index])
         }
 
         var first = try AdamW(parameterCount: 5, segments: segments, beta1: beta1, beta2: beta2, eps: eps, weightDecay: wd)
         var b = start.map(Float.init)
-        first.update(parameters: &b, gradients: gradientSteps[0].map(Float.init), lr: lrs[0])
+        first.update(engine: engine, parameters: &b, gradients: gradientSteps[0].map(Float.init), lr: lrs[0])
         var resumed = try AdamW(parameterCount: 5, segments: segments, beta1: beta1, beta2: beta2, eps: eps, weightDecay: wd)
         try resumed.restore(step: first.step, firstMoment: first.firstMoment, secondMoment: first.secondMoment)
-        resumed.update(parameters: &b, gradients: gradientSteps[1].map(Float.init), lr: lrs[1])
+        resumed.update(engine: engine, parameters: &b, gradients: gradientSteps[1].map(Float.init), lr: lrs[1])
 
         XCTAssertEqual(a, b)
         XCTAssertEqual(straight.firstMoment, resumed.firstMoment)
@@ -160,9 +162,10 @@ final class ScheduleTests: XCTestCase {
 }
 
 final class GradientClippingTests: XCTestCase {
+    let engine = EngineContext()
     func testClipsAboveTheLimit() {
         var gradients: [Float] = [3, 4]
-        let norm = clipGradientNorm(&gradients, count: 2, maxNorm: 1)
+        let norm = clipGradientNorm(engine: engine, &gradients, count: 2, maxNorm: 1)
         XCTAssertEqual(norm, 5, accuracy: 1e-12)
         XCTAssertEqual(Double(gradients[0]), 3 / (5 + 1e-6), accuracy: 1e-7)
         XCTAssertEqual(Double(gradients[1]), 4 / (5 + 1e-6), accuracy: 1e-7)
@@ -170,32 +173,33 @@ final class GradientClippingTests: XCTestCase {
 
     func testLeavesGradientsUnderTheLimit() {
         var gradients: [Float] = [3, 4]
-        XCTAssertEqual(clipGradientNorm(&gradients, count: 2, maxNorm: 10), 5, accuracy: 1e-12)
+        XCTAssertEqual(clipGradientNorm(engine: engine, &gradients, count: 2, maxNorm: 10), 5, accuracy: 1e-12)
         XCTAssertEqual(gradients, [3, 4])
     }
 
     func testZeroLimitTurnsClippingOff() {
         var gradients: [Float] = [3, 4]
-        XCTAssertEqual(clipGradientNorm(&gradients, count: 2, maxNorm: 0), 5, accuracy: 1e-12)
+        XCTAssertEqual(clipGradientNorm(engine: engine, &gradients, count: 2, maxNorm: 0), 5, accuracy: 1e-12)
         XCTAssertEqual(gradients, [3, 4])
     }
 
     func testNonFiniteNormIsReportedNotApplied() {
         var gradients: [Float] = [3, .nan]
-        XCTAssertTrue(clipGradientNorm(&gradients, count: 2, maxNorm: 1).isNaN)
+        XCTAssertTrue(clipGradientNorm(engine: engine, &gradients, count: 2, maxNorm: 1).isNaN)
         XCTAssertEqual(gradients[0], 3)
     }
 
     func testOnlyTheGivenSegmentsCount() {
         var gradients: [Float] = [100, 3, 4]
         let segments = [ParameterSegment(name: "w", offset: 1, count: 2, decay: true)]
-        XCTAssertEqual(clipGradientNorm(&gradients, count: 3, maxNorm: 2.5, segments: segments), 5, accuracy: 1e-12)
+        XCTAssertEqual(clipGradientNorm(engine: engine, &gradients, count: 3, maxNorm: 2.5, segments: segments), 5, accuracy: 1e-12)
         XCTAssertEqual(gradients[0], 100)
         XCTAssertEqual(Double(gradients[1]), 1.5, accuracy: 1e-6)
     }
 }
 
 final class NonFiniteTests: XCTestCase {
+    let engine = EngineContext()
     func testFindsTheFirstNonFiniteValue() {
         let values: [Float] = [1, 2, .nan, .infinity]
         XCTAssertEqual(firstNonFiniteIndex(values, count: 4), 2)
@@ -204,9 +208,9 @@ final class NonFiniteTests: XCTestCase {
             ParameterSegment(name: "a", offset: 0, count: 2, decay: true),
             ParameterSegment(name: "b", offset: 2, count: 2, decay: false),
         ]
-        let found = firstNonFinite(values, segments: segments)
+        let found = firstNonFinite(engine: engine, values, segments: segments)
         XCTAssertEqual(found?.segment.name, "b")
         XCTAssertEqual(found?.index, 0)
-        XCTAssertNil(firstNonFinite([1, -.infinity], segments: [ParameterSegment(name: "a", offset: 0, count: 1, decay: true)]))
+        XCTAssertNil(firstNonFinite(engine: engine, [1, -.infinity], segments: [ParameterSegment(name: "a", offset: 0, count: 1, decay: true)]))
     }
 }

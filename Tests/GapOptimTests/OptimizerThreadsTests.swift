@@ -19,15 +19,13 @@ final class OptimizerThreadsTests: XCTestCase {
         return (0..<count).map { _ in Float(rng.gaussian()) * scale }
     }
 
-    override func tearDown() { EngineThreads.set(1) }
-
     func testAdamWGivesTheSameBitsAtOneAndTwoThreads() throws {
         let start = values(seed: 1, scale: 1), gradients = [values(seed: 2, scale: 0.1), values(seed: 3, scale: 0.1)]
         func run(threads: Int) throws -> (parameters: [Float], optimizer: AdamW) {
-            EngineThreads.set(threads)
+            let engine = EngineContext(threads: threads)
             var optimizer = try AdamW(parameterCount: count, segments: segments, weightDecay: 0.1)
             var parameters = start
-            for g in gradients { optimizer.update(parameters: &parameters, gradients: g, lr: 1e-3) }
+            for g in gradients { optimizer.update(engine: engine, parameters: &parameters, gradients: g, lr: 1e-3) }
             return (parameters, optimizer)
         }
         let one = try run(threads: 1), two = try run(threads: 2)
@@ -40,7 +38,7 @@ final class OptimizerThreadsTests: XCTestCase {
     }
 
     func testGradientNormAndClippingAtTwoThreads() {
-        EngineThreads.set(2)
+        let engine = EngineContext(threads: 2)
         var gradients = values(seed: 4, scale: 0.01)
         var squares = 0.0
         for segment in segments {
@@ -48,27 +46,27 @@ final class OptimizerThreadsTests: XCTestCase {
         }
         var all = 0.0
         for g in gradients { all += Double(g) * Double(g) }
-        XCTAssertEqual(gradientNorm(gradients, count: count, segments: segments), squares.squareRoot(), accuracy: 1e-9)
-        XCTAssertEqual(gradientNorm(gradients, count: count), all.squareRoot(), accuracy: 1e-9)
+        XCTAssertEqual(gradientNorm(engine: engine, gradients, count: count, segments: segments), squares.squareRoot(), accuracy: 1e-9)
+        XCTAssertEqual(gradientNorm(engine: engine, gradients, count: count), all.squareRoot(), accuracy: 1e-9)
         let before = gradients
-        let norm = clipGradientNorm(&gradients, count: count, maxNorm: 1, segments: segments)
+        let norm = clipGradientNorm(engine: engine, &gradients, count: count, maxNorm: 1, segments: segments)
         XCTAssertEqual(norm, squares.squareRoot(), accuracy: 1e-9)
         let factor = Float(1 / (norm + 1e-6))
         XCTAssertEqual(gradients[7], before[7] * factor)
         XCTAssertEqual(gradients[count - 1], before[count - 1] * factor)
         XCTAssertEqual(gradients[150_500], before[150_500], "outside every segment")
-        XCTAssertEqual(gradientNorm(gradients, count: count, segments: segments), 1, accuracy: 1e-5)
+        XCTAssertEqual(gradientNorm(engine: engine, gradients, count: count, segments: segments), 1, accuracy: 1e-5)
     }
 
     func testFirstNonFiniteAtTwoThreads() {
-        EngineThreads.set(2)
+        let engine = EngineContext(threads: 2)
         var gradients = values(seed: 5, scale: 1)
-        XCTAssertNil(firstNonFinite(gradients, segments: segments))
+        XCTAssertNil(firstNonFinite(engine: engine, gradients, segments: segments))
         gradients[150_200] = .nan  // in the gap: not a parameter, not reported
-        XCTAssertNil(firstNonFinite(gradients, segments: segments))
+        XCTAssertNil(firstNonFinite(engine: engine, gradients, segments: segments))
         gradients[240_000] = .infinity
         gradients[200_000] = .nan
-        let found = firstNonFinite(gradients, segments: segments)
+        let found = firstNonFinite(engine: engine, gradients, segments: segments)
         XCTAssertEqual(found?.segment.name, "transformer.resblocks.0.mlp.c_fc.bias")
         XCTAssertEqual(found?.index, 200_000 - 151_000)
     }
