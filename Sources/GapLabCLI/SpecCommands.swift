@@ -1,6 +1,7 @@
 import ArgumentParser
 import Foundation
 import GapSpec
+import GapStore
 
 /// Prints configuration problems the way both commands report them, and fails the command.
 func reportAndFail(_ error: Error) throws -> Never {
@@ -56,9 +57,14 @@ struct PlanCommand: ParsableCommand {
             store ("new" when the store has no such run). csv and json give the full hashes.
             """)
 
-    /// Opens the store for status lookups; given the `--store` path (nil: the default location), it returns a
-    /// function from run id to status (nil for runs the store does not have). Unset: every run shows as "new".
-    nonisolated(unsafe) static var statusLookupProvider: ((_ storePath: String?) throws -> (String) -> String?)?
+    /// The store's status of each run id, from the `--store` path (nil: the default location): nil for runs the
+    /// store does not have, and for every run when there is no store yet (they show as "new").
+    static func storeStatus(storePath: String?) throws -> (String) -> String? {
+        let location = StoreLocation.resolve(explicitPath: storePath)
+        guard FileManager.default.fileExists(atPath: location.databaseURL.path) else { return { _ in nil } }
+        let storage = try SQLiteStorage(location: location, create: false)
+        return { id in (try? storage.run(id: id))??.status.rawValue }
+    }
 
     @Argument(help: "Experiment file (Experiments/*.json) or run configuration file to expand.")
     var file: String
@@ -79,14 +85,12 @@ struct PlanCommand: ParsableCommand {
         } catch {
             try reportAndFail(error)
         }
-        var status: (String) -> String? = { _ in nil }
-        if let provider = Self.statusLookupProvider {
-            do {
-                status = try provider(store)
-            } catch {
-                FileHandle.standardError.write(Data("warning: cannot read run status from the store: \(error)\n".utf8))
-                status = { _ in "unknown" }
-            }
+        let status: (String) -> String?
+        do {
+            status = try Self.storeStatus(storePath: store)
+        } catch {
+            FileHandle.standardError.write(Data("warning: cannot read run status from the store: \(error)\n".utf8))
+            status = { _ in "unknown" }
         }
         print(PlanListing.render(plan, format: format, status: status), terminator: "")
         if format == .csv {

@@ -1,7 +1,6 @@
 import ArgumentParser
 import Foundation
 import GapEngine
-import GapStore
 
 // See BLASKernel: restart once with OpenBLAS's matching kernel when it fell back to the generic one.
 if let core = BLASKernel.restartCoreType() {
@@ -27,13 +26,6 @@ struct DevCommand: ParsableCommand {
         commandName: "dev",
         abstract: "Engineering tools: engine and store benchmarks, the kernel profile, the fake trainer of the tests.",
         subcommands: [BenchCommand.self, BenchStoreCommand.self, FakeTrainCommand.self, FakeSweepCommand.self])
-}
-
-PlanCommand.statusLookupProvider = { path in
-    let location = StoreLocation.resolve(explicitPath: path)
-    guard FileManager.default.fileExists(atPath: location.databaseURL.path) else { return { _ in nil } }
-    let storage = try SQLiteStorage(location: location, create: false)
-    return { id in (try? storage.run(id: id))??.status.rawValue }
 }
 
 GapLab.main()
