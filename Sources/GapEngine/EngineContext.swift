@@ -45,8 +45,7 @@ public final class EngineContext: @unchecked Sendable {
 
     deinit { pool.stop() }
 
-    /// Whether the tiles may take a product at all (the kernel chosen, and a whole number of panels, alpha 1,
-    /// beta 0 or 1).
+    /// Whether the tiles are the chosen kernel (`tilesFit` then checks the product's shape).
     var tilesChosen: Bool { productKernel == .tiles }
 
     /// Totals over this context's parallel loops so far (see `LoopCounters`).

@@ -26,7 +26,7 @@ public func parallelChunks<Shared>(engine: EngineContext, _ n: Int, minimumPerCh
     }
     withUnsafePointer(to: shared) { pointer in
         engine.pool.run(LoopJob(shared: pointer, body: body),
-                              pieces: Pieces(count: n, pieces: pieces, minimumLength: max(minimumPerChunk, 1)))
+                        pieces: Pieces(count: n, pieces: pieces, minimumLength: max(minimumPerChunk, 1)))
     }
 }
 
@@ -114,6 +114,7 @@ final class WorkerPool: @unchecked Sendable {
         defer { busy.unlock() }
         while workers < n {
             let slot = workers + 1
+            // The worker holds the pool until it leaves its loop (`stop`), so the pool outlives every worker.
             let thread = Thread { self.workerLoop(slot: slot) }
             thread.name = "gaplab-engine-\(workers + 1)"
             thread.start()
