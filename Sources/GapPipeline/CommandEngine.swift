@@ -1,4 +1,5 @@
 import Foundation
+import GapData
 import GapModel
 import GapSpec
 
@@ -21,20 +22,32 @@ public final class CommandEngine: TrainingEngine {
         python = TorchEngine(runtime: config.runtime, environment: environment).python
     }
 
-    /// What fills the templates besides the configuration.
-    var runValues: [String: String] {
+    /// What fills the templates besides the configuration; the files `{data.train_csv}` and `{open_clip_model}`
+    /// name are written only where a template uses them.
+    func runValues(_ job: TrainingJob) throws -> [String: String] {
         var values = ["artifacts": artifacts.path, "run_id": runID]
         if let spec = try? DatasetSpec.parse(config.data.dataset), spec.name == "csv", let path = spec.argument { values["data.path"] = path }
+        let used = Set(try templates.flatMap { try CommandTemplate(parsing: $0).placeholders })
+        let work = job.workDirectory ?? artifacts
+        if used.contains("data.train_csv") {
+            values["data.train_csv"] = try OpenCLIPFiles.writeCSV(job.split, to: work.appendingPathComponent("train-data")).path
+        }
+        if used.contains("open_clip_model") {
+            values["open_clip_model"] = "local-dir:" + (try OpenCLIPFiles.writeModelConfig(job.model, to: work.appendingPathComponent("open_clip_model")).path)
+        }
         return values
     }
 
-    func filled(_ text: String) throws -> String {
-        try CommandTemplate(parsing: text).filled(config: try RunConfigResolver.json(of: config), values: runValues)
+    var templates: [String] { config.train.command + (config.train.commandCheckpoint.isEmpty ? [] : [config.train.commandCheckpoint]) }
+
+    func filled(_ text: String, _ values: [String: String]) throws -> String {
+        try CommandTemplate(parsing: text).filled(config: try RunConfigResolver.json(of: config), values: values)
     }
 
     public func train(_ job: TrainingJob, observer: TrainingObserver) throws -> CLIPModel? {
         try FileManager.default.createDirectory(at: artifacts.appendingPathComponent("logs"), withIntermediateDirectories: true)
-        let arguments = try config.train.command.map(filled)
+        let values = try runValues(job)
+        let arguments = try config.train.command.map { try filled($0, values) }
         let batch = config.train.batchSize * max(1, config.runtime.gpus)
         let reader = CommandMetricsReader(epochs: job.train.epochs, globalBatch: batch, observer: observer)
         let child = try EngineProcess(arguments: arguments, acknowledgements: false, readErrors: config.train.commandMetrics == .openCLIP,
@@ -46,7 +59,7 @@ public final class CommandEngine: TrainingEngine {
         if config.train.commandMetrics == .openCLIP { try reader.recordResults(under: artifacts.appendingPathComponent("logs")) }
 
         guard !config.train.commandCheckpoint.isEmpty else { return nil }
-        let named = URL(fileURLWithPath: try filled(config.train.commandCheckpoint))
+        let named = URL(fileURLWithPath: try filled(config.train.commandCheckpoint, values))
         guard FileManager.default.fileExists(atPath: named.path) else { throw CommandEngineError.noCheckpoint(named.path) }
         let weights = named.pathExtension == "safetensors" ? named : try convert(named)
         let model = CLIPModel(config: job.model, maxBatch: job.train.batchSize, threads: job.threads)
@@ -78,6 +91,47 @@ public enum CommandEngineError: Error, CustomStringConvertible {
         case .conversion(let path, let status):
             return "converting \(path) to safetensors (python3 -m gaplab_torch convert) ended with status \(status)"
         }
+    }
+}
+
+/// The files a command that is open_clip_train reads: a split as open_clip's CSV and the model as its config.
+enum OpenCLIPFiles {
+    /// One PNG per image (as the split holds it, already at the model's size) and one row per caption, in
+    /// open_clip's CsvDataset convention (`filepath`, `title`, tab-separated, absolute paths).
+    static func writeCSV(_ split: ImageTextDataset, to folder: URL) throws -> URL {
+        let images = folder.appendingPathComponent("images")
+        try FileManager.default.createDirectory(at: images, withIntermediateDirectories: true)
+        var table = "filepath\ttitle\n"
+        for i in 0..<split.imageCount {
+            let file = images.appendingPathComponent(String(format: "%06d.png", i))
+            try PNGCodec.encode(split.image(i)).write(to: file)
+            for c in split.imageCaptionStart[i]..<split.imageCaptionStart[i + 1] {
+                let caption = split.captions[c].replacingOccurrences(of: "\t", with: " ").replacingOccurrences(of: "\n", with: " ")
+                table += file.path + "\t" + caption + "\n"
+            }
+        }
+        let out = folder.appendingPathComponent("train.csv")
+        try Data(table.utf8).write(to: out)
+        return out
+    }
+
+    /// `open_clip_config.json` for a two-tower model: open_clip's keys, without GapLab's `sharing`.
+    static func writeModelConfig(_ model: ModelConfig, to folder: URL) throws -> URL {
+        let v = model.vision, t = model.text
+        let config: [String: Any] = [
+            "model_cfg": [
+                "embed_dim": model.embedDim, "quick_gelu": model.quickGelu, "init_logit_scale": model.initLogitScale,
+                "vision_cfg": ["image_size": v.imageSize, "patch_size": v.patchSize, "width": v.width, "layers": v.layers,
+                               "head_width": v.width / v.heads, "mlp_ratio": v.mlpRatio],
+                "text_cfg": ["context_length": t.contextLength, "vocab_size": t.vocabSize, "width": t.width, "heads": t.heads,
+                             "layers": t.layers, "mlp_ratio": t.mlpRatio],
+            ],
+            "preprocess_cfg": ["mean": CLIPNormalisation.mean.map(Double.init), "std": CLIPNormalisation.std.map(Double.init)],
+        ]
+        try FileManager.default.createDirectory(at: folder, withIntermediateDirectories: true)
+        try JSONSerialization.data(withJSONObject: config, options: [.sortedKeys, .prettyPrinted])
+            .write(to: folder.appendingPathComponent("open_clip_config.json"))
+        return folder
     }
 }
 

@@ -1,6 +1,8 @@
 /// A `train.command` argument or `train.command_checkpoint` with `{name}` placeholders: a dotted path into the
-/// resolved configuration (`{train.lr}`, `{data.dataset}`, `{seed}`) or a value of the run (`{artifacts}`,
-/// `{run_id}`, `{data.path}`). `{{` and `}}` stand for braces.
+/// resolved configuration (`{train.lr}`, `{data.dataset}`, `{seed}`) or a value of the run: `{artifacts}`,
+/// `{run_id}`, `{data.path}` (a csv: dataset's table), `{data.train_csv}` (the run's training split written as
+/// open_clip's CSV) and `{open_clip_model}` (the model as an open_clip `local-dir:` config). `{{` and `}}` stand
+/// for braces.
 public struct CommandTemplate: Sendable, Equatable {
     public enum Piece: Sendable, Equatable {
         case text(String)
@@ -10,7 +12,7 @@ public struct CommandTemplate: Sendable, Equatable {
     public let pieces: [Piece]
 
     /// The values a run supplies besides its configuration.
-    public static let runValues = ["artifacts", "run_id", "data.path"]
+    public static let runValues = ["artifacts", "run_id", "data.path", "data.train_csv", "open_clip_model"]
 
     public init(parsing text: String) throws(CommandTemplateError) {
         var pieces: [Piece] = [], literal = "", name: String?

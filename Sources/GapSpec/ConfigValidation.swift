@@ -193,6 +193,9 @@ extension RunConfig {
                 if template.placeholders.contains("data.path") && !data.dataset.hasPrefix("csv:") {
                     out.append(ConfigIssue(path: path, message: "{data.path} needs a csv: dataset, data.dataset is \"\(data.dataset)\""))
                 }
+                if template.placeholders.contains("open_clip_model") && !model.isTwoTower {
+                    out.append(ConfigIssue(path: path, message: "{open_clip_model} is open_clip's two-tower CLIP, but model.sharing shares \(model.sharing.depth) block(s)\(model.sharing.head ? " and the head" : "")"))
+                }
             } catch {
                 out.append(ConfigIssue(path: path, message: error.description))
             }

@@ -92,7 +92,7 @@ final class EngineIdentityTests: XCTestCase {
         config.train.engine = "gaplap"
         let issues = config.train.issues()
         XCTAssertEqual(issues.map(\.path), ["train.engine"])
-        XCTAssertTrue(issues.first?.message.contains("expected one of \"gaplab\", \"torch\", got \"gaplap\"; did you mean \"gaplab\"?") ?? false,
+        XCTAssertTrue(issues.first?.message.contains("expected one of \"gaplab\", \"torch\", \"command\", got \"gaplap\"; did you mean \"gaplab\"?") ?? false,
                       "\(issues)")
     }
 }
