@@ -36,7 +36,7 @@ final class EngineProcess {
 
     /// Runs the trainer to its end and returns its exit status. `onOutput` sees each line of its standard output,
     /// `onError` each line of its standard error; the two are never called at once. When either throws, the trainer
-    /// is asked to stop (SIGTERM, so it keeps its checkpoint) and the error is rethrown once it has ended.
+    /// is asked to stop (stdin closed, then SIGTERM) and the error is rethrown once it has ended.
     func run(onOutput: (String) throws -> Void, onError: ((String) throws -> Void)? = nil) throws -> Int32 {
         let terminate = DispatchSource.makeSignalSource(signal: SIGTERM, queue: .global())
         signal(SIGTERM, SIG_IGN)
@@ -60,6 +60,9 @@ final class EngineProcess {
             guard !failure.isSet else { return }
             do { try body(line) } catch {
                 failure.record(error)
+                // Closed stdin first: the trainer then keeps its last acknowledged checkpoint rather than one past
+                // the lines this process no longer records.
+                try? input?.fileHandleForWriting.close()
                 target.signal(SIGTERM)
             }
         }

@@ -5,6 +5,7 @@ import GapModel
 import GapPipeline
 import GapSpec
 import GapStore
+import GapTestSupport
 import XCTest
 
 /// Both engines are right: the same configuration, from the same initial weights (GapLab's seeded
@@ -54,6 +55,23 @@ final class CrossEngineParityTests: XCTestCase {
         }
     }
 
+    /// A torch run stopped right after its epoch-2 checkpoint and started again ends with the same records as
+    /// one that was never stopped (the throughput figure aside, which is a measurement).
+    func testStoppedTorchRunResumesToTheUninterruptedNumbers() throws {
+        var config = try Self.config(["eval.every_epoch": true])
+        config.train.engine = TrainEngine.torch.rawValue
+        let clean = try run("torch-clean", config)
+        let resumed = try run("torch-resumed", config, fault: InjectedFault(afterEpoch: 2, kind: .throw))
+        func records(_ outcome: Outcome) throws -> [String: Double] {
+            try metricsByKeyAndStep(outcome.storage, outcome.runID).filter { !$0.key.hasPrefix("train/samples_per_second") }
+        }
+        let uninterrupted = try records(clean)
+        XCTAssertNotNil(uninterrupted["val/alignment@10"], "\(uninterrupted.keys.sorted())")
+        let after = try records(resumed)
+        let differing = Set(after.keys).union(uninterrupted.keys).filter { after[$0] != uninterrupted[$0] }.sorted()
+        XCTAssertEqual(differing, [], "\(differing.count) differ, e.g. " + differing.prefix(12).map { (key: String) in "\(key): \(after[key] ?? .nan) vs \(uninterrupted[key] ?? .nan)" }.joined(separator: ", "))
+    }
+
     func checkParity(_ name: String, overrides: [String: JSONValue]) throws {
         var config = try Self.config(overrides)
         let swift = try run(name + "-gaplab", config)
@@ -82,10 +100,12 @@ final class CrossEngineParityTests: XCTestCase {
         var losses: [MetricPoint]
         var lastLogitScale: Double
         var checkpoint: URL
+        var storage: SQLiteStorage
+        var runID: String
     }
 
     /// One run through the pipeline in a store of its own.
-    func run(_ name: String, _ config: RunConfig) throws -> Outcome {
+    func run(_ name: String, _ config: RunConfig, fault: InjectedFault? = nil) throws -> Outcome {
         let folder = directory.appendingPathComponent(name)
         try FileManager.default.createDirectory(at: folder, withIntermediateDirectories: true)
         let storage = try SQLiteStorage(path: folder.appendingPathComponent("gaplab.sqlite").path)
@@ -97,10 +117,21 @@ final class CrossEngineParityTests: XCTestCase {
         let session = try RunSession(storage: storage, runID: identity.runID, config: config,
                                      artifacts: storage.artifactDirectory(runID: identity.runID), cacheDirectory: nil)
         session.output = { _ in }
-        try session.execute()
+        if let fault {
+            session.fault = fault
+            XCTAssertThrowsError(try session.execute()) { XCTAssertTrue($0 is InjectedFault.Stopped, "\($0)") }
+            let again = try RunSession(storage: storage, runID: identity.runID, config: config,
+                                       artifacts: storage.artifactDirectory(runID: identity.runID), cacheDirectory: nil)
+            again.output = { _ in }
+            again.fault = fault
+            try again.execute()
+        } else {
+            try session.execute()
+        }
         let scales = try storage.metrics(runID: identity.runID, key: "train/logit_scale")
         return Outcome(losses: try storage.metrics(runID: identity.runID, key: "train/loss"),
-                       lastLogitScale: try XCTUnwrap(scales.last?.value), checkpoint: session.checkpointURL)
+                       lastLogitScale: try XCTUnwrap(scales.last?.value), checkpoint: session.checkpointURL,
+                       storage: storage, runID: identity.runID)
     }
 
     func embeddings(_ config: RunConfig, weights: URL) throws -> (EmbeddingMatrix, EmbeddingMatrix) {

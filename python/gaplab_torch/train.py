@@ -9,6 +9,7 @@ import datetime
 import json
 import math
 import os
+import select
 import sys
 import time
 from contextlib import nullcontext
@@ -213,9 +214,20 @@ def run(job, stream, stdin, stop=None, dist=None):
         if dist.is_main:
             ckpt.save_checkpoint(job.checkpoint, model, optimizer, named, step, epochs_done, job.seed)
 
+    def supervisor_stopped_reading():
+        # A supervisor that fails closes stdin before its SIGTERM: the steps since its last acknowledgement are
+        # not in its store, so a checkpoint past them would lose their records on resume.
+        if not job.supervised or not dist.is_main:
+            return False
+        try:
+            ready, _, _ = select.select([stdin], [], [], 0)
+        except (ValueError, OSError, TypeError):
+            return False
+        return bool(ready) and stdin.readline() == ""
+
     def killed(epochs_done):
         path = None
-        if job.checkpoint is not None:
+        if job.checkpoint is not None and not supervisor_stopped_reading():
             write_checkpoint(epochs_done)
             path = job.checkpoint
         stream.emit("killed", checkpoint=path, step=step)
