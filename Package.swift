@@ -104,7 +104,7 @@ let package = Package(
                                                         "GapTestSupport"]),
         .testTarget(name: "GapReportTests", dependencies: ["GapReport", "GapStore", "GapSpec"]),
         // Runs the built `gaplab` executable: the commands end to end, and the runner's fault handling across processes.
-        .testTarget(name: "GapLabCLITests", dependencies: ["GapRunner", "GapStore", "GapSpec", "GapModel", "GapData", "GapTestSupport"]),
+        .testTarget(name: "GapLabCLITests", dependencies: ["GapRunner", "GapStore", "GapSpec", "GapModel", "GapData", "GapTestSupport", "GapPipeline"]),
     ],
     swiftLanguageModes: [.v5]
 )
