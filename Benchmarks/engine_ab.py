@@ -15,7 +15,7 @@ import subprocess
 def bench_command(binary):
     # Older builds had the benchmark at the top level (`gaplab bench`), newer ones under `gaplab dev`.
     probe = subprocess.run([binary, "dev", "bench", "--help"], capture_output=True, text=True)
-    return [binary, "dev", "bench"] if probe.returncode == 0 else [binary, "bench"]
+    return [binary, "dev", "bench"] if "gaplab dev bench" in probe.stdout else [binary, "bench"]
 
 
 def run(command, threads, steps):
