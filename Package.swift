@@ -95,7 +95,7 @@ let package = Package(
         .testTarget(name: "GapSpecTests", dependencies: ["GapSpec", "GapRandom"]),
         .testTarget(name: "GapStoreTests", dependencies: ["GapStore", "GapSpec"]),
         // What the tests that start processes share: the built `gaplab`, waiting for states, synthetic run specs.
-        .target(name: "GapTestSupport", dependencies: ["GapStore", "GapEngine", "GapRandom"], path: "Tests/GapTestSupport"),
+        .target(name: "GapTestSupport", dependencies: ["GapSpec", "GapStore", "GapEngine", "GapRandom"], path: "Tests/GapTestSupport"),
         .testTarget(name: "GapRunnerTests", dependencies: ["GapRunner", "GapStore", "GapTestSupport"]),
         .testTarget(name: "GapDataTests", dependencies: ["GapData", "GapSpec", "GapRandom"]),
         .testTarget(name: "GapEvalTests", dependencies: ["GapEval", "GapEngine", "GapPlot", "GapData", "GapSpec", "GapRandom"]),

@@ -4,6 +4,7 @@ import GapModel
 @testable import GapPipeline
 import GapSpec
 import GapStore
+import GapTestSupport
 import XCTest
 
 /// `train.engine: "command"`: a command's stream or open_clip's log becomes the run's metrics, a failing command
@@ -37,15 +38,7 @@ final class CommandEngineTests: XCTestCase {
     }
 
     func store(_ name: String, _ config: RunConfig) throws -> (SQLiteStorage, String) {
-        let folder = directory.appendingPathComponent(name)
-        try FileManager.default.createDirectory(at: folder, withIntermediateDirectories: true)
-        let storage = try SQLiteStorage(path: folder.appendingPathComponent("gaplab.sqlite").path)
-        let identity = try RunIdentity(config: config)
-        try storage.addExperiment(ExperimentRecord(name: "command"))
-        try storage.planRuns([RunSpec(runID: identity.runID, experiment: "command", variant: name, shortName: name,
-                                      seed: config.seed, configHash: identity.configHash,
-                                      configJSON: try RunConfigResolver.json(of: config).canonicalString, params: [:])])
-        return (storage, identity.runID)
+        try plannedStore(in: directory.appendingPathComponent(name), experiment: "command", variant: name, config: config)
     }
 
     func session(_ storage: SQLiteStorage, _ runID: String, _ config: RunConfig) throws -> RunSession {

@@ -106,32 +106,26 @@ final class CrossEngineParityTests: XCTestCase {
 
     /// One run through the pipeline in a store of its own.
     func run(_ name: String, _ config: RunConfig, fault: InjectedFault? = nil) throws -> Outcome {
-        let folder = directory.appendingPathComponent(name)
-        try FileManager.default.createDirectory(at: folder, withIntermediateDirectories: true)
-        let storage = try SQLiteStorage(path: folder.appendingPathComponent("gaplab.sqlite").path)
-        let identity = try RunIdentity(config: config)
-        try storage.addExperiment(ExperimentRecord(name: "parity"))
-        try storage.planRuns([RunSpec(runID: identity.runID, experiment: "parity", variant: name, shortName: name,
-                                      seed: config.seed, configHash: identity.configHash,
-                                      configJSON: try RunConfigResolver.json(of: config).canonicalString, params: [:])])
-        let session = try RunSession(storage: storage, runID: identity.runID, config: config,
-                                     artifacts: storage.artifactDirectory(runID: identity.runID), cacheDirectory: nil)
+        let (storage, runID) = try plannedStore(in: directory.appendingPathComponent(name), experiment: "parity", variant: name,
+                                                config: config)
+        let session = try RunSession(storage: storage, runID: runID, config: config,
+                                     artifacts: storage.artifactDirectory(runID: runID), cacheDirectory: nil)
         session.output = { _ in }
         if let fault {
             session.fault = fault
             XCTAssertThrowsError(try session.execute()) { XCTAssertTrue($0 is InjectedFault.Stopped, "\($0)") }
-            let again = try RunSession(storage: storage, runID: identity.runID, config: config,
-                                       artifacts: storage.artifactDirectory(runID: identity.runID), cacheDirectory: nil)
+            let again = try RunSession(storage: storage, runID: runID, config: config,
+                                       artifacts: storage.artifactDirectory(runID: runID), cacheDirectory: nil)
             again.output = { _ in }
             again.fault = fault
             try again.execute()
         } else {
             try session.execute()
         }
-        let scales = try storage.metrics(runID: identity.runID, key: "train/logit_scale")
-        return Outcome(losses: try storage.metrics(runID: identity.runID, key: "train/loss"),
+        let scales = try storage.metrics(runID: runID, key: "train/logit_scale")
+        return Outcome(losses: try storage.metrics(runID: runID, key: "train/loss"),
                        lastLogitScale: try XCTUnwrap(scales.last?.value), checkpoint: session.checkpointURL,
-                       storage: storage, runID: identity.runID)
+                       storage: storage, runID: runID)
     }
 
     func embeddings(_ config: RunConfig, weights: URL) throws -> (EmbeddingMatrix, EmbeddingMatrix) {

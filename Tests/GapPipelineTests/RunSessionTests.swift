@@ -41,15 +41,8 @@ final class RunSessionTests: XCTestCase {
 
     /// A store of its own with the run planned in it.
     func plannedStore(_ name: String, _ config: RunConfig) throws -> (SQLiteStorage, String) {
-        let folder = directory.appendingPathComponent(name)
-        try FileManager.default.createDirectory(at: folder, withIntermediateDirectories: true)
-        let storage = try SQLiteStorage(path: folder.appendingPathComponent("gaplab.sqlite").path)
-        let identity = try RunIdentity(config: config)
-        try storage.addExperiment(ExperimentRecord(name: "pipeline"))
-        try storage.planRuns([RunSpec(runID: identity.runID, experiment: "pipeline", variant: "alignclip", shortName: "alignclip",
-                                      seed: config.seed, configHash: identity.configHash,
-                                      configJSON: try RunConfigResolver.json(of: config).canonicalString, params: [:])])
-        return (storage, identity.runID)
+        try GapTestSupport.plannedStore(in: directory.appendingPathComponent(name), experiment: "pipeline", variant: "alignclip",
+                                        config: config)
     }
 
     func session(_ storage: SQLiteStorage, _ runID: String, _ config: RunConfig, engine: TrainingEngine? = nil) throws -> RunSession {
