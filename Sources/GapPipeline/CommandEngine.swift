@@ -24,10 +24,9 @@ public final class CommandEngine: TrainingEngine {
 
     /// What fills the templates besides the configuration; the files `{data.train_csv}` and `{open_clip_model}`
     /// name are written only where a template uses them.
-    func runValues(_ job: TrainingJob) throws -> [String: String] {
+    func runValues(_ job: TrainingJob, used: Set<String>) throws -> [String: String] {
         var values = ["artifacts": artifacts.path, "run_id": runID]
         if let spec = try? DatasetSpec.parse(config.data.dataset), spec.name == "csv", let path = spec.argument { values["data.path"] = path }
-        let used = Set(try templates.flatMap { try CommandTemplate(parsing: $0).placeholders })
         let work = job.workDirectory ?? artifacts
         if used.contains("data.train_csv") {
             values["data.train_csv"] = try OpenCLIPFiles.writeCSV(job.split, to: work.appendingPathComponent("train-data")).path
@@ -38,16 +37,13 @@ public final class CommandEngine: TrainingEngine {
         return values
     }
 
-    var templates: [String] { config.train.command + (config.train.commandCheckpoint.isEmpty ? [] : [config.train.commandCheckpoint]) }
-
-    func filled(_ text: String, _ values: [String: String]) throws -> String {
-        try CommandTemplate(parsing: text).filled(config: try RunConfigResolver.json(of: config), values: values)
-    }
-
     public func train(_ job: TrainingJob, observer: TrainingObserver) throws -> CLIPModel? {
         try FileManager.default.createDirectory(at: artifacts.appendingPathComponent("logs"), withIntermediateDirectories: true)
-        let values = try runValues(job)
-        let arguments = try config.train.command.map { try filled($0, values) }
+        let command = try config.train.command.map { try CommandTemplate(parsing: $0) }
+        let checkpoint = config.train.commandCheckpoint.isEmpty ? nil : try CommandTemplate(parsing: config.train.commandCheckpoint)
+        let used = Set((command + (checkpoint.map { [$0] } ?? [])).flatMap(\.placeholders))
+        let json = try RunConfigResolver.json(of: config), values = try runValues(job, used: used)
+        let arguments = try command.map { try $0.filled(config: json, values: values) }
         let batch = config.train.batchSize * max(1, config.runtime.gpus)
         let reader = CommandMetricsReader(epochs: job.train.epochs, globalBatch: batch, observer: observer)
         let child = try EngineProcess(arguments: arguments, acknowledgements: false, readErrors: config.train.commandMetrics == .openCLIP,
@@ -58,8 +54,8 @@ public final class CommandEngine: TrainingEngine {
         guard status == 0 else { throw CommandEngineError.failed(command: arguments.joined(separator: " "), status: status) }
         if config.train.commandMetrics == .openCLIP { try reader.recordResults(under: artifacts.appendingPathComponent("logs")) }
 
-        guard !config.train.commandCheckpoint.isEmpty else { return nil }
-        let named = URL(fileURLWithPath: try filled(config.train.commandCheckpoint, values))
+        guard let checkpoint else { return nil }
+        let named = URL(fileURLWithPath: try checkpoint.filled(config: json, values: values))
         guard FileManager.default.fileExists(atPath: named.path) else { throw CommandEngineError.noCheckpoint(named.path) }
         let weights = named.pathExtension == "safetensors" ? named : try convert(named)
         let model = CLIPModel(config: job.model, maxBatch: job.train.batchSize, threads: job.threads)
