@@ -1,5 +1,6 @@
 import Dispatch
 import Foundation
+import GapRunner
 
 /// A trainer running as a process of its own (the torch engine, a command): its standard output read line by line
 /// on the caller's thread, its standard error passed through to this process's (the run's log) and, when asked,
@@ -71,7 +72,7 @@ final class EngineProcess {
         if let errors {
             let pass = UncheckedBox((onError, guarded))
             let thread = Thread {
-                EngineProcess.readLines(errors.fileHandleForReading) { line in
+                readLines(from: errors.fileHandleForReading) { line, _ in
                     FileHandle.standardError.write(Data((line + "\n").utf8))
                     if let onError = pass.value.0 { pass.value.1(onError, line) }
                 }
@@ -81,7 +82,7 @@ final class EngineProcess {
             thread.start()
             errorReader = thread
         }
-        EngineProcess.readLines(output.fileHandleForReading) { line in guarded(onOutput, line) }
+        readLines(from: output.fileHandleForReading) { line, _ in guarded(onOutput, line) }
         if errorReader != nil { errorsDone.wait() }
         process.waitUntilExit()
         if terminated.isSet {
@@ -95,20 +96,6 @@ final class EngineProcess {
     /// One line on the trainer's standard input: the go-ahead it waits for (the torch engine's epoch ends).
     func acknowledge() throws {
         try input?.fileHandleForWriting.write(contentsOf: Data("continue\n".utf8))
-    }
-
-    private static func readLines(_ reader: FileHandle, _ body: (String) -> Void) {
-        var pending = Data()
-        while true {
-            let chunk = reader.availableData
-            if chunk.isEmpty { break }
-            pending.append(chunk)
-            while let newline = pending.firstIndex(of: 0x0A) {
-                body(String(decoding: pending[pending.startIndex..<newline], as: UTF8.self))
-                pending.removeSubrange(pending.startIndex...newline)
-            }
-        }
-        if !pending.isEmpty { body(String(decoding: pending, as: UTF8.self)) }
     }
 }
 

@@ -156,22 +156,15 @@ final class ChildProcess {
             let input = FileHandle(fileDescriptor: readEnd, closeOnDealloc: true)
             _ = FileManager.default.createFile(atPath: stdoutLog.path, contents: nil)
             let output = try? FileHandle(forWritingTo: stdoutLog)
-            var pending = Data()
-            while true {
-                let chunk = input.availableData
-                if chunk.isEmpty { break }
-                pending.append(chunk)
-                while let newline = pending.firstIndex(of: 0x0A) {
-                    let line = String(decoding: pending[pending.startIndex..<newline], as: UTF8.self)
-                    pending.removeSubrange(pending.startIndex...newline)
-                    if let progress = ProgressLine(parsing: line) {
-                        onProgress(progress)
-                    } else {
-                        output?.write(Data((line + "\n").utf8))
-                    }
+            readLines(from: input) { line, ended in
+                if !ended {
+                    output?.write(Data(line.utf8))
+                } else if let progress = ProgressLine(parsing: line) {
+                    onProgress(progress)
+                } else {
+                    output?.write(Data((line + "\n").utf8))
                 }
             }
-            if !pending.isEmpty { output?.write(pending) }
             try? output?.close()
         }
         reader.name = "gaplab-child-stdout"
