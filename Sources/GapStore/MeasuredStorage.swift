@@ -29,6 +29,7 @@ public final class MeasuredStorage: Storage {
     }
 
     public var locator: String { base.locator }
+    public var artifactsRoot: URL { base.artifactsRoot }
     public func artifactDirectory(runID: String) -> URL { base.artifactDirectory(runID: runID) }
 
     public func addExperiment(_ experiment: ExperimentRecord) throws { try timed { try base.addExperiment(experiment) } }

@@ -56,6 +56,29 @@ public struct RunRecord: Equatable, Sendable {
     public var errorTail: String?
     public var codeVersion: String?
     public var createdAt: Date
+
+    public init(runID: String, sequence: Int, experiment: String, variant: String, shortName: String, seed: Int, configHash: String, configJSON: String, status: RunStatus, attempts: Int, worker: String? = nil, leaseSeconds: Double? = nil, leaseExpiresAt: Date? = nil, heartbeatAt: Date? = nil, startedAt: Date? = nil, endedAt: Date? = nil, exitStatus: Int? = nil, errorTail: String? = nil, codeVersion: String? = nil, createdAt: Date) {
+        self.runID = runID
+        self.sequence = sequence
+        self.experiment = experiment
+        self.variant = variant
+        self.shortName = shortName
+        self.seed = seed
+        self.configHash = configHash
+        self.configJSON = configJSON
+        self.status = status
+        self.attempts = attempts
+        self.worker = worker
+        self.leaseSeconds = leaseSeconds
+        self.leaseExpiresAt = leaseExpiresAt
+        self.heartbeatAt = heartbeatAt
+        self.startedAt = startedAt
+        self.endedAt = endedAt
+        self.exitStatus = exitStatus
+        self.errorTail = errorTail
+        self.codeVersion = codeVersion
+        self.createdAt = createdAt
+    }
 }
 
 /// What a worker holds after a successful claim; `attempt` makes the lease unambiguous across reclaims.
@@ -67,6 +90,13 @@ public struct ClaimedRun: Equatable, Sendable {
     public var reclaimedFromStale: Bool
 
     public var runID: String { run.runID }
+
+    public init(run: RunRecord, worker: String, attempt: Int, reclaimedFromStale: Bool) {
+        self.run = run
+        self.worker = worker
+        self.attempt = attempt
+        self.reclaimedFromStale = reclaimedFromStale
+    }
 }
 
 public struct AttemptRecord: Equatable, Sendable {
@@ -79,6 +109,18 @@ public struct AttemptRecord: Equatable, Sendable {
     public var exitStatus: Int?
     public var errorTail: String?
     public var codeVersion: String?
+
+    public init(runID: String, attempt: Int, worker: String, status: RunStatus, startedAt: Date, endedAt: Date? = nil, exitStatus: Int? = nil, errorTail: String? = nil, codeVersion: String? = nil) {
+        self.runID = runID
+        self.attempt = attempt
+        self.worker = worker
+        self.status = status
+        self.startedAt = startedAt
+        self.endedAt = endedAt
+        self.exitStatus = exitStatus
+        self.errorTail = errorTail
+        self.codeVersion = codeVersion
+    }
 }
 
 /// How a run attempt ended, as the worker reports it.
@@ -134,6 +176,15 @@ public struct ArtifactRecord: Equatable, Sendable {
     public var size: Int64
     public var sha256: String
     public var createdAt: Date
+
+    public init(runID: String, name: String, path: String, size: Int64, sha256: String, createdAt: Date) {
+        self.runID = runID
+        self.name = name
+        self.path = path
+        self.size = size
+        self.sha256 = sha256
+        self.createdAt = createdAt
+    }
 }
 
 public struct EnvironmentEntry: Equatable, Sendable {
@@ -141,10 +192,22 @@ public struct EnvironmentEntry: Equatable, Sendable {
     public var attempt: Int
     public var key: String
     public var value: String
+
+    public init(runID: String, attempt: Int, key: String, value: String) {
+        self.runID = runID
+        self.attempt = attempt
+        self.key = key
+        self.value = value
+    }
 }
 
 /// Result of planning: which run IDs were new and which already existed (and were left untouched).
 public struct PlanOutcome: Equatable, Sendable {
     public var inserted: [String]
     public var existing: [String]
+
+    public init(inserted: [String], existing: [String]) {
+        self.inserted = inserted
+        self.existing = existing
+    }
 }

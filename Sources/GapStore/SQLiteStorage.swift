@@ -56,9 +56,10 @@ public final class SQLiteStorage: Storage {
         return try body()
     }
 
-    public func artifactDirectory(runID: String) -> URL {
-        location.artifactsRoot.appendingPathComponent(runID, isDirectory: true)
-    }
+    private var folders: ArtifactFolders { ArtifactFolders(root: location.artifactsRoot) }
+    public var artifactsRoot: URL { location.artifactsRoot }
+
+    public func artifactDirectory(runID: String) -> URL { folders.directory(runID: runID) }
 
     /// Runs `body` in an IMMEDIATE transaction: the write lock is taken up front (waiting up to the busy timeout).
     private func write<T>(_ body: (Database) throws -> T) throws -> T {
@@ -137,14 +138,8 @@ public final class SQLiteStorage: Storage {
                 text_value = excluded.text_value
             """)
         for (key, value) in params.sorted(by: { $0.key < $1.key }) {
-            let number: Double? = value.numericValue
-            let text: String?
-            switch value {
-            case .string(let string): text = string
-            case .int(let int): text = String(int)  // exact beyond 2^53, where the REAL column rounds
-            default: text = nil
-            }
-            try statement.execute(arguments: [runID, key, value.typeName, number, text])
+            let columns = ParamColumns.encode(value)
+            try statement.execute(arguments: [runID, key, columns.type, columns.number, columns.text])
         }
     }
 
@@ -336,17 +331,12 @@ public final class SQLiteStorage: Storage {
 
     @discardableResult
     public func addArtifact(runID: String, name: String, file: URL) throws -> ArtifactRecord {
-        let folder = artifactDirectory(runID: runID).standardizedFileURL.path + "/"
-        let filePath = file.standardizedFileURL.path
-        guard filePath.hasPrefix(folder) else { throw StoreError.artifactOutsideRun(runID: runID, path: filePath) }
-        let (size, sha256) = try FileDigest.sizeAndSHA256(of: file)
         // Built from the stored seconds, so the returned record equals the one read back later.
-        let record = ArtifactRecord(runID: runID, name: name, path: String(filePath.dropFirst(folder.count)),
-                                    size: size, sha256: sha256, createdAt: Date(timeIntervalSince1970: Self.now()))
+        let record = try folders.record(runID: runID, name: name, file: file, createdAt: Date(timeIntervalSince1970: Self.now()))
         try write { db in
             try db.execute(sql: """
                 INSERT OR REPLACE INTO artifacts (run_id, name, path, size, sha256, created_at) VALUES (?, ?, ?, ?, ?, ?)
-                """, arguments: [runID, name, record.path, size, sha256, record.createdAt.timeIntervalSince1970])
+                """, arguments: [runID, name, record.path, record.size, record.sha256, record.createdAt.timeIntervalSince1970])
         }
         return record
     }
@@ -457,16 +447,7 @@ public final class SQLiteStorage: Storage {
             var result: [String: ParamValue] = [:]
             for row in try Row.fetchAll(db, sql: "SELECT key, type, num_value, text_value FROM params WHERE run_id = ?",
                                         arguments: [runID]) {
-                let number: Double? = row["num_value"]
-                let text: String? = row["text_value"]
-                let value: ParamValue
-                switch row["type"] as String {
-                case "int": value = .int(text.flatMap { Int($0) } ?? Int(number ?? 0))
-                case "double": value = .double(number ?? .nan)
-                case "bool": value = .bool((number ?? 0) != 0)
-                default: value = .string(text ?? "")
-                }
-                result[row["key"]] = value
+                result[row["key"]] = ParamColumns.decode(type: row["type"], number: row["num_value"], text: row["text_value"])
             }
             return result
         }
@@ -509,37 +490,13 @@ public final class SQLiteStorage: Storage {
             for chunkStart in stride(from: 0, to: runIDs.count, by: 500) {
                 let chunk = Array(runIDs[chunkStart..<min(chunkStart + 500, runIDs.count)])
                 let placeholders = chunk.map { _ in "?" }.joined(separator: ",")
-                let rows = try Row.fetchAll(db, sql: """
-                    SELECT run_id, key, step, value, n, from_end, max_rank, min_rank FROM (
-                        SELECT run_id, key, step, value,
-                            COUNT(*) OVER (PARTITION BY run_id, key) AS n,
-                            ROW_NUMBER() OVER (PARTITION BY run_id, key ORDER BY step DESC) AS from_end,
-                            ROW_NUMBER() OVER (PARTITION BY run_id, key ORDER BY value IS NULL, value DESC, step) AS max_rank,
-                            ROW_NUMBER() OVER (PARTITION BY run_id, key ORDER BY value IS NULL, value ASC, step) AS min_rank
-                        FROM metrics WHERE run_id IN (\(placeholders)))
-                    WHERE from_end = 1 OR max_rank = 1 OR min_rank = 1
-                    ORDER BY run_id, key
-                    """, arguments: StatementArguments(chunk))
-                var partial: [String: [String: (n: Int, final: (Int, Double)?, max: (Int, Double)?, min: (Int, Double)?)]] = [:]
-                for row in rows {
-                    let runID: String = row["run_id"]
-                    let key: String = row["key"]
-                    let point = (row["step"] as Int, (row["value"] as Double?) ?? .nan)
-                    var entry = partial[runID, default: [:]][key] ?? (n: row["n"], final: nil, max: nil, min: nil)
-                    if (row["from_end"] as Int) == 1 { entry.final = point }
-                    if (row["max_rank"] as Int) == 1 { entry.max = point }
-                    if (row["min_rank"] as Int) == 1 { entry.min = point }
-                    partial[runID, default: [:]][key] = entry
+                let rows = try Row.fetchAll(db, sql: MetricExtremeRow.query(runFilter: "run_id IN (\(placeholders))"),
+                                            arguments: StatementArguments(chunk)).map { row in
+                    MetricExtremeRow(runID: row["run_id"], key: row["key"], step: row["step"],
+                                     value: (row["value"] as Double?) ?? .nan, count: row["n"], isFinal: (row["from_end"] as Int) == 1,
+                                     isMax: (row["max_rank"] as Int) == 1, isMin: (row["min_rank"] as Int) == 1)
                 }
-                for (runID, keys) in partial {
-                    result[runID] = keys.keys.sorted().compactMap { key in
-                        let entry = keys[key]!
-                        let direction = explicit[key] ?? MetricDirection.defaultDirection(forKey: key)
-                        guard let final = entry.final, let best = direction == .max ? entry.max : entry.min else { return nil }
-                        return MetricSummary(key: key, direction: direction, count: entry.n, finalStep: final.0,
-                                             finalValue: final.1, bestStep: best.0, bestValue: best.1)
-                    }
-                }
+                result.merge(MetricExtremeRow.summaries(rows, directions: explicit)) { _, new in new }
             }
             return result
         }
@@ -603,24 +560,13 @@ public final class SQLiteStorage: Storage {
             if status == RunStatus.running.rawValue { throw StoreError.runIsRunning(id) }
             try db.execute(sql: "DELETE FROM runs WHERE run_id = ?", arguments: [id])
         }
-        let folder = artifactDirectory(runID: id)
-        if FileManager.default.fileExists(atPath: folder.path) {
-            try FileManager.default.removeItem(at: folder)
-        }
+        try folders.removeDirectory(runID: id)
     }
 
     @discardableResult
     public func collectGarbage() throws -> [URL] {
-        let fileManager = FileManager.default
-        guard let entries = try? fileManager.contentsOfDirectory(at: location.artifactsRoot, includingPropertiesForKeys: nil)
-        else { return [] }
         let known = Set(try read { db in try String.fetchAll(db, sql: "SELECT run_id FROM runs") })
-        var removed: [URL] = []
-        for entry in entries.sorted(by: { $0.path < $1.path }) where !known.contains(entry.lastPathComponent) {
-            try fileManager.removeItem(at: entry)
-            removed.append(entry)
-        }
-        return removed
+        return try folders.removeOrphans(known: known)
     }
 
     public func integrityCheck() throws -> String {

@@ -1,12 +1,15 @@
 import Foundation
 import GapSpec
 
-/// Everything the runner and the command line do with the tracking store. The SQLite store implements it;
-/// a server database can implement it later without touching the runner. Implementations are safe to use
-/// from several threads and from several processes on the same store at once.
+/// Everything the runner and the command line do with the tracking store. The SQLite store (embedded, one
+/// machine) and the PostgreSQL store (a server, many hosts) implement it, and one conformance suite checks
+/// both. Implementations are safe to use from several threads and from several processes on the same store.
 public protocol Storage: AnyObject {
-    /// How a child process reaches this store (`--store` argument): a file path for SQLite.
+    /// How a child process reaches this store (`--store` argument): a file path for SQLite, a URL without its
+    /// password for PostgreSQL.
     var locator: String { get }
+    /// The folder that holds every run's artifact folder.
+    var artifactsRoot: URL { get }
     /// Folder holding a run's checkpoints, logs and other files; it may not exist yet.
     func artifactDirectory(runID: String) -> URL
 

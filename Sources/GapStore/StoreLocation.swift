@@ -26,4 +26,25 @@ public struct StoreLocation: Equatable, Sendable {
                                         : currentDirectory.appendingPathComponent(chosen)
         return StoreLocation(databaseURL: url)
     }
+
+    /// `text` with the password of every URL in it removed (for command lines and messages): secrets are never
+    /// printed or recorded.
+    public static func redactingPasswords(_ text: String) -> String {
+        guard text.contains("://") else { return text }
+        var result = ""
+        var rest = Substring(text)
+        while let schemeRange = rest.range(of: "://") {
+            result += rest[..<schemeRange.upperBound]
+            rest = rest[schemeRange.upperBound...]
+            let authorityEnd = rest.firstIndex(where: { $0 == "/" || $0 == " " || $0 == "?" }) ?? rest.endIndex
+            let authority = rest[..<authorityEnd]
+            if let at = authority.lastIndex(of: "@"), let colon = authority[..<at].firstIndex(of: ":") {
+                result += authority[..<colon] + authority[at...]
+            } else {
+                result += authority
+            }
+            rest = rest[authorityEnd...]
+        }
+        return result + rest
+    }
 }
