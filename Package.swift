@@ -39,6 +39,7 @@ let package = Package(
         .package(url: "https://github.com/apple/swift-argument-parser", from: "1.5.0"),
         .package(url: "https://github.com/groue/GRDB.swift", from: "7.0.0"),
         .package(url: "https://github.com/apple/swift-crypto", "3.0.0"..<"5.0.0"),
+        .package(url: "https://github.com/vapor/postgres-nio", from: "1.33.0"),
     ],
     targets: [
         // Debian C libraries.
@@ -56,6 +57,8 @@ let package = Package(
         // Storage protocol and its SQLite implementation.
         .target(name: "GapStore", dependencies: ["GapSpec", .product(name: "GRDB", package: "GRDB.swift"),
                                                  .product(name: "Crypto", package: "swift-crypto")]),
+        // The PostgreSQL implementation of the storage protocol, and opening a store from its locator (path or URL).
+        .target(name: "GapStorePostgres", dependencies: ["GapStore", "GapSpec", .product(name: "PostgresNIO", package: "postgres-nio")]),
         // Workers: claim, lease, heartbeat, isolate and record runs.
         .target(name: "GapRunner", dependencies: ["GapStore"]),
         // Numeric kernels over flat Float32 buffers (forward and backward per layer).
@@ -81,7 +84,7 @@ let package = Package(
         // Tables and figures from the store.
         .target(name: "GapReport", dependencies: ["GapSpec", "GapStore", "GapPlot"]),
         .executableTarget(name: "GapLabCLI", dependencies: [
-            "GapSpec", "GapStore", "GapRunner", "GapEngine", "GapData", "GapModel", "GapLoss",
+            "GapSpec", "GapStore", "GapStorePostgres", "GapRunner", "GapEngine", "GapData", "GapModel", "GapLoss",
             "GapTrain", "GapEval", "GapReport", "GapPipeline", "GapRandom",
             .product(name: "ArgumentParser", package: "swift-argument-parser"),
         ]),
@@ -93,7 +96,7 @@ let package = Package(
         .testTarget(name: "GapOptimTests", dependencies: ["GapOptim", "GapEngine", "GapRandom", "GapSpec"]),
         .testTarget(name: "GapTrainTests", dependencies: ["GapTrain", "GapEngine", "GapModel", "GapSpec", "GapRandom"]),
         .testTarget(name: "GapSpecTests", dependencies: ["GapSpec", "GapRandom"]),
-        .testTarget(name: "GapStoreTests", dependencies: ["GapStore", "GapSpec"]),
+        .testTarget(name: "GapStoreTests", dependencies: ["GapStore", "GapStorePostgres", "GapSpec", "GapTestSupport"]),
         // What the tests that start processes share: the built `gaplab`, waiting for states, synthetic run specs.
         .target(name: "GapTestSupport", dependencies: ["GapSpec", "GapStore", "GapEngine", "GapRandom"], path: "Tests/GapTestSupport"),
         .testTarget(name: "GapRunnerTests", dependencies: ["GapRunner", "GapStore", "GapTestSupport"]),
@@ -104,7 +107,7 @@ let package = Package(
                                                         "GapTestSupport"]),
         .testTarget(name: "GapReportTests", dependencies: ["GapReport", "GapStore", "GapSpec"]),
         // Runs the built `gaplab` executable: the commands end to end, and the runner's fault handling across processes.
-        .testTarget(name: "GapLabCLITests", dependencies: ["GapRunner", "GapStore", "GapSpec", "GapModel", "GapData", "GapTestSupport", "GapPipeline"]),
+        .testTarget(name: "GapLabCLITests", dependencies: ["GapRunner", "GapStore", "GapStorePostgres", "GapSpec", "GapModel", "GapData", "GapTestSupport", "GapPipeline"]),
     ],
     swiftLanguageModes: [.v5]
 )
