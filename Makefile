@@ -4,7 +4,7 @@ DEBIAN_PACKAGES := libopenblas-dev libsqlite3-dev libpng-dev zlib1g-dev libturbo
 RELEASE := $(SWIFT) build -c release
 BIN := .build/release/gaplab
 
-.PHONY: deps build test test-avx2 bench demo clean data data-minilm torch
+.PHONY: deps build test test-avx2 bench demo clean data data-minilm torch postgres
 
 deps:
 	@missing=""; for p in $(DEBIAN_PACKAGES); do \
@@ -24,9 +24,14 @@ torch:
 	python3 -m pip install -q -r Tests/Fixtures/requirements.txt
 	python3 -m pip install -q --no-deps --no-build-isolation -e python
 
+# Debian's PostgreSQL server, for the PostgreSQL store's tests (scripts/postgres-server starts throw-away clusters).
+postgres:
+	@if ls /usr/lib/postgresql/*/bin/pg_ctl >/dev/null 2>&1; then echo "PostgreSQL server present"; else \
+	  apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq postgresql; fi
+
 # The tests that read real datasets (and the MiniLM caption encoder) skip without them, as the cross-engine tests
 # do without the torch engine; `make test` installs them so that they run.
-test: deps data data-minilm torch
+test: deps data data-minilm torch postgres
 	$(SWIFT) build --build-tests --explicit-target-dependency-import-check error
 	$(SWIFT) test --skip-build
 	python3 -m unittest discover -s python/tests -t python

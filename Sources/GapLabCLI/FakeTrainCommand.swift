@@ -2,6 +2,7 @@ import ArgumentParser
 import Foundation
 import GapRunner
 import GapStore
+import GapStorePostgres
 #if canImport(Glibc)
 import Glibc
 #endif
@@ -19,7 +20,7 @@ struct FakeTrainCommand: ParsableCommand {
         commandName: "fake-train",
         abstract: "Run one planned run with a deterministic stand-in trainer (for testing the runner).")
 
-    @Option(help: "Path of the store database.")
+    @Option(help: "The store: SQLite path or postgresql:// URL.")
     var store: String
 
     @Option(name: .customLong("run"), help: "Run ID.")
@@ -29,7 +30,7 @@ struct FakeTrainCommand: ParsableCommand {
         ParentWatch.exitWhenRunnerDies()
         let environment = ProcessInfo.processInfo.environment
         let started = Date()
-        let storage = MeasuredStorage(try SQLiteStorage(path: store, create: false))
+        let storage = MeasuredStorage(try StoreOpener.open(store: store, create: false, connectPatience: StoreOpener.runConnectPatience))
         guard let record = try storage.run(id: runID) else { throw StoreError.runNotFound(runID) }
         let config = (try? JSONSerialization.jsonObject(with: Data(record.configJSON.utf8))) as? [String: Any] ?? [:]
         let epochs = Self.integer(config, "train.epochs") ?? 3

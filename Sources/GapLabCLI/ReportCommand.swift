@@ -61,9 +61,8 @@ struct ReportCommand: ParsableCommand {
         let outURL = outText.hasPrefix("/") ? URL(fileURLWithPath: outText)
             : URL(fileURLWithPath: FileManager.default.currentDirectoryPath).appendingPathComponent(outText)
         let storage = try storeOptions.open(create: false)
-        let storeText = storeOptions.store ?? ProcessInfo.processInfo.environment[StoreLocation.environmentVariable]
-            .flatMap { $0.isEmpty ? nil : $0 } ?? StoreLocation.defaultRelativePath
-        let options = ReportOptions(outputDirectory: outURL.standardizedFileURL, formats: formats, storeDescription: storeText,
+        let options = ReportOptions(outputDirectory: outURL.standardizedFileURL, formats: formats,
+                                    storeDescription: storeOptions.displayName,
                                     outputDescription: outText, reductions: reductions, definitionFile: definition,
                                     baseline: baseline)
         do {

@@ -5,6 +5,7 @@ import GapPipeline
 import GapRunner
 import GapSpec
 import GapStore
+import GapStorePostgres
 
 /// The params a run is queried by: its resolved configuration flattened by dotted path, typed.
 func flattenedParams(_ config: JSONValue) -> [String: ParamValue] {
@@ -66,7 +67,7 @@ struct SweepOptions: ParsableArguments {
                             executor: .currentProgram(arguments: ["train-run", "--store", "{store}", "--run", "{run}", "--threads", String(threads)]),
                             workers: workerCount, leaseSeconds: lease, progress: .automatic, codeVersion: code)
         runner.environmentExtras = ["blas": BLASKernel.configuration, "threads": String(threads),
-                                    "command_line": CommandLine.arguments.joined(separator: " ")]
+                                    "command_line": StoreLocation.redactingPasswords(CommandLine.arguments.joined(separator: " "))]
         let counts = try runner.runUntilDone(experiment: plan.name)
         print("\(plan.name): \(counts.completed) completed, \(counts.failed) failed, \(counts.killed) killed in this session; store: "
               + counts.store.sorted { $0.key.rawValue < $1.key.rawValue }.map { "\($0.key.rawValue) \($0.value)" }.joined(separator: ", "))
@@ -114,7 +115,7 @@ struct TrainRunCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "train-run", abstract: "Execute one planned run (started by `gaplab run`).", shouldDisplay: false)
 
-    @Option(help: "Path of the store database.")
+    @Option(help: "The store: SQLite path or postgresql:// URL.")
     var store: String
     @Option(name: .customLong("run"), help: "Run ID.")
     var runID: String
@@ -123,12 +124,13 @@ struct TrainRunCommand: ParsableCommand {
     func run() throws {
         ParentWatch.exitWhenRunnerDies()
         let started = Date()
-        let storage = MeasuredStorage(try SQLiteStorage(path: store, create: false))
+        let storage = MeasuredStorage(try StoreOpener.open(store: store, create: false, connectPatience: StoreOpener.runConnectPatience))
         guard let record = try storage.run(id: runID) else { throw StoreError.runNotFound(runID) }
         let config = try RunConfigResolver.resolve(try JSONParser.parse(record.configJSON, file: "run \(runID)").value)
         let context = ChildContext.fromEnvironment()
         let artifacts = context?.artifactDirectory ?? storage.artifactDirectory(runID: runID)
-        let cache = URL(fileURLWithPath: store).deletingLastPathComponent().appendingPathComponent("cache")
+        // Beside the artifacts: on a cluster both are on the shared filesystem.
+        let cache = storage.artifactsRoot.deletingLastPathComponent().appendingPathComponent("cache")
         let session = try RunSession(storage: storage, runID: runID, config: config, artifacts: artifacts, cacheDirectory: cache,
                                      threads: threadOptions.threads)
         session.fault = InjectedFault.fromEnvironment()

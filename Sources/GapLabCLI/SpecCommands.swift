@@ -2,6 +2,7 @@ import ArgumentParser
 import Foundation
 import GapSpec
 import GapStore
+import GapStorePostgres
 
 /// Prints configuration problems the way both commands report them, and fails the command.
 func reportAndFail(_ error: Error) throws -> Never {
@@ -60,9 +61,8 @@ struct PlanCommand: ParsableCommand {
     /// The store's status of each run id, from the `--store` path (nil: the default location): nil for runs the
     /// store does not have, and for every run when there is no store yet (they show as "new").
     static func storeStatus(storePath: String?) throws -> (String) -> String? {
-        let location = StoreLocation.resolve(explicitPath: storePath)
-        guard FileManager.default.fileExists(atPath: location.databaseURL.path) else { return { _ in nil } }
-        let storage = try SQLiteStorage(location: location, create: false)
+        guard StoreOpener.exists(store: storePath) else { return { _ in nil } }
+        let storage = try StoreOpener.open(store: storePath, create: false)
         return { id in (try? storage.run(id: id))??.status.rawValue }
     }
 
@@ -75,7 +75,7 @@ struct PlanCommand: ParsableCommand {
     @Option(help: "Output format (csv and json give full run ids and config hashes; json adds each run's configuration).")
     var format: ListingFormat = .table
 
-    @Option(help: "Store to read run status from (default: $GAPLAB_STORE or .gaplab/gaplab.sqlite).")
+    @Option(help: "Store (SQLite path or postgresql:// URL) to read run status from (default: $GAPLAB_STORE or .gaplab/gaplab.sqlite).")
     var store: String?
 
     func run() throws {

@@ -3,22 +3,33 @@ import Foundation
 import GapRunner
 import GapSpec
 import GapStore
+import GapStorePostgres
 #if canImport(Glibc)
 import Glibc
 #endif
 
-/// `--store PATH`, honoured by every command that touches the store; else `$GAPLAB_STORE`, else
-/// `.gaplab/gaplab.sqlite` under the current directory.
+/// `--store`, honoured by every command that touches the store: a path to an SQLite file or a `postgresql://` URL;
+/// else `$GAPLAB_STORE`, else `.gaplab/gaplab.sqlite` under the current directory.
 struct StoreOptions: ParsableArguments {
-    @Option(name: .long, help: "Store database (default: $GAPLAB_STORE, else .gaplab/gaplab.sqlite).")
+    @Option(name: .long, help: ArgumentHelp(
+        "Store: an SQLite file path or postgresql://USER@HOST:PORT/DB (default: $GAPLAB_STORE, else .gaplab/gaplab.sqlite).",
+        discussion: "A PostgreSQL password comes from the URL, PGPASSWORD or ~/.pgpass and is never printed or recorded; "
+            + "?sslmode=require (or verify-full) asks for TLS."))
     var store: String?
 
-    var location: StoreLocation { StoreLocation.resolve(explicitPath: store) }
+    @Option(name: .long, help: ArgumentHelp(
+        "Folder for run artifacts (checkpoints, logs); on a cluster, a shared filesystem every host reads.",
+        discussion: "Default: $GAPLAB_ARTIFACTS_ROOT, else the store's own: beside an SQLite file, or the folder recorded in a "
+            + "PostgreSQL store (the first --artifacts given to it)."))
+    var artifacts: String?
 
     /// Opens the store; reading commands pass `create: false` so a mistyped path is an error, not a new store.
-    func open(create: Bool = false) throws -> SQLiteStorage {
-        try SQLiteStorage(location: location, create: create)
+    func open(create: Bool = false) throws -> any Storage {
+        try StoreOpener.open(store: store, artifacts: artifacts, create: create)
     }
+
+    /// The store as shown to people: its locator without any password.
+    var displayName: String { StoreLocation.redactingPasswords(StoreOpener.locator(explicit: store)) }
 }
 
 extension ListingFormat: ExpressibleByArgument {}

@@ -1,4 +1,5 @@
 import Foundation
+import GapStore
 
 /// What a run attempt ran on, recorded per attempt as key/value pairs in the store.
 public enum RunEnvironment {
@@ -38,7 +39,7 @@ public enum RunEnvironment {
             "threads": info.environment["OPENBLAS_NUM_THREADS"] ?? String(info.activeProcessorCount),
             "host": info.hostName,
             "os": info.operatingSystemVersionString,
-            "command_line": CommandLine.arguments.joined(separator: " "),
+            "command_line": StoreLocation.redactingPasswords(CommandLine.arguments.joined(separator: " ")),
         ]
         values.merge(extra) { _, new in new }
         return values
