@@ -104,7 +104,7 @@ struct SlurmCommand: ParsableCommand {
     var threads: Int?
     @Option(help: "Where to write the sbatch script (default: .gaplab/slurm/EXPERIMENT-TIMESTAMP.sbatch).")
     var script: String?
-    @Flag(help: "Submit the script with `sbatch --parsable` and print the job ID (default: print the command to run).")
+    @Flag(help: "Submit the script with `sbatch --parsable` and print the job ID, unless no run is pending (default: print the command to run).")
     var submit = false
     @OptionGroup var planOptions: PlanOptions
 
@@ -148,7 +148,11 @@ struct SlurmCommand: ParsableCommand {
         print("wrote \(path) (array 0-\(array - 1), logs in \(logs.standardizedFileURL.path))")
         let pending = try planned.storage.statusCounts(experiment: name)
         let claimable = pending[.pending, default: 0] + pending[.stale, default: 0]
-        if claimable < array { print("note: \(claimable) runs to do for \(array) array tasks: \(array - claimable) will find nothing to do") }
+        if claimable > 0 && claimable < array { print("note: \(claimable) runs to do for \(array) array tasks: \(array - claimable) will find nothing to do") }
+        if submit && claimable == 0 {
+            print("nothing to submit: no run of \(name) is pending or stale (see gaplab status; --retry-failed requeues failed and killed runs)")
+            return
+        }
         guard submit else {
             print("submit with: sbatch \(SlurmScript.shellQuoted(path))")
             return

@@ -138,6 +138,12 @@ final class WorkerCommandTests: XCTestCase {
             return summary.split(separator: ": ").dropFirst().first.flatMap { Int($0.split(separator: " ")[0]) } ?? -1
         }
         XCTAssertEqual(completed.reduce(0, +), 3, "\(completed)")
+
+        // Nothing left to run: --submit submits nothing (so no Slurm is needed here).
+        let again = try launch(["slurm", file, "seed=0,1,2", "--array", "2", "--store", store, "--script", script, "--submit"],
+                               name: "again")
+        XCTAssertEqual(try finish(again), 0, again.stderr + again.stdout)
+        XCTAssertTrue(again.stdout.contains("nothing to submit"), again.stdout)
     }
 
     func testAWorkerExitsNonZeroWhenARunItExecutedFailed() throws {
