@@ -4,7 +4,7 @@ DEBIAN_PACKAGES := libopenblas-dev libsqlite3-dev libpng-dev zlib1g-dev libturbo
 RELEASE := $(SWIFT) build -c release
 BIN := .build/release/gaplab
 
-.PHONY: deps build test test-avx2 bench demo clean data data-minilm torch postgres
+.PHONY: deps slurm postgres build test test-avx2 bench demo clean data data-minilm torch
 
 deps:
 	@missing=""; for p in $(DEBIAN_PACKAGES); do \
@@ -17,6 +17,17 @@ deps:
 
 build: deps
 	$(RELEASE)
+
+# Slurm and munge for the one-node cluster of the Slurm tests (scripts/slurm-cluster); root only when missing.
+SLURM_PACKAGES := slurm-wlm munge
+slurm:
+	@missing=""; for p in $(SLURM_PACKAGES); do \
+	  dpkg-query -W -f='$${Status}' $$p 2>/dev/null | grep -q "install ok installed" || missing="$$missing $$p"; \
+	done; \
+	if [ -n "$$missing" ]; then \
+	  echo "installing:$$missing"; \
+	  apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq $$missing; \
+	else echo "Debian packages present: $(SLURM_PACKAGES)"; fi
 
 # The torch engine's Python side: torch and open_clip at the versions the parity fixtures pin, and the
 # gaplab_torch package (python/, editable). Where pip finds no local CPU-only wheel, PyPI's torch is the CUDA build.
@@ -31,7 +42,7 @@ postgres:
 
 # The tests that read real datasets (and the MiniLM caption encoder) skip without them, as the cross-engine tests
 # do without the torch engine; `make test` installs them so that they run.
-test: deps data data-minilm torch postgres
+test: deps slurm postgres data data-minilm torch
 	$(SWIFT) build --build-tests --explicit-target-dependency-import-check error
 	$(SWIFT) test --skip-build
 	python3 -m unittest discover -s python/tests -t python

@@ -25,21 +25,23 @@ func flattenedParams(_ config: JSONValue) -> [String: ParamValue] {
 /// The checkout this executable was built from: runs record its git commit and dirty flag.
 let sourceRoot = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent().deletingLastPathComponent()
 
-/// Plans an experiment into the store and runs it with cooperating workers; shared by `run` and `train`.
-struct SweepOptions: ParsableArguments {
-    @Option(help: "Parallel worker processes on this machine (default: cores ÷ threads).")
-    var workers: Int?
-    @Option(help: "Threads per run (matrix products and element-wise kernels). Results are identical for a fixed count.")
-    var threads: Int = 1
+/// What planning an experiment into the store gave: the plan and the store that now holds its runs.
+struct PlannedExperiment {
+    var plan: ExperimentPlan
+    var storage: any Storage
+    var codeVersion: CodeVersion
+}
+
+/// Plans an experiment into the store (new runs pending, existing ones untouched); shared by `run`, `train` and
+/// `slurm`.
+struct PlanOptions: ParsableArguments {
     @Flag(help: "Put failed and killed runs of the experiment back to pending first.")
     var retryFailed = false
     @Flag(help: "Run again completed runs that were made by another code version (git commit or dirty tree).")
     var rerunOtherCode = false
-    @Option(help: "Seconds a worker's claim on a run lasts without a heartbeat; another worker takes the run over after that.")
-    var lease: Double = 60
     @OptionGroup var storeOptions: StoreOptions
 
-    func execute(file: String, overrides: [String]) throws {
+    func planIntoStore(file: String, overrides: [String]) throws -> PlannedExperiment {
         let plan: ExperimentPlan
         do {
             plan = try ExperimentPlanner.plan(file: file, overrides: overrides)
@@ -47,7 +49,7 @@ struct SweepOptions: ParsableArguments {
             try reportAndFail(error)
         }
         for warning in plan.warnings { print("note: \(warning)") }
-        let storage = try storeOptions.open(create: true)
+        let storage: any Storage = try storeOptions.open(create: true)
         let definition = (try? String(contentsOfFile: file, encoding: .utf8)) ?? ""
         try storage.addExperiment(ExperimentRecord(name: plan.name, description: plan.description, definitionJSON: definition,
                                                    overrides: plan.overrides))
@@ -61,16 +63,47 @@ struct SweepOptions: ParsableArguments {
         if retryFailed { try storage.requeueRuns(experiment: plan.name, statuses: [.failed, .killed]) }
         let code = CodeVersion.current(directory: sourceRoot)
         if rerunOtherCode { try storage.requeueCompletedRuns(experiment: plan.name, madeByOtherThan: code.description) }
+        return PlannedExperiment(plan: plan, storage: storage, codeVersion: code)
+    }
+}
+
+/// The runner every command that executes runs uses (`run`, `train`, `worker`): each run in its own `train-run`
+/// child with `threads` threads, its attempt's environment recording BLAS, threads and the command line.
+func makeRunner(storage: any Storage, threads: Int, workers: Int, lease: Double, codeVersion: CodeVersion,
+                extraEnvironment: [String: String] = [:]) -> Runner {
+    let runner = Runner(storage: storage,
+                        executor: .currentProgram(arguments: ["train-run", "--store", "{store}", "--run", "{run}", "--threads", String(threads)]),
+                        workers: workers, leaseSeconds: lease, progress: .automatic, codeVersion: codeVersion)
+    runner.environmentExtras = ["blas": BLASKernel.configuration, "threads": String(threads),
+                                "command_line": StoreLocation.redactingPasswords(CommandLine.arguments.joined(separator: " "))]
+    runner.environmentExtras.merge(extraEnvironment) { _, new in new }
+    return runner
+}
+
+/// A runner's summary line: what it did in this session and the store's counts.
+func sessionSummary(_ name: String, _ counts: RunnerCounts) -> String {
+    "\(name): \(counts.completed) completed, \(counts.failed) failed, \(counts.killed) killed in this session; store: "
+        + counts.store.sorted { $0.key.rawValue < $1.key.rawValue }.map { "\($0.key.rawValue) \($0.value)" }.joined(separator: ", ")
+}
+
+/// Plans an experiment into the store and runs it with cooperating workers; shared by `run` and `train`.
+struct SweepOptions: ParsableArguments {
+    @Option(help: "Parallel worker processes on this machine (default: cores ÷ threads).")
+    var workers: Int?
+    @Option(help: "Threads per run (matrix products and element-wise kernels). Results are identical for a fixed count.")
+    var threads: Int = 1
+    @Option(help: "Seconds a worker's claim on a run lasts without a heartbeat; another worker takes the run over after that.")
+    var lease: Double = 60
+    @OptionGroup var planOptions: PlanOptions
+
+    func execute(file: String, overrides: [String]) throws {
+        let planned = try planOptions.planIntoStore(file: file, overrides: overrides)
         let cores = ProcessInfo.processInfo.activeProcessorCount
         let workerCount = max(1, workers ?? cores / max(threads, 1))
-        let runner = Runner(storage: storage,
-                            executor: .currentProgram(arguments: ["train-run", "--store", "{store}", "--run", "{run}", "--threads", String(threads)]),
-                            workers: workerCount, leaseSeconds: lease, progress: .automatic, codeVersion: code)
-        runner.environmentExtras = ["blas": BLASKernel.configuration, "threads": String(threads),
-                                    "command_line": StoreLocation.redactingPasswords(CommandLine.arguments.joined(separator: " "))]
-        let counts = try runner.runUntilDone(experiment: plan.name)
-        print("\(plan.name): \(counts.completed) completed, \(counts.failed) failed, \(counts.killed) killed in this session; store: "
-              + counts.store.sorted { $0.key.rawValue < $1.key.rawValue }.map { "\($0.key.rawValue) \($0.value)" }.joined(separator: ", "))
+        let runner = makeRunner(storage: planned.storage, threads: threads, workers: workerCount, lease: lease,
+                                codeVersion: planned.codeVersion)
+        let counts = try runner.runUntilDone(experiment: planned.plan.name)
+        print(sessionSummary(planned.plan.name, counts))
         if let signal = counts.stoppedBySignal { throw ExitCode(128 + signal) }
         if !counts.allCompleted { throw ExitCode(1) }
     }

@@ -392,9 +392,16 @@ struct MetricsCommand: ParsableCommand {
 
 // MARK: status
 
+/// The Slurm job and array task (`JOBID_TASK`) of the run's current attempt, "-" when it is not under Slurm.
+private func slurmJob(_ storage: any Storage, _ run: RunRecord) throws -> String {
+    var values: [String: String] = [:]
+    for entry in try storage.environment(runID: run.runID) where entry.attempt == run.attempts { values[entry.key] = entry.value }
+    return RunEnvironment.slurmJobLabel(values) ?? "-"
+}
+
 struct StatusCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
-        commandName: "status", abstract: "Counts per status and the runs in progress with their worker and heartbeat age.")
+        commandName: "status", abstract: "Counts per status and the runs in progress with their worker, Slurm job and heartbeat age.")
 
     @OptionGroup var storeOptions: StoreOptions
 
@@ -415,12 +422,12 @@ struct StatusCommand: ParsableCommand {
                 [.text($0.rawValue), .integer(counts[$0, default: 0])]
             })
             let now = Date()
-            let running = Listing(columns: ["run_id", "experiment", "name", "attempt", "worker", "heartbeat", "lease"],
+            let running = Listing(columns: ["run_id", "experiment", "name", "attempt", "worker", "slurm", "heartbeat", "lease"],
                                   rows: try storage.runs(experiment: experiment, status: .running).map { run in
                 let leaseText = run.leaseExpiresAt.map { $0 < now ? "expired" : String(format: "%.0fs left", $0.timeIntervalSince(now)) } ?? "-"
                 return [.text(format == .table ? String(run.runID.prefix(12)) : run.runID), .text(run.experiment),
-                        .text(run.shortName), .integer(run.attempts), .text(run.worker ?? "-"), .text(ageText(run.heartbeatAt)),
-                        .text(leaseText)]
+                        .text(run.shortName), .integer(run.attempts), .text(run.worker ?? "-"),
+                        .text(try slurmJob(storage, run)), .text(ageText(run.heartbeatAt)), .text(leaseText)]
             })
             var text: String
             switch format {

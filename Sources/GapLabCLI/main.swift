@@ -13,7 +13,7 @@ struct GapLab: ParsableCommand {
         commandName: "gaplab",
         abstract: "Train and compare CLIP, SharedCLIP and AlignCLIP on the CPU; sweep, track and report.",
         subcommands: [
-            RunCommand.self, TrainCommand.self, ValidateCommand.self, PlanCommand.self, ReportCommand.self, ReportSummaryCommand.self, EvalCommand.self, DataCommand.self,
+            RunCommand.self, TrainCommand.self, SlurmCommand.self, WorkerCommand.self, ValidateCommand.self, PlanCommand.self, ReportCommand.self, ReportSummaryCommand.self, EvalCommand.self, DataCommand.self,
             ListCommand.self, ShowCommand.self, CompareCommand.self, MetricsCommand.self, StatusCommand.self,
             RemoveCommand.self, GarbageCollectCommand.self,
             InitCommand.self, EncodeCommand.self, DevCommand.self, TrainRunCommand.self,

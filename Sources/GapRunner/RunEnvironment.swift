@@ -27,7 +27,31 @@ public enum RunEnvironment {
         return "unknown"
     }
 
-    /// The standard entries; `extra` (BLAS configuration, thread count chosen by the trainer, ...) is merged over them.
+    /// The batch scheduler's view of this process, from the variables Slurm sets in a job: `slurm_job_id`,
+    /// `slurm_array_job_id`, `slurm_array_task_id`, `slurm_node` and `gpus` (CUDA_VISIBLE_DEVICES, else
+    /// SLURM_JOB_GPUS), each only when set.
+    public static func scheduler(_ environment: [String: String]) -> [String: String] {
+        var values: [String: String] = [:]
+        let names = [("slurm_job_id", "SLURM_JOB_ID"), ("slurm_array_job_id", "SLURM_ARRAY_JOB_ID"),
+                     ("slurm_array_task_id", "SLURM_ARRAY_TASK_ID"), ("slurm_node", "SLURMD_NODENAME")]
+        for (key, variable) in names {
+            if let value = environment[variable], !value.isEmpty { values[key] = value }
+        }
+        if let gpus = [environment["CUDA_VISIBLE_DEVICES"], environment["SLURM_JOB_GPUS"]].compactMap({ $0 }).first(where: { !$0.isEmpty }) {
+            values["gpus"] = gpus
+        }
+        return values
+    }
+
+    /// The Slurm job of an attempt as `gaplab status` shows it: `ARRAYJOB_TASK` for an array task, else the job ID;
+    /// nil when the attempt did not run under Slurm.
+    public static func slurmJobLabel(_ values: [String: String]) -> String? {
+        if let job = values["slurm_array_job_id"], let task = values["slurm_array_task_id"] { return "\(job)_\(task)" }
+        return values["slurm_job_id"]
+    }
+
+    /// The standard entries, with the scheduler's (see `scheduler`); `extra` (BLAS configuration, thread count
+    /// chosen by the trainer, ...) is merged over them.
     public static func collect(codeVersion: CodeVersion, extra: [String: String] = [:]) -> [String: String] {
         let info = ProcessInfo.processInfo
         var values: [String: String] = [
@@ -41,6 +65,7 @@ public enum RunEnvironment {
             "os": info.operatingSystemVersionString,
             "command_line": StoreLocation.redactingPasswords(CommandLine.arguments.joined(separator: " ")),
         ]
+        values.merge(scheduler(info.environment)) { _, new in new }
         values.merge(extra) { _, new in new }
         return values
     }

@@ -13,6 +13,8 @@ public struct RunnerCounts: Equatable, Sendable {
     public var leasesLost = 0
     /// The signal (SIGINT, SIGTERM) that stopped the sweep, if one did.
     public var stoppedBySignal: Int32?
+    /// The runs this runner recorded as killed, in the order it recorded them.
+    public var killedRunIDs: [String] = []
     /// Status counts of the experiment (or the whole store) when the runner returned.
     public var store: [RunStatus: Int] = [:]
 
@@ -41,6 +43,12 @@ public final class Runner {
     public var environmentExtras: [String: String] = [:]
     /// How long children get to exit after a forwarded signal before they are killed.
     public var killGracePeriod: TimeInterval = 10
+    /// The most runs one `runUntilDone` claims, over all its workers (nil: no limit).
+    public var maxRuns: Int?
+    /// Nil: `runUntilDone` returns once no run is pending, stale or running anywhere, waiting for the runs other
+    /// runners hold (the `gaplab run` behaviour). A value: it returns once nothing has been claimable for that many
+    /// seconds (0: at once), whatever other runners hold (the behaviour of a `gaplab worker`, e.g. a Slurm task).
+    public var idleExit: TimeInterval?
 
     private let display: ProgressDisplay
     private let lock = NSLock()
@@ -51,6 +59,8 @@ public final class Runner {
     private var workerError: Error?
     /// Counts `runUntilDone` calls, so a late SIGKILL escalation never reaches the children of a later sweep.
     private var sweepNumber = 0
+    /// Claims made (or being made) in this sweep, against `maxRuns`.
+    private var claimsMade = 0
 
     public static var defaultWorkerName: String { "\(ProcessInfo.processInfo.hostName):\(getpid())" }
 
@@ -77,12 +87,13 @@ public final class Runner {
     }
 
     /// Runs until no run of `experiment` (nil: of any experiment) is pending, stale or running anywhere.
-    /// Runs held by other runners are waited for, and taken over if their lease expires.
+    /// Runs held by other runners are waited for, and taken over if their lease expires. `maxRuns` and
+    /// `idleExit` end it sooner.
     /// With `trapSignals`, SIGINT and SIGTERM stop the sweep (see `stop(signal:)`) instead of the process.
     public func runUntilDone(experiment: String?, trapSignals: Bool = true) throws -> RunnerCounts {
         let trap = trapSignals ? SignalTrap { [weak self] signal in self?.stop(signal: signal) } : nil
         defer { trap?.cancel() }
-        lock.lock(); counts = RunnerCounts(); stopSignal = nil; workerError = nil; sweepNumber += 1; lock.unlock()
+        lock.lock(); counts = RunnerCounts(); stopSignal = nil; workerError = nil; sweepNumber += 1; claimsMade = 0; lock.unlock()
 
         display.sweep(try storage.statusCounts(experiment: experiment))
         let group = DispatchGroup()
@@ -136,15 +147,30 @@ public final class Runner {
         }
     }
 
+    /// Takes one of the `maxRuns` claims; false when they are used up.
+    private func reserveClaim() -> Bool {
+        lock.lock(); defer { lock.unlock() }
+        if let maxRuns, claimsMade >= maxRuns { return false }
+        claimsMade += 1
+        return true
+    }
+
+    private func unreserveClaim() {
+        lock.lock(); claimsMade -= 1; lock.unlock()
+    }
+
     private func workerLoop(experiment: String?) throws {
         var consecutiveErrors = 0
+        var idleSince: Date?
         while !isStopping {
+            guard reserveClaim() else { return }
             let claim: ClaimedRun?
             do {
                 claim = try storage.claimNextRun(experiment: experiment, worker: workerName, leaseSeconds: leaseSeconds,
                                                  codeVersion: codeVersion.description)
                 consecutiveErrors = 0
             } catch {
+                unreserveClaim()
                 consecutiveErrors += 1
                 if consecutiveErrors >= 5 { throw error }
                 display.message("claiming a run failed (\(error)); retrying")
@@ -152,12 +178,21 @@ public final class Runner {
                 continue
             }
             guard let claim else {
-                // Nothing claimable, but runs held elsewhere may still fail over to us when their lease expires.
-                let current = try storage.statusCounts(experiment: experiment)
-                if current[.running, default: 0] == 0 { return }
+                unreserveClaim()
+                if let idleExit {
+                    // A worker waits for new claimable runs for a while, not for the runs others hold.
+                    let since = idleSince ?? Date()
+                    idleSince = since
+                    if Date().timeIntervalSince(since) >= idleExit { return }
+                } else {
+                    // Nothing claimable, but runs held elsewhere may still fail over to us when their lease expires.
+                    let current = try storage.statusCounts(experiment: experiment)
+                    if current[.running, default: 0] == 0 { return }
+                }
                 Thread.sleep(forTimeInterval: idlePollInterval)
                 continue
             }
+            idleSince = nil
             try execute(claim)
         }
     }
@@ -307,7 +342,9 @@ public final class Runner {
         switch outcome.status {
         case .completed: counts.completed += 1
         case .failed: counts.failed += 1
-        case .killed: counts.killed += 1
+        case .killed:
+            counts.killed += 1
+            counts.killedRunIDs.append(claim.runID)
         default: break
         }
         lock.unlock()

@@ -37,6 +37,9 @@ public final class MeasuredStorage: Storage {
     @discardableResult public func requeueRuns(experiment: String?, statuses: Set<RunStatus>) throws -> [String] {
         try timed { try base.requeueRuns(experiment: experiment, statuses: statuses) }
     }
+    @discardableResult public func requeueRuns(ids: [String], statuses: Set<RunStatus>) throws -> [String] {
+        try timed { try base.requeueRuns(ids: ids, statuses: statuses) }
+    }
     @discardableResult public func requeueCompletedRuns(experiment: String?, madeByOtherThan codeVersion: String) throws -> [String] {
         try timed { try base.requeueCompletedRuns(experiment: experiment, madeByOtherThan: codeVersion) }
     }

@@ -145,15 +145,28 @@ public final class SQLiteStorage: Storage {
 
     @discardableResult
     public func requeueRuns(experiment: String?, statuses: Set<RunStatus>) throws -> [String] {
+        guard let experiment else { return try requeue(statuses: statuses, condition: nil, arguments: []) }
+        return try requeue(statuses: statuses, condition: "run_id IN (SELECT run_id FROM experiment_runs WHERE experiment = ?)",
+                           arguments: [experiment])
+    }
+
+    @discardableResult
+    public func requeueRuns(ids: [String], statuses: Set<RunStatus>) throws -> [String] {
+        if ids.isEmpty { return [] }
+        return try requeue(statuses: statuses, condition: "run_id IN (\(ids.map { _ in "?" }.joined(separator: ",")))",
+                           arguments: StatementArguments(ids))
+    }
+
+    private func requeue(statuses: Set<RunStatus>, condition: String?, arguments extra: StatementArguments) throws -> [String] {
         let wanted = statuses.filter { $0 != .running && $0 != .pending }
         if wanted.isEmpty { return [] }
         return try write { db in
             let placeholders = wanted.map { _ in "?" }.joined(separator: ",")
             var arguments = StatementArguments(wanted.map(\.rawValue))
             var filter = "status IN (\(placeholders))"
-            if let experiment {
-                filter += " AND run_id IN (SELECT run_id FROM experiment_runs WHERE experiment = ?)"
-                arguments += [experiment]
+            if let condition {
+                filter += " AND " + condition
+                arguments += extra
             }
             let ids = try String.fetchAll(db, sql: "SELECT run_id FROM runs WHERE \(filter) ORDER BY seq", arguments: arguments)
             try db.execute(sql: """

@@ -21,6 +21,9 @@ public protocol Storage: AnyObject {
     @discardableResult func planRuns(_ specs: [RunSpec]) throws -> PlanOutcome
     /// Puts runs with one of `statuses` back to pending (e.g. failed and killed for `--retry-failed`); returns their IDs.
     @discardableResult func requeueRuns(experiment: String?, statuses: Set<RunStatus>) throws -> [String]
+    /// Puts the runs among `ids` whose status is one of `statuses` back to pending (a worker handing back what a
+    /// signal stopped, without touching anyone else's runs); returns their IDs.
+    @discardableResult func requeueRuns(ids: [String], statuses: Set<RunStatus>) throws -> [String]
     /// Puts completed runs made by other code back to pending, dropping their metrics and artifacts so they
     /// start from scratch; returns their IDs.
     @discardableResult func requeueCompletedRuns(experiment: String?, madeByOtherThan codeVersion: String) throws -> [String]

@@ -426,8 +426,19 @@ public final class PostgresStorage: Storage, @unchecked Sendable {
     @discardableResult
     public func requeueRuns(experiment: String?, statuses: Set<RunStatus>) throws -> [String] {
         let wanted = statuses.filter { $0 != .running && $0 != .pending }.map(\.rawValue).sorted()
-        if wanted.isEmpty { return [] }
         let (condition, binds) = Self.runCondition(experiment: experiment, statusList: wanted, firstParameter: 1)
+        return try requeue(wanted: wanted, condition: condition, binds: binds)
+    }
+
+    @discardableResult
+    public func requeueRuns(ids: [String], statuses: Set<RunStatus>) throws -> [String] {
+        let wanted = statuses.filter { $0 != .running && $0 != .pending }.map(\.rawValue).sorted()
+        return try requeue(wanted: ids.isEmpty ? [] : wanted, condition: "status = ANY($1::text[]) AND run_id = ANY($2::text[])",
+                           binds: [.texts(wanted), .texts(ids)])
+    }
+
+    private func requeue(wanted: [String], condition: String, binds: [Bind]) throws -> [String] {
+        if wanted.isEmpty { return [] }
         return try transaction { tx in
             try await tx.rows("""
                 WITH chosen AS (SELECT run_id, seq FROM runs WHERE \(condition) FOR UPDATE)

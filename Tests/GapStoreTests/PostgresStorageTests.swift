@@ -32,6 +32,7 @@ final class PostgresStorageTests: XCTestCase {
     func testMetricsAreIdempotentPerStep() throws { try StorageConformance.metricsAreIdempotentPerStep(open) }
     func testSummariesUseTheMetricDirection() throws { try StorageConformance.summariesUseTheMetricDirection(open) }
     func testRequeueRetriesFailedAndRerunsOtherCode() throws { try StorageConformance.requeueRetriesFailedAndRerunsOtherCode(open) }
+    func testRequeueByIDTouchesOnlyTheNamedRuns() throws { try StorageConformance.requeueByIDTouchesOnlyTheNamedRuns(open) }
     func testArtifactsAreHashed() throws { try StorageConformance.artifactsAreHashed(open) }
     func testEnvironmentIsKeptPerAttempt() throws { try StorageConformance.environmentIsKeptPerAttempt(open) }
     func testRunIDPrefixesResolve() throws { try StorageConformance.runIDPrefixesResolve(open) }

@@ -31,6 +31,7 @@ final class SQLiteStorageTests: XCTestCase {
     func testMetricsAreIdempotentPerStep() throws { try StorageConformance.metricsAreIdempotentPerStep(open) }
     func testSummariesUseTheMetricDirection() throws { try StorageConformance.summariesUseTheMetricDirection(open) }
     func testRequeueRetriesFailedAndRerunsOtherCode() throws { try StorageConformance.requeueRetriesFailedAndRerunsOtherCode(open) }
+    func testRequeueByIDTouchesOnlyTheNamedRuns() throws { try StorageConformance.requeueByIDTouchesOnlyTheNamedRuns(open) }
     func testArtifactsAreHashed() throws { try StorageConformance.artifactsAreHashed(open) }
     func testEnvironmentIsKeptPerAttempt() throws { try StorageConformance.environmentIsKeptPerAttempt(open) }
     func testRunIDPrefixesResolve() throws { try StorageConformance.runIDPrefixesResolve(open) }
@@ -103,6 +104,7 @@ final class MeasuredStorageTests: XCTestCase {
     func testMetricsAreIdempotentPerStep() throws { try StorageConformance.metricsAreIdempotentPerStep(open) }
     func testSummariesUseTheMetricDirection() throws { try StorageConformance.summariesUseTheMetricDirection(open) }
     func testRequeueRetriesFailedAndRerunsOtherCode() throws { try StorageConformance.requeueRetriesFailedAndRerunsOtherCode(open) }
+    func testRequeueByIDTouchesOnlyTheNamedRuns() throws { try StorageConformance.requeueByIDTouchesOnlyTheNamedRuns(open) }
     func testArtifactsAreHashed() throws { try StorageConformance.artifactsAreHashed(open) }
     func testEnvironmentIsKeptPerAttempt() throws { try StorageConformance.environmentIsKeptPerAttempt(open) }
     func testRunIDPrefixesResolve() throws { try StorageConformance.runIDPrefixesResolve(open) }

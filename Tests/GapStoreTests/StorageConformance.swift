@@ -234,6 +234,24 @@ enum StorageConformance {
         XCTAssertEqual(summaries["run-0000"]?[2].bestStep, 0)
     }
 
+    /// A worker hands back exactly the runs it names, and only in the statuses it names.
+    static func requeueByIDTouchesOnlyTheNamedRuns(_ open: @escaping Open) throws {
+        let store = try open()
+        try store.planRuns((0..<4).map { spec($0) })
+        for status in [RunStatus.killed, .killed, .failed, .completed] {
+            let claim = try XCTUnwrap(try store.claimNextRun(experiment: nil, worker: "w", leaseSeconds: 60, codeVersion: "v"))
+            try store.finishRun(runID: claim.runID, worker: "w", attempt: claim.attempt, outcome: RunOutcome(status: status))
+        }
+        XCTAssertEqual(try store.requeueRuns(ids: ["run-0000", "run-0002", "run-0003", "run-9999"], statuses: [.killed]), ["run-0000"])
+        XCTAssertEqual(try store.run(id: "run-0000")?.status, .pending)
+        XCTAssertEqual(try store.attempts(runID: "run-0000").map(\.status), [.killed], "the killed attempt stays in the history")
+        XCTAssertEqual(try store.run(id: "run-0001")?.status, .killed, "a run not named is left alone")
+        XCTAssertEqual(try store.run(id: "run-0002")?.status, .failed)
+        XCTAssertEqual(try store.run(id: "run-0003")?.status, .completed)
+        XCTAssertEqual(try store.requeueRuns(ids: [], statuses: [.killed]), [])
+        XCTAssertEqual(try store.requeueRuns(ids: ["run-0001"], statuses: [.running, .pending]), [])
+    }
+
     static func requeueRetriesFailedAndRerunsOtherCode(_ open: @escaping Open) throws {
         let store = try open()
         try store.planRuns((0..<4).map { spec($0) })
