@@ -75,17 +75,18 @@ BENCH_COMPARE := --reps 1 --steps 2 --threads 1
 BENCH_SPLIT := --reps 1 --smoke
 BENCH_BLAS := --reps 2
 BENCH_STEPS := --steps 2 --eval-pairs 500
-BENCH_STORE := --rows 2000 --runs 50
+BENCH_STORE := --rows 2000 --runs 50 --calls 200
 else
 BENCH_STEPS := --steps 5 --eval-pairs 10000
 endif
-bench: build
+bench: build postgres
 	python3 Benchmarks/compare.py --gaplab $(BIN) $(BENCH_COMPARE)
 	python3 Benchmarks/worker_split.py --gaplab $(BIN) $(BENCH_SPLIT)
 	python3 Benchmarks/blas_scaling.py $(BENCH_BLAS)
 	python3 Benchmarks/allocations.py --gaplab $(BIN)
 	$(BIN) dev bench --threads 2 $(BENCH_STEPS) | tail -1
-	$(BIN) dev bench-store $(BENCH_STORE)
+	@pg=$$(mktemp -d); trap 'scripts/postgres-server stop '$$pg'/pg; rm -rf '$$pg EXIT; \
+	  url=$$(scripts/postgres-server start $$pg/pg 55433) && $(BIN) dev bench-store --postgres $$url $(BENCH_STORE)
 	$(BIN) data info scenes --bench --no-cache
 
 clean:

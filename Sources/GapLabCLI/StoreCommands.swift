@@ -499,22 +499,53 @@ struct GarbageCollectCommand: ParsableCommand {
 
 struct BenchStoreCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
-        commandName: "bench-store", abstract: "Measure the store's overhead: metric rows/s and run claims/s.")
+        commandName: "bench-store",
+        abstract: "Measure the stores' overhead with 1, 4 and 16 concurrent workers: claims/s, metric rows/s, logging calls.",
+        discussion: """
+        A throw-away SQLite store always; with --postgres, also the PostgreSQL database at that URL (a scratch \
+        database: the benchmark adds experiments and runs to it). Each worker has its own connection. Figures \
+        are wall-clock rates over all workers together.
+        """)
 
-    @Option(help: "Metric rows to write in batches.")
-    var rows = 100_000
+    @Option(help: "A scratch PostgreSQL database to benchmark beside SQLite, postgresql://USER@HOST:PORT/DB.")
+    var postgres: String?
 
-    @Option(help: "Runs to claim.")
-    var runs = 1_000
+    @Option(help: "Runs claimed and finished per worker count.")
+    var runs = 400
 
-    @Option(help: "Concurrent claiming workers.")
-    var workers = 4
+    @Option(help: "Metric rows written in batches of 500 per worker count, split between the workers.")
+    var rows = 40_000
+
+    @Option(help: "Per-step logging calls (one metric row each) per worker count, split between the workers.")
+    var calls = 2_000
+
+    @Option(help: "Comma-separated worker counts.")
+    var workers = "1,4,16"
 
     func run() throws {
+        var settings = StoreBenchmark.Settings()
+        settings.runs = runs
+        settings.metricRows = rows
+        settings.loggingCalls = calls
+        settings.workerCounts = try workers.split(separator: ",").map { text in
+            guard let count = Int(text.trimmingCharacters(in: .whitespaces)), count > 0 else {
+                throw ValidationError("--workers: expected comma-separated positive counts, got '\(workers)'")
+            }
+            return count
+        }
         let directory = FileManager.default.temporaryDirectory.appendingPathComponent("gaplab-bench-\(UUID().uuidString)")
         try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)
         defer { try? FileManager.default.removeItem(at: directory) }
-        let result = try StoreBenchmark.run(directory: directory, metricRows: rows, runs: runs, workers: workers)
-        output(result.report + "\n")
+        let sqlitePath = directory.appendingPathComponent("bench.sqlite").path
+        var rows = try StoreBenchmark.run(label: "sqlite", settings: settings) {
+            try SQLiteStorage(path: sqlitePath)
+        }
+        if let postgres {
+            let artifacts = directory.appendingPathComponent("pg-artifacts")
+            rows += try StoreBenchmark.run(label: "postgresql", settings: settings) {
+                try PostgresStorage(locator: postgres, artifacts: artifacts)
+            }
+        }
+        output(StoreBenchmark.report(rows) + "\n")
     }
 }
