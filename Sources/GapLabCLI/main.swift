@@ -15,7 +15,7 @@ struct GapLab: ParsableCommand {
         subcommands: [
             RunCommand.self, TrainCommand.self, SlurmCommand.self, WorkerCommand.self, ValidateCommand.self, PlanCommand.self, ReportCommand.self, ReportSummaryCommand.self, EvalCommand.self, DataCommand.self,
             ListCommand.self, ShowCommand.self, CompareCommand.self, MetricsCommand.self, StatusCommand.self,
-            RemoveCommand.self, GarbageCollectCommand.self,
+            RemoveCommand.self, GarbageCollectCommand.self, StoreCommand.self,
             InitCommand.self, EncodeCommand.self, DevCommand.self, TrainRunCommand.self,
         ])
 }

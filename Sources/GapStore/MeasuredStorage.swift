@@ -66,6 +66,9 @@ public final class MeasuredStorage: Storage {
     public func setEnvironment(runID: String, attempt: Int, _ values: [String: String]) throws {
         try timed { try base.setEnvironment(runID: runID, attempt: attempt, values) }
     }
+    @discardableResult public func importRun(_ snapshot: RunSnapshot) throws -> ImportOutcome {
+        try timed { try base.importRun(snapshot) }
+    }
     public func setMetricDirection(_ direction: MetricDirection, forKey key: String) throws {
         try timed { try base.setMetricDirection(direction, forKey: key) }
     }

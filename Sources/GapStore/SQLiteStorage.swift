@@ -363,6 +363,74 @@ public final class SQLiteStorage: Storage {
         }
     }
 
+    @discardableResult
+    public func importRun(_ snapshot: RunSnapshot) throws -> ImportOutcome {
+        try snapshot.validate()
+        let run = snapshot.run
+        return try write { db in
+            let existing = try String.fetchOne(db, sql: "SELECT status FROM runs WHERE run_id = ?", arguments: [run.runID])
+            let outcome = ImportOutcome.decide(destination: existing.map { RunStatus(rawValue: $0) ?? .pending }, source: run.status)
+            for membership in snapshot.allMemberships {
+                try db.execute(sql: "INSERT OR IGNORE INTO experiments (name, created_at) VALUES (?, ?)",
+                               arguments: [membership.experiment, run.createdAt.timeIntervalSince1970])
+            }
+            if outcome == .inserted {
+                let sequence = try Int.fetchOne(db, sql: "SELECT COALESCE(MAX(seq), -1) + 1 FROM runs") ?? 0
+                try db.execute(sql: """
+                    INSERT INTO runs (run_id, seq, experiment, variant, short_name, seed, config_hash, config_json, status,
+                        created_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, 'pending', ?)
+                    """, arguments: [run.runID, sequence, run.experiment, run.variant, run.shortName, run.seed, run.configHash,
+                                     run.configJSON, run.createdAt.timeIntervalSince1970])
+            }
+            for membership in snapshot.allMemberships {
+                try db.execute(sql: """
+                    INSERT OR IGNORE INTO experiment_runs (experiment, run_id, variant, short_name) VALUES (?, ?, ?, ?)
+                    """, arguments: [membership.experiment, run.runID, membership.variant, membership.shortName])
+            }
+            guard outcome.tookSource else { return outcome }
+            for table in ["params", "metrics", "artifacts", "run_attempts", "environment"] {
+                try db.execute(sql: "DELETE FROM \(table) WHERE run_id = ?", arguments: [run.runID])
+            }
+            try db.execute(sql: """
+                UPDATE runs SET status = ?, attempts = ?, worker = ?, lease_seconds = ?, lease_expires_at = ?, heartbeat_at = ?,
+                    started_at = ?, ended_at = ?, exit_status = ?, error_tail = ?, code_version = ?
+                WHERE run_id = ?
+                """, arguments: [run.status.rawValue, run.attempts, run.worker, run.leaseSeconds,
+                                 run.leaseExpiresAt?.timeIntervalSince1970, run.heartbeatAt?.timeIntervalSince1970,
+                                 run.startedAt?.timeIntervalSince1970, run.endedAt?.timeIntervalSince1970, run.exitStatus,
+                                 run.errorTail, run.codeVersion, run.runID])
+            try Self.upsertParams(db, runID: run.runID, snapshot.params)
+            let metric = try db.cachedStatement(sql: """
+                INSERT INTO metrics (run_id, key, step, value, epoch, wall_time) VALUES (?, ?, ?, ?, ?, ?)
+                ON CONFLICT(run_id, key, step) DO UPDATE SET value = excluded.value, epoch = excluded.epoch,
+                    wall_time = excluded.wall_time
+                """)
+            for point in snapshot.metrics {
+                try metric.execute(arguments: [run.runID, point.key, point.step, point.value.isNaN ? nil : point.value,
+                                               point.epoch, point.wallTime.timeIntervalSince1970])
+            }
+            for attempt in snapshot.attempts {
+                try db.execute(sql: """
+                    INSERT OR REPLACE INTO run_attempts (run_id, attempt, worker, status, started_at, ended_at, exit_status,
+                        error_tail, code_version) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)
+                    """, arguments: [run.runID, attempt.attempt, attempt.worker, attempt.status.rawValue,
+                                     attempt.startedAt.timeIntervalSince1970, attempt.endedAt?.timeIntervalSince1970,
+                                     attempt.exitStatus, attempt.errorTail, attempt.codeVersion])
+            }
+            for entry in snapshot.environment {
+                try db.execute(sql: "INSERT OR REPLACE INTO environment (run_id, attempt, key, value) VALUES (?, ?, ?, ?)",
+                               arguments: [run.runID, entry.attempt, entry.key, entry.value])
+            }
+            for artifact in snapshot.artifacts {
+                try db.execute(sql: """
+                    INSERT OR REPLACE INTO artifacts (run_id, name, path, size, sha256, created_at) VALUES (?, ?, ?, ?, ?, ?)
+                    """, arguments: [run.runID, artifact.name, artifact.path, artifact.size, artifact.sha256,
+                                     artifact.createdAt.timeIntervalSince1970])
+            }
+            return outcome
+        }
+    }
+
     public func setMetricDirection(_ direction: MetricDirection, forKey key: String) throws {
         try write { db in
             try db.execute(sql: "INSERT OR REPLACE INTO metric_directions (key, direction) VALUES (?, ?)",

@@ -50,6 +50,11 @@ public protocol Storage: AnyObject {
     /// Records a file inside the run's artifact folder with its size and SHA-256 (replacing a record of the same name).
     @discardableResult func addArtifact(runID: String, name: String, file: URL) throws -> ArtifactRecord
     func setEnvironment(runID: String, attempt: Int, _ values: [String: String]) throws
+    /// Takes a run as it stands in another store, in one transaction, by run identity: a run the store lacks is
+    /// inserted with everything (after every run it has); one it has gains the snapshot's missing experiment
+    /// memberships, and only when it has not completed (nor is running) while the snapshot's has, the snapshot's
+    /// state replaces its own. A completed or running run is never changed. Artifact files are not copied.
+    @discardableResult func importRun(_ snapshot: RunSnapshot) throws -> ImportOutcome
     /// Overrides the name-based default direction of a metric key for every run.
     func setMetricDirection(_ direction: MetricDirection, forKey key: String) throws
 

@@ -40,6 +40,15 @@ public struct ArtifactFolders: Sendable {
                               sha256: sha256, createdAt: createdAt)
     }
 
+    /// Refuses a recorded path that could leave the run's folder: empty, absolute, or with a `..` component.
+    public static func checkRelativePath(_ path: String, runID: String) throws {
+        let components = path.split(separator: "/", omittingEmptySubsequences: false)
+        if path.isEmpty || path.hasPrefix("/") || components.contains("..") {
+            throw StoreError.invalid("artifact path '\(path)' of run \(runID) is not inside the run's folder "
+                                     + "(it is absolute or has a '..' component)")
+        }
+    }
+
     public func removeDirectory(runID: String) throws {
         let folder = directory(runID: runID)
         if FileManager.default.fileExists(atPath: folder.path) { try FileManager.default.removeItem(at: folder) }

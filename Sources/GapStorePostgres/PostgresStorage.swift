@@ -638,6 +638,88 @@ public final class PostgresStorage: Storage, @unchecked Sendable {
         }
     }
 
+    @discardableResult
+    public func importRun(_ snapshot: RunSnapshot) throws -> ImportOutcome {
+        try snapshot.validate()
+        return try transaction { tx in
+            let run = snapshot.run
+            let id: Bind = .text(run.runID)
+            // Importers take turns with planners, so a run is inserted once and sequence numbers stay dense.
+            try await tx.execute("SELECT pg_advisory_xact_lock(727002)")
+            let existing = try await tx.rows("SELECT status FROM runs WHERE run_id = $1 FOR UPDATE", [id]).first
+            let outcome = ImportOutcome.decide(destination: try existing.map { RunStatus(rawValue: try $0.string("status")) ?? .pending },
+                                               source: run.status)
+            let memberships = snapshot.allMemberships
+            try await tx.execute("""
+                INSERT INTO experiments (name, created_at) SELECT e, $2 FROM unnest($1::text[]) AS x(e) ON CONFLICT (name) DO NOTHING
+                """, [.texts(memberships.map(\.experiment)), .double(run.createdAt.timeIntervalSince1970)])
+            if outcome == .inserted {
+                try await tx.execute("""
+                    INSERT INTO runs (run_id, seq, experiment, variant, short_name, seed, config_hash, config_json, status, created_at)
+                    SELECT $1, COALESCE(MAX(seq), -1) + 1, $2, $3, $4, $5, $6, $7, 'pending', $8 FROM runs
+                    """, [id, .text(run.experiment), .text(run.variant), .text(run.shortName), .int(run.seed),
+                          .text(run.configHash), .text(run.configJSON), .double(run.createdAt.timeIntervalSince1970)])
+            }
+            try await tx.execute("""
+                INSERT INTO experiment_runs (experiment, run_id, variant, short_name)
+                SELECT e, $1, v, s FROM unnest($2::text[], $3::text[], $4::text[]) AS m(e, v, s)
+                ON CONFLICT (experiment, run_id) DO NOTHING
+                """, [id, .texts(memberships.map(\.experiment)), .texts(memberships.map(\.variant)),
+                      .texts(memberships.map(\.shortName))])
+            guard outcome.tookSource else { return outcome }
+            for table in ["params", "metrics", "artifacts", "run_attempts", "environment"] {
+                try await tx.execute("DELETE FROM \(table) WHERE run_id = $1", [id])
+            }
+            try await tx.execute("""
+                UPDATE runs SET status = $2, attempts = $3, worker = $4, lease_seconds = $5, lease_expires_at = $6, heartbeat_at = $7,
+                    started_at = $8, ended_at = $9, exit_status = $10, error_tail = $11, code_version = $12
+                WHERE run_id = $1
+                """, [id, .text(run.status.rawValue), .int(run.attempts), .text(run.worker), .double(run.leaseSeconds),
+                      .double(run.leaseExpiresAt?.timeIntervalSince1970), .double(run.heartbeatAt?.timeIntervalSince1970),
+                      .double(run.startedAt?.timeIntervalSince1970), .double(run.endedAt?.timeIntervalSince1970),
+                      .int(run.exitStatus), .text(run.errorTail), .text(run.codeVersion)])
+            try await Self.upsertParams(tx, runID: run.runID, snapshot.params)
+            // One row per (key, step), the last point winning, as logMetrics keeps them.
+            var latest: [String: Int] = [:]
+            for (index, point) in snapshot.metrics.enumerated() { latest["\(point.key)\u{0}\(point.step)"] = index }
+            let points = latest.values.sorted().map { snapshot.metrics[$0] }
+            if !points.isEmpty {
+                try await tx.execute("""
+                    INSERT INTO metrics (run_id, key, step, value, epoch, wall_time)
+                    SELECT $1, k, s, NULLIF(v, 'NaN'::float8), NULLIF(e, 'NaN'::float8), w
+                    FROM unnest($2::text[], $3::bigint[], $4::float8[], $5::float8[], $6::float8[]) AS m(k, s, v, e, w)
+                    ON CONFLICT (run_id, key, step) DO UPDATE SET value = excluded.value, epoch = excluded.epoch, wall_time = excluded.wall_time
+                    """, [id, .texts(points.map(\.key)), .ints(points.map(\.step)), .doubles(points.map(\.value)),
+                          .doubles(points.map { $0.epoch ?? .nan }), .doubles(points.map { $0.wallTime.timeIntervalSince1970 })])
+            }
+            for attempt in snapshot.attempts {
+                try await tx.execute("""
+                    INSERT INTO run_attempts (run_id, attempt, worker, status, started_at, ended_at, exit_status, error_tail, code_version)
+                    VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)
+                    """, [id, .int(attempt.attempt), .text(attempt.worker), .text(attempt.status.rawValue),
+                          .double(attempt.startedAt.timeIntervalSince1970), .double(attempt.endedAt?.timeIntervalSince1970),
+                          .int(attempt.exitStatus), .text(attempt.errorTail), .text(attempt.codeVersion)])
+            }
+            if !snapshot.environment.isEmpty {
+                let entries = snapshot.environment
+                try await tx.execute("""
+                    INSERT INTO environment (run_id, attempt, key, value)
+                    SELECT $1, a, k, v FROM unnest($2::bigint[], $3::text[], $4::text[]) AS e(a, k, v)
+                    ON CONFLICT (run_id, attempt, key) DO UPDATE SET value = excluded.value
+                    """, [id, .ints(entries.map(\.attempt)), .texts(entries.map(\.key)), .texts(entries.map(\.value))])
+            }
+            for artifact in snapshot.artifacts {
+                try await tx.execute("""
+                    INSERT INTO artifacts (run_id, name, path, size, sha256, created_at) VALUES ($1, $2, $3, $4, $5, $6)
+                    ON CONFLICT (run_id, name) DO UPDATE SET path = excluded.path, size = excluded.size, sha256 = excluded.sha256,
+                        created_at = excluded.created_at
+                    """, [id, .text(artifact.name), .text(artifact.path), .int(Int(artifact.size)), .text(artifact.sha256),
+                          .double(artifact.createdAt.timeIntervalSince1970)])
+            }
+            return outcome
+        }
+    }
+
     public func setMetricDirection(_ direction: MetricDirection, forKey key: String) throws {
         try transaction { tx in
             try await tx.execute("""

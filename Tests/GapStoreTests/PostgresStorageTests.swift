@@ -38,6 +38,9 @@ final class PostgresStorageTests: XCTestCase {
     func testRunIDPrefixesResolve() throws { try StorageConformance.runIDPrefixesResolve(open) }
     func testDeletionNeverTouchesARunningRun() throws { try StorageConformance.deletionNeverTouchesARunningRun(open) }
     func testConcurrentClaimsNeverShareARun() throws { try StorageConformance.concurrentClaimsNeverShareARun(open) }
+    func testImportRunIsIdempotentAndKeepsACompletedDestination() throws {
+        try StorageConformance.importRunIsIdempotentAndKeepsACompletedDestination(open)
+    }
 
     func testOpeningADatabaseWithoutAStoreForReadingFails() throws {
         XCTAssertThrowsError(try PostgresStorage(locator: databaseURL, artifacts: artifacts, create: false)) { error in

@@ -37,6 +37,9 @@ final class SQLiteStorageTests: XCTestCase {
     func testRunIDPrefixesResolve() throws { try StorageConformance.runIDPrefixesResolve(open) }
     func testDeletionNeverTouchesARunningRun() throws { try StorageConformance.deletionNeverTouchesARunningRun(open) }
     func testConcurrentClaimsNeverShareARun() throws { try StorageConformance.concurrentClaimsNeverShareARun(open) }
+    func testImportRunIsIdempotentAndKeepsACompletedDestination() throws {
+        try StorageConformance.importRunIsIdempotentAndKeepsACompletedDestination(open)
+    }
 
     func testOpeningAMissingStoreForReadingFails() throws {
         let missing = StoreLocation(databaseURL: directory.appendingPathComponent("nope/gaplab.sqlite"))
@@ -110,6 +113,9 @@ final class MeasuredStorageTests: XCTestCase {
     func testRunIDPrefixesResolve() throws { try StorageConformance.runIDPrefixesResolve(open) }
     func testDeletionNeverTouchesARunningRun() throws { try StorageConformance.deletionNeverTouchesARunningRun(open) }
     func testConcurrentClaimsNeverShareARun() throws { try StorageConformance.concurrentClaimsNeverShareARun(open) }
+    func testImportRunIsIdempotentAndKeepsACompletedDestination() throws {
+        try StorageConformance.importRunIsIdempotentAndKeepsACompletedDestination(open)
+    }
 
     func testTimeSpentInTheStoreIsCounted() throws {
         let store = try XCTUnwrap(try open() as? MeasuredStorage)

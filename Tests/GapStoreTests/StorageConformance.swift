@@ -354,6 +354,114 @@ enum StorageConformance {
         XCTAssertEqual(try store.integrityCheck(), "ok")
     }
 
+    /// A run as it stands in another store, for `importRun`.
+    static func snapshot(_ index: Int, status: RunStatus, memberships: [RunMembership]? = nil, lossScale: Double = 1) -> RunSnapshot {
+        let id = String(format: "run-%04d", index)
+        let start = Date(timeIntervalSince1970: 1_700_000_000.25 + Double(index))
+        let end = start.addingTimeInterval(30.5)
+        let finished = status.isTerminal
+        let run = RunRecord(runID: id, sequence: 99, experiment: "exp", variant: "v\(index % 2)", shortName: "short\(index)",
+                            seed: index, configHash: String(format: "hash%04d", index), configJSON: "{\"seed\":\(index)}",
+                            status: status, attempts: status == .pending ? 0 : 1, worker: status == .pending ? nil : "laptop:1",
+                            leaseSeconds: status == .pending ? nil : 60, startedAt: status == .pending ? nil : start,
+                            endedAt: finished ? end : nil, exitStatus: finished ? (status == .completed ? 0 : 2) : nil,
+                            errorTail: status == .failed ? "boom" : nil, codeVersion: "code1", createdAt: start)
+        return RunSnapshot(
+            run: run, memberships: memberships ?? [RunMembership(experiment: "exp", variant: "v\(index % 2)", shortName: "short\(index)")],
+            params: ["seed": .int(index), "loss.beta": .double(0.25), "big": .int(Int.max), "kind": .string("clip"), "flag": .bool(true)],
+            metrics: [MetricPoint(key: "diverged", step: 0, value: .nan, epoch: nil, wallTime: start)]
+                + (1...3).map { MetricPoint(key: "train.loss", step: $0, value: Double($0) * lossScale, epoch: Double($0) / 2,
+                                            wallTime: start.addingTimeInterval(Double($0))) },
+            attempts: status == .pending ? [] : [AttemptRecord(runID: id, attempt: 1, worker: "laptop:1", status: status, startedAt: start,
+                                                               endedAt: finished ? end : nil, exitStatus: run.exitStatus,
+                                                               errorTail: run.errorTail, codeVersion: "code1")],
+            environment: status == .pending ? [] : [EnvironmentEntry(runID: id, attempt: 1, key: "host", value: "laptop")],
+            artifacts: [ArtifactRecord(runID: id, name: "checkpoint", path: "ckpt/last.json", size: 3,
+                                       sha256: "ba7816bf8f01cfea414140de5dae2223b00361a396177a9cb410ff61f20015ad", createdAt: end)])
+    }
+
+    /// What the store holds of a run, in the snapshot's shape (memberships from the given experiments).
+    static func stored(_ store: Storage, _ id: String, experiments: [String]) throws -> RunSnapshot? {
+        guard let run = try store.run(id: id) else { return nil }
+        let memberships = try experiments.compactMap { experiment in
+            try store.runs(experiment: experiment, status: nil).first { $0.runID == id }
+                .map { RunMembership(experiment: experiment, variant: $0.variant, shortName: $0.shortName) }
+        }
+        return try RunSnapshot.read(store, run: run, memberships: memberships)
+    }
+
+    /// Importing by run identity: a new run comes with everything and goes last; importing it again changes nothing;
+    /// a destination run that has not completed takes a completed source run's state; a completed or running
+    /// destination run is kept (gaining only experiment memberships); paths out of the run's folder are refused.
+    static func importRunIsIdempotentAndKeepsACompletedDestination(_ open: @escaping Open) throws {
+        let store = try open()
+        try store.planRuns([spec(0), spec(1), spec(2), spec(3)])
+
+        var new = snapshot(10, status: .completed, memberships: [
+            RunMembership(experiment: "exp", variant: "v0", shortName: "short10"),
+            RunMembership(experiment: "second", variant: "baseline", shortName: "base")])
+        XCTAssertEqual(try store.importRun(new), .inserted)
+        let inserted = try XCTUnwrap(try stored(store, "run-0010", experiments: ["exp", "second"]))
+        XCTAssertEqual(inserted.run.sequence, 4, "an imported run goes after every run the store has")
+        new.run.sequence = 4
+        XCTAssertEqual(inserted, new)
+        XCTAssertEqual(try store.runs(experiment: "second", status: nil).map(\.variant), ["baseline"])
+        XCTAssertTrue(try store.experiments().contains { $0.name == "second" })
+        XCTAssertEqual(try store.importRun(new), .keptCompleted, "importing again changes nothing")
+        XCTAssertEqual(try stored(store, "run-0010", experiments: ["exp", "second"]), inserted)
+        XCTAssertEqual(try store.metrics(runID: "run-0010", key: nil).count, 4)
+
+        // A pending destination run takes the completed source run's state, keeping its place in the queue.
+        XCTAssertEqual(try store.importRun(snapshot(0, status: .completed)), .replaced)
+        var replaced = snapshot(0, status: .completed)
+        replaced.run.sequence = 0
+        replaced.run.createdAt = try XCTUnwrap(try store.run(id: "run-0000")).createdAt
+        XCTAssertEqual(try stored(store, "run-0000", experiments: ["exp"]), replaced)
+
+        // A failed destination run is replaced too, its own metrics and attempts gone.
+        let failing = try XCTUnwrap(try store.claimNextRun(experiment: nil, worker: "w", leaseSeconds: 60, codeVersion: "c"))
+        XCTAssertEqual(failing.runID, "run-0001")
+        try store.logMetrics(runID: "run-0001", [MetricPoint(key: "train.loss", step: 7, value: 9)])
+        try store.finishRun(runID: "run-0001", worker: "w", attempt: 1, outcome: RunOutcome(status: .failed, exitStatus: 1))
+        XCTAssertEqual(try store.importRun(snapshot(1, status: .failed)), .keptDestination, "neither completed: the destination's stays")
+        XCTAssertEqual(try store.metrics(runID: "run-0001", key: nil).map(\.step), [7])
+        XCTAssertEqual(try store.importRun(snapshot(1, status: .completed)), .replaced)
+        XCTAssertEqual(try store.run(id: "run-0001")?.status, .completed)
+        XCTAssertEqual(try store.metrics(runID: "run-0001", key: "train.loss").map(\.step), [1, 2, 3])
+        XCTAssertEqual(try store.attempts(runID: "run-0001").map(\.worker), ["laptop:1"])
+
+        // A run completed in the destination keeps its data, gaining only the membership.
+        let completing = try XCTUnwrap(try store.claimNextRun(experiment: nil, worker: "w", leaseSeconds: 60, codeVersion: "c"))
+        XCTAssertEqual(completing.runID, "run-0002")
+        try store.logMetrics(runID: "run-0002", [MetricPoint(key: "train.loss", step: 1, value: 42)])
+        try store.finishRun(runID: "run-0002", worker: "w", attempt: 1, outcome: RunOutcome(status: .completed, exitStatus: 0))
+        let other = snapshot(2, status: .completed, memberships: [RunMembership(experiment: "third", variant: "x", shortName: "x2")])
+        XCTAssertEqual(try store.importRun(other), .keptCompleted)
+        XCTAssertEqual(try store.metrics(runID: "run-0002", key: nil).map(\.value), [42])
+        XCTAssertEqual(try store.attempts(runID: "run-0002").map(\.worker), ["w"])
+        XCTAssertEqual(try store.runs(experiment: "third", status: nil).map(\.runID), ["run-0002"])
+
+        // A running destination run is never touched.
+        let running = try XCTUnwrap(try store.claimNextRun(experiment: nil, worker: "w", leaseSeconds: 60, codeVersion: "c"))
+        XCTAssertEqual(running.runID, "run-0003")
+        XCTAssertEqual(try store.importRun(snapshot(3, status: .completed)), .runningInDestination)
+        XCTAssertEqual(try store.run(id: "run-0003")?.status, .running)
+        XCTAssertEqual(try store.run(id: "run-0003")?.worker, "w")
+        XCTAssertEqual(try store.metrics(runID: "run-0003", key: nil), [])
+
+        // Artifact paths never leave the run's folder; a refused snapshot writes nothing.
+        for path in ["../run-0000/x", "/etc/passwd", "a/../../b", ""] {
+            var escaping = snapshot(20, status: .completed)
+            escaping.artifacts[0].path = path
+            XCTAssertThrowsError(try store.importRun(escaping), path) { error in
+                XCTAssertTrue("\(error)".contains("not inside the run's folder"), "\(error)")
+            }
+        }
+        XCTAssertNil(try store.run(id: "run-0020"))
+        XCTAssertEqual(try store.runs(experiment: nil, status: nil).map(\.sequence), [0, 1, 2, 3, 4])
+        XCTAssertEqual(try store.integrityCheck(), "ok")
+    }
+
     /// Connections in parallel threads claim every run exactly once.
     static func concurrentClaimsNeverShareARun(_ open: @escaping Open) throws {
         let setup = try open()
