@@ -13,8 +13,12 @@ public final class PostgresStorage: Storage, @unchecked Sendable {
     public let artifactsRoot: URL
     public var locator: String { url.locator }
     private let folders: ArtifactFolders
-    private let client: PostgresClient
-    private let runTask: Task<Void, Never>
+    private let clientConfiguration: PostgresClient.Configuration
+    private let clientLock = NSLock()
+    private var client: PostgresClient
+    private var runTask: Task<Void, Never>
+    /// How long one attempt may take before its connection pool is replaced and the operation retried.
+    public var attemptTimeout: TimeInterval = 20
     private let logger = Logger(label: "gaplab.store.postgres")
     /// How long an operation keeps retrying a lost connection before it fails.
     public var patience: TimeInterval = 120
@@ -35,27 +39,17 @@ public final class PostgresStorage: Storage, @unchecked Sendable {
                                                          password: password, database: url.database, tls: clientTLS)
         configuration.options.maximumConnections = maximumConnections
         configuration.options.connectTimeout = .seconds(10)
-        client = PostgresClient(configuration: configuration)
-        let client = client
-        runTask = Task.detached { await client.run() }
+        clientConfiguration = configuration
+        (client, runTask) = Self.startClient(configuration)
         var connectionSettings = PostgresConnection.Configuration(host: url.host, port: url.port, username: url.user,
                                                                        password: password, database: url.database, tls: connectionTLS)
         connectionSettings.options.connectTimeout = TimeAmount.seconds(10)
         let connectionConfiguration = connectionSettings
         let recorded: String?
         do {
-            recorded = try Self.blocking(timeout: connectPatience + 30) { [logger] in
-                let deadline = Date().addingTimeInterval(connectPatience)
-                var delay: TimeInterval = 0.1
-                while true {
-                    do {
-                        return try await Self.prepareSchema(connectionConfiguration, create: create,
-                                                            artifacts: artifacts?.standardizedFileURL.path, logger: logger)
-                    } catch where Self.isRetryable(error) && Date() < deadline {
-                        try await Task.sleep(nanoseconds: UInt64(delay * 1e9))
-                        delay = min(delay * 2, 2)
-                    }
-                }
+            recorded = try Self.openWithRetries(patience: connectPatience) { [logger] in
+                try await Self.prepareSchema(connectionConfiguration, create: create, artifacts: artifacts?.standardizedFileURL.path,
+                                             logger: logger)
             }
         } catch {
             runTask.cancel()
@@ -75,6 +69,40 @@ public final class PostgresStorage: Storage, @unchecked Sendable {
     }
 
     deinit { runTask.cancel() }
+
+    /// Opening attempts, each given 10 s (a server that is starting up may accept a connection and not answer),
+    /// retried while the server cannot be reached until `patience` runs out.
+    private static func openWithRetries<T: Sendable>(patience: TimeInterval, _ body: @escaping @Sendable () async throws -> T) throws -> T {
+        let deadline = Date().addingTimeInterval(patience)
+        var delay: TimeInterval = 0.1
+        while true {
+            switch wait(seconds: 10, body) {
+            case .success(let value): return value
+            case .failure(let error) where isRetryable(error) && Date() < deadline:
+                Thread.sleep(forTimeInterval: delay)
+                delay = min(delay * 2, 2)
+            case .failure(let error): throw error
+            }
+        }
+    }
+
+    private static func startClient(_ configuration: PostgresClient.Configuration) -> (PostgresClient, Task<Void, Never>) {
+        let client = PostgresClient(configuration: configuration)
+        return (client, Task.detached { await client.run() })
+    }
+
+    private func currentClient() -> PostgresClient {
+        clientLock.lock(); defer { clientLock.unlock() }
+        return client
+    }
+
+    /// Swaps in a new pool unless another thread already replaced `stale`.
+    private func replaceClient(_ stale: PostgresClient) {
+        clientLock.lock(); defer { clientLock.unlock() }
+        guard client === stale else { return }
+        runTask.cancel()
+        (client, runTask) = Self.startClient(clientConfiguration)
+    }
 
     public func artifactDirectory(runID: String) -> URL { folders.directory(runID: runID) }
 
@@ -251,32 +279,52 @@ public final class PostgresStorage: Storage, @unchecked Sendable {
     /// Runs `body` in one transaction on a pooled connection, retrying on a new connection when the connection
     /// was lost, until `patience` runs out.
     private func transaction<T: Sendable>(_ body: @escaping @Sendable (Transaction) async throws -> T) throws -> T {
-        let client = client, logger = logger, patience = patience
-        return try Self.blocking(timeout: patience + 30) {
-            let deadline = Date().addingTimeInterval(patience)
-            var delay: TimeInterval = 0.05
-            while true {
-                do {
-                    return try await Self.withTimeout(seconds: patience) {
-                        try await client.withConnection { connection in
-                            let transaction = Transaction(connection: connection, logger: logger)
-                            try await transaction.execute("BEGIN")
-                            do {
-                                let result = try await body(transaction)
-                                try await transaction.execute("COMMIT")
-                                return result
-                            } catch {
-                                try? await transaction.execute("ROLLBACK")
-                                throw error
-                            }
-                        }
+        try perform(inTransaction: true, body)
+    }
+
+    private func perform<T: Sendable>(inTransaction: Bool, _ body: @escaping @Sendable (Transaction) async throws -> T) throws -> T {
+        let logger = logger
+        let deadline = Date().addingTimeInterval(patience)
+        var delay: TimeInterval = 0.05
+        while true {
+            let client = currentClient()
+            let attempt = Self.wait(seconds: attemptTimeout) {
+                try await client.withConnection { connection in
+                    let transaction = Transaction(connection: connection, logger: logger)
+                    if !inTransaction { return try await body(transaction) }
+                    try await transaction.execute("BEGIN")
+                    do {
+                        let result = try await body(transaction)
+                        try await transaction.execute("COMMIT")
+                        return result
+                    } catch {
+                        try? await transaction.execute("ROLLBACK")
+                        throw error
                     }
-                } catch where Self.isRetryable(error) && Date() < deadline {
-                    try await Task.sleep(nanoseconds: UInt64(delay * 1e9))
-                    delay = min(delay * 2, 2)
                 }
             }
+            switch attempt {
+            case .success(let value):
+                return value
+            case .failure(let error as OperationTimedOut):
+                // A pool that stopped answering (seen after a server restart) is replaced, not waited on.
+                replaceClient(client)
+                if Date() >= deadline { throw StoreError.invalid("PostgreSQL store \(url.locator): \(error)") }
+            case .failure(let error) where Self.isRetryable(error) && Date() < deadline:
+                Thread.sleep(forTimeInterval: delay)
+                delay = min(delay * 2, 2)
+            case .failure(let error as StoreError):
+                throw error
+            case .failure(let error):
+                throw StoreError.invalid("PostgreSQL store: \(Self.describe(error))")
+            }
         }
+    }
+
+    /// Runs `body`, one statement, in its own implicit transaction (one round trip instead of three), with the same
+    /// retries as `transaction`.
+    private func statement<T: Sendable>(_ body: @escaping @Sendable (Transaction) async throws -> T) throws -> T {
+        try perform(inTransaction: false, body)
     }
 
     /// Lost connections and the server's own transient refusals (shutting down, starting up, serialization).
@@ -301,36 +349,33 @@ public final class PostgresStorage: Storage, @unchecked Sendable {
         var description: String { "no answer within \(Int(seconds)) s" }
     }
 
-    private static func withTimeout<T: Sendable>(seconds: TimeInterval, _ body: @escaping @Sendable () async throws -> T) async throws -> T {
-        try await withThrowingTaskGroup(of: T.self) { group in
-            group.addTask { try await body() }
-            group.addTask {
-                try await Task.sleep(nanoseconds: UInt64(seconds * 1e9))
-                throw OperationTimedOut(seconds: seconds)
-            }
-            defer { group.cancelAll() }
-            return try await group.next()!
+    private final class Outcome<T>: @unchecked Sendable {
+        private let lock = NSLock()
+        private var result: Result<T, Error>?
+        let done = DispatchSemaphore(value: 0)
+
+        func finish(_ value: Result<T, Error>) {
+            lock.lock(); defer { lock.unlock() }
+            if result == nil { result = value; done.signal() }
+        }
+
+        func take(after seconds: TimeInterval) -> Result<T, Error> {
+            if done.wait(timeout: .now() + seconds) == .timedOut { finish(.failure(OperationTimedOut(seconds: seconds))) }
+            lock.lock(); defer { lock.unlock() }
+            return result!
         }
     }
 
-    private final class Outcome<T>: @unchecked Sendable { var result: Result<T, Error>? }
-
-    /// The storage protocol is synchronous (workers are threads and processes); this waits for the async client.
-    private static func blocking<T: Sendable>(timeout: TimeInterval, _ body: @escaping @Sendable () async throws -> T) throws -> T {
+    /// The storage protocol is synchronous (workers are threads and processes); this waits for the async client at
+    /// most `seconds`. Work that has not answered by then is cancelled and left behind, never waited on.
+    private static func wait<T: Sendable>(seconds: TimeInterval, _ body: @escaping @Sendable () async throws -> T) -> Result<T, Error> {
         let outcome = Outcome<T>()
-        let done = DispatchSemaphore(value: 0)
-        Task.detached {
-            do { outcome.result = .success(try await withTimeout(seconds: timeout, body)) } catch { outcome.result = .failure(error) }
-            done.signal()
+        let task = Task.detached {
+            do { outcome.finish(.success(try await body())) } catch { outcome.finish(.failure(error)) }
         }
-        done.wait()
-        do {
-            return try outcome.result!.get()
-        } catch let error as StoreError {
-            throw error
-        } catch {
-            throw StoreError.invalid("PostgreSQL store: \(describe(error))")
-        }
+        let result = outcome.take(after: seconds)
+        if case .failure(let error) = result, error is OperationTimedOut { task.cancel() }
+        return result
     }
 
     /// The server's message where there is one (postgres-nio's own description hides it).
@@ -351,7 +396,7 @@ public final class PostgresStorage: Storage, @unchecked Sendable {
 
     public func addExperiment(_ experiment: ExperimentRecord) throws {
         let overrides = String(decoding: try JSONEncoder().encode(experiment.overrides), as: UTF8.self)
-        try transaction { tx in
+        try statement { tx in
             try await tx.execute("""
                 INSERT INTO experiments (name, description, definition_json, overrides_json, created_at) VALUES ($1, $2, $3, $4, $5)
                 ON CONFLICT (name) DO UPDATE SET description = excluded.description,
@@ -541,10 +586,12 @@ public final class PostgresStorage: Storage, @unchecked Sendable {
     }
 
     public func heartbeat(runID: String, worker: String, attempt: Int) throws {
-        try transaction { tx in
-            try await Self.requireLease(tx, runID: runID, worker: worker, attempt: attempt)
-            try await tx.execute("UPDATE runs SET heartbeat_at = \(Self.now), lease_expires_at = \(Self.now) + lease_seconds WHERE run_id = $1",
-                                 [.text(runID)])
+        try statement { tx in
+            let extended = try await tx.rows("""
+                UPDATE runs SET heartbeat_at = \(Self.now), lease_expires_at = \(Self.now) + lease_seconds
+                WHERE run_id = $1 AND status = 'running' AND worker = $2 AND attempts = $3 RETURNING run_id
+                """, [.text(runID), .text(worker), .int(attempt)])
+            if extended.isEmpty { try await Self.requireLease(tx, runID: runID, worker: worker, attempt: attempt) }
         }
     }
 
@@ -596,7 +643,7 @@ public final class PostgresStorage: Storage, @unchecked Sendable {
         var latest: [String: Int] = [:]
         for (index, point) in points.enumerated() { latest["\(point.key)\u{0}\(point.step)"] = index }
         let batch = latest.values.sorted().map { points[$0] }
-        try transaction { tx in
+        try statement { tx in
             try await tx.execute("""
                 INSERT INTO metrics (run_id, key, step, value, epoch, wall_time)
                 SELECT $1, k, s, NULLIF(v, 'NaN'::float8), NULLIF(e, 'NaN'::float8), w
@@ -608,13 +655,13 @@ public final class PostgresStorage: Storage, @unchecked Sendable {
     }
 
     public func logParams(runID: String, _ params: [String: ParamValue]) throws {
-        try transaction { tx in try await Self.upsertParams(tx, runID: runID, params) }
+        try statement { tx in try await Self.upsertParams(tx, runID: runID, params) }
     }
 
     @discardableResult
     public func addArtifact(runID: String, name: String, file: URL) throws -> ArtifactRecord {
         var record = try folders.record(runID: runID, name: name, file: file, createdAt: Date())
-        let createdAt = try transaction { [record] tx in
+        let createdAt = try statement { [record] tx in
             try await tx.rows("""
                 INSERT INTO artifacts (run_id, name, path, size, sha256, created_at) VALUES ($1, $2, $3, $4, $5, \(Self.now))
                 ON CONFLICT (run_id, name) DO UPDATE SET path = excluded.path, size = excluded.size, sha256 = excluded.sha256,
@@ -630,7 +677,7 @@ public final class PostgresStorage: Storage, @unchecked Sendable {
     public func setEnvironment(runID: String, attempt: Int, _ values: [String: String]) throws {
         if values.isEmpty { return }
         let sorted = values.sorted { $0.key < $1.key }
-        try transaction { tx in
+        try statement { tx in
             try await tx.execute("""
                 INSERT INTO environment (run_id, attempt, key, value) SELECT $1, $2, k, v FROM unnest($3::text[], $4::text[]) AS e(k, v)
                 ON CONFLICT (run_id, attempt, key) DO UPDATE SET value = excluded.value
@@ -721,7 +768,7 @@ public final class PostgresStorage: Storage, @unchecked Sendable {
     }
 
     public func setMetricDirection(_ direction: MetricDirection, forKey key: String) throws {
-        try transaction { tx in
+        try statement { tx in
             try await tx.execute("""
                 INSERT INTO metric_directions (key, direction) VALUES ($1, $2) ON CONFLICT (key) DO UPDATE SET direction = excluded.direction
                 """, [.text(key), .text(direction.rawValue)])
@@ -731,7 +778,7 @@ public final class PostgresStorage: Storage, @unchecked Sendable {
     // MARK: Queries
 
     public func experiments() throws -> [ExperimentRecord] {
-        try transaction { tx in
+        try statement { tx in
             try await tx.rows("SELECT * FROM experiments ORDER BY created_at, name").map { row in
                 let overrides = (try? JSONDecoder().decode([String].self, from: Data(try row.string("overrides_json").utf8))) ?? []
                 return ExperimentRecord(name: try row.string("name"), description: try row.string("description"),
@@ -742,7 +789,7 @@ public final class PostgresStorage: Storage, @unchecked Sendable {
     }
 
     public func runs(experiment: String?, status: RunStatus?) throws -> [RunRecord] {
-        try transaction { tx in
+        try statement { tx in
             guard let experiment else {
                 if let status {
                     return try await tx.rows("SELECT * FROM runs WHERE status = $1 ORDER BY seq", [.text(status.rawValue)]).map(Self.runRecord)
@@ -770,7 +817,7 @@ public final class PostgresStorage: Storage, @unchecked Sendable {
     }
 
     public func run(id: String) throws -> RunRecord? {
-        try transaction { tx in try await Self.fetchRun(tx, id: id) }
+        try statement { tx in try await Self.fetchRun(tx, id: id) }
     }
 
     private static func fetchRun(_ tx: Transaction, id: String) async throws -> RunRecord? {
@@ -805,7 +852,7 @@ public final class PostgresStorage: Storage, @unchecked Sendable {
     }
 
     public func params(runID: String) throws -> [String: ParamValue] {
-        try transaction { tx in
+        try statement { tx in
             var result: [String: ParamValue] = [:]
             for row in try await tx.rows("SELECT key, type, num_value, text_value FROM params WHERE run_id = $1", [.text(runID)]) {
                 result[try row.string("key")] = ParamColumns.decode(type: try row.string("type"), number: try row.optionalDouble("num_value"),
@@ -816,7 +863,7 @@ public final class PostgresStorage: Storage, @unchecked Sendable {
     }
 
     public func metrics(runID: String, key: String?) throws -> [MetricPoint] {
-        try transaction { tx in
+        try statement { tx in
             var sql = "SELECT key, step, value, epoch, wall_time FROM metrics WHERE run_id = $1"
             var binds: [Bind] = [.text(runID)]
             if let key {
@@ -831,7 +878,7 @@ public final class PostgresStorage: Storage, @unchecked Sendable {
     }
 
     public func metricDirection(forKey key: String) throws -> MetricDirection {
-        try transaction { tx in try await Self.directions(tx)[key] } ?? MetricDirection.defaultDirection(forKey: key)
+        try statement { tx in try await Self.directions(tx)[key] } ?? MetricDirection.defaultDirection(forKey: key)
     }
 
     private static func directions(_ tx: Transaction) async throws -> [String: MetricDirection] {
@@ -857,7 +904,7 @@ public final class PostgresStorage: Storage, @unchecked Sendable {
     }
 
     public func artifacts(runID: String) throws -> [ArtifactRecord] {
-        try transaction { tx in
+        try statement { tx in
             try await tx.rows("SELECT * FROM artifacts WHERE run_id = $1 ORDER BY name", [.text(runID)]).map { row in
                 ArtifactRecord(runID: try row.string("run_id"), name: try row.string("name"), path: try row.string("path"),
                                size: Int64(try row.int("size")), sha256: try row.string("sha256"),
@@ -867,7 +914,7 @@ public final class PostgresStorage: Storage, @unchecked Sendable {
     }
 
     public func environment(runID: String) throws -> [EnvironmentEntry] {
-        try transaction { tx in
+        try statement { tx in
             try await tx.rows("SELECT * FROM environment WHERE run_id = $1 ORDER BY attempt, key", [.text(runID)]).map { row in
                 EnvironmentEntry(runID: try row.string("run_id"), attempt: try row.int("attempt"), key: try row.string("key"),
                                  value: try row.string("value"))
@@ -876,7 +923,7 @@ public final class PostgresStorage: Storage, @unchecked Sendable {
     }
 
     public func attempts(runID: String) throws -> [AttemptRecord] {
-        try transaction { tx in
+        try statement { tx in
             try await tx.rows("SELECT * FROM run_attempts WHERE run_id = $1 ORDER BY attempt", [.text(runID)]).map { row in
                 AttemptRecord(runID: try row.string("run_id"), attempt: try row.int("attempt"), worker: try row.string("worker"),
                               status: RunStatus(rawValue: try row.string("status")) ?? .stale,
@@ -888,7 +935,7 @@ public final class PostgresStorage: Storage, @unchecked Sendable {
     }
 
     public func statusCounts(experiment: String?) throws -> [RunStatus: Int] {
-        try transaction { tx in
+        try statement { tx in
             var sql = "SELECT status, COUNT(*) AS n FROM runs"
             var binds: [Bind] = []
             if let experiment {
@@ -918,7 +965,7 @@ public final class PostgresStorage: Storage, @unchecked Sendable {
 
     @discardableResult
     public func collectGarbage() throws -> [URL] {
-        let known = Set(try transaction { tx in try await tx.rows("SELECT run_id FROM runs").map { try $0.string("run_id") } })
+        let known = Set(try statement { tx in try await tx.rows("SELECT run_id FROM runs").map { try $0.string("run_id") } })
         return try folders.removeOrphans(known: known)
     }
 
