@@ -639,19 +639,23 @@ public final class PostgresStorage: Storage, @unchecked Sendable {
 
     public func logMetrics(runID: String, _ points: [MetricPoint]) throws {
         if points.isEmpty { return }
-        // One row per (key, step), the last point winning, as a sequence of single upserts would leave it.
+        try statement { tx in try await Self.upsertMetrics(tx, runID: runID, points) }
+    }
+
+    /// One `unnest` upsert for a batch, idempotent by (run, key, step); within the batch the last point of a
+    /// (key, step) wins, as a sequence of single upserts would leave it (one statement may not touch a row twice).
+    private static func upsertMetrics(_ tx: Transaction, runID: String, _ points: [MetricPoint]) async throws {
         var latest: [String: Int] = [:]
         for (index, point) in points.enumerated() { latest["\(point.key)\u{0}\(point.step)"] = index }
         let batch = latest.values.sorted().map { points[$0] }
-        try statement { tx in
-            try await tx.execute("""
-                INSERT INTO metrics (run_id, key, step, value, epoch, wall_time)
-                SELECT $1, k, s, NULLIF(v, 'NaN'::float8), NULLIF(e, 'NaN'::float8), w
-                FROM unnest($2::text[], $3::bigint[], $4::float8[], $5::float8[], $6::float8[]) AS m(k, s, v, e, w)
-                ON CONFLICT (run_id, key, step) DO UPDATE SET value = excluded.value, epoch = excluded.epoch, wall_time = excluded.wall_time
-                """, [.text(runID), .texts(batch.map(\.key)), .ints(batch.map(\.step)), .doubles(batch.map(\.value)),
-                      .doubles(batch.map { $0.epoch ?? .nan }), .doubles(batch.map { $0.wallTime.timeIntervalSince1970 })])
-        }
+        if batch.isEmpty { return }
+        try await tx.execute("""
+            INSERT INTO metrics (run_id, key, step, value, epoch, wall_time)
+            SELECT $1, k, s, NULLIF(v, 'NaN'::float8), NULLIF(e, 'NaN'::float8), w
+            FROM unnest($2::text[], $3::bigint[], $4::float8[], $5::float8[], $6::float8[]) AS m(k, s, v, e, w)
+            ON CONFLICT (run_id, key, step) DO UPDATE SET value = excluded.value, epoch = excluded.epoch, wall_time = excluded.wall_time
+            """, [.text(runID), .texts(batch.map(\.key)), .ints(batch.map(\.step)), .doubles(batch.map(\.value)),
+                  .doubles(batch.map { $0.epoch ?? .nan }), .doubles(batch.map { $0.wallTime.timeIntervalSince1970 })])
     }
 
     public func logParams(runID: String, _ params: [String: ParamValue]) throws {
@@ -726,19 +730,7 @@ public final class PostgresStorage: Storage, @unchecked Sendable {
                       .double(run.startedAt?.timeIntervalSince1970), .double(run.endedAt?.timeIntervalSince1970),
                       .int(run.exitStatus), .text(run.errorTail), .text(run.codeVersion)])
             try await Self.upsertParams(tx, runID: run.runID, snapshot.params)
-            // One row per (key, step), the last point winning, as logMetrics keeps them.
-            var latest: [String: Int] = [:]
-            for (index, point) in snapshot.metrics.enumerated() { latest["\(point.key)\u{0}\(point.step)"] = index }
-            let points = latest.values.sorted().map { snapshot.metrics[$0] }
-            if !points.isEmpty {
-                try await tx.execute("""
-                    INSERT INTO metrics (run_id, key, step, value, epoch, wall_time)
-                    SELECT $1, k, s, NULLIF(v, 'NaN'::float8), NULLIF(e, 'NaN'::float8), w
-                    FROM unnest($2::text[], $3::bigint[], $4::float8[], $5::float8[], $6::float8[]) AS m(k, s, v, e, w)
-                    ON CONFLICT (run_id, key, step) DO UPDATE SET value = excluded.value, epoch = excluded.epoch, wall_time = excluded.wall_time
-                    """, [id, .texts(points.map(\.key)), .ints(points.map(\.step)), .doubles(points.map(\.value)),
-                          .doubles(points.map { $0.epoch ?? .nan }), .doubles(points.map { $0.wallTime.timeIntervalSince1970 })])
-            }
+            try await Self.upsertMetrics(tx, runID: run.runID, snapshot.metrics)
             for attempt in snapshot.attempts {
                 try await tx.execute("""
                     INSERT INTO run_attempts (run_id, attempt, worker, status, started_at, ended_at, exit_status, error_tail, code_version)
