@@ -109,4 +109,25 @@ final class PostgresWorkerTests: XCTestCase {
         }
         XCTAssertEqual(try store.integrityCheck(), "ok")
     }
+
+    /// The server trusts loopback, so any password is accepted; it must not reach the store, the logs or the output.
+    func testAPasswordInTheURLIsNeverRecorded() throws {
+        let withPassword = url.replacingOccurrences(of: "postgresql://postgres@", with: "postgresql://postgres:s3cr3t-pw@")
+        var arguments = sweep("secret", plan: 2, epochs: 1, steps: 2, lease: 60)
+        arguments[arguments.firstIndex(of: url)!] = withPassword
+        let worker = try GapLabBinary.Launched(arguments: arguments, logDirectory: directory, name: "secret")
+        XCTAssertEqual(worker.wait(), 0, worker.stderr)
+        XCTAssertFalse((worker.stdout + worker.stderr).contains("s3cr3t-pw"))
+        let store = try store()
+        XCTAssertEqual(try store.statusCounts(experiment: "secret"), [.completed: 2])
+        for run in try store.runs(experiment: "secret", status: nil) {
+            let environment = try store.environment(runID: run.runID)
+            XCTAssertTrue(environment.contains { $0.key == "command_line" && $0.value.contains("postgresql://postgres@") })
+            XCTAssertFalse(environment.contains { $0.value.contains("s3cr3t-pw") }, "\(environment)")
+            let files = FileManager.default.enumerator(at: store.artifactDirectory(runID: run.runID), includingPropertiesForKeys: nil)!
+            for case let file as URL in files where !file.hasDirectoryPath {
+                XCTAssertFalse((try? String(contentsOf: file, encoding: .utf8))?.contains("s3cr3t-pw") == true, file.path)
+            }
+        }
+    }
 }
