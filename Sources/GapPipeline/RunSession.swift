@@ -150,7 +150,10 @@ public final class RunSession {
     func points(_ metrics: [String: Double], prefix: String, step: Int, epoch: Double) throws -> [MetricPoint] {
         for key in metrics.keys where !directionsRecorded.contains("\(prefix)/\(key)") {
             let direction = MetricCatalog.direction(of: key) ?? MetricDirection.defaultDirection(forKey: key)
-            try storage.setMetricDirection(direction, forKey: "\(prefix)/\(key)")
+            // Only a direction the store would not infer from the key's name needs a write (a round trip each).
+            if direction != MetricDirection.defaultDirection(forKey: "\(prefix)/\(key)") {
+                try storage.setMetricDirection(direction, forKey: "\(prefix)/\(key)")
+            }
             directionsRecorded.insert("\(prefix)/\(key)")
         }
         return metrics.keys.sorted().map { MetricPoint(key: "\(prefix)/\($0)", step: step, value: metrics[$0]!, epoch: epoch) }
