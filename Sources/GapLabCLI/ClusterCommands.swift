@@ -72,7 +72,8 @@ struct SlurmCommand: ParsableCommand {
         job array of N tasks; each task execs `gaplab worker --store STORE --experiment EXPERIMENT --threads T` with \
         this gaplab executable's absolute path, so N runs execute at once until none is left (a task finds nothing \
         to do when the runs are fewer). The tasks' output goes to logs/%A_%a.out and .err beside the script. The \
-        store must be reachable from the compute nodes at the same path (a shared file system). A task stopped by \
+        store must be reachable from the compute nodes: a postgresql:// URL, or an SQLite file at the same path on a \
+        shared file system. A task stopped by \
         scancel or a preemption puts its run back to pending; submit the script again (or start `gaplab worker` by \
         hand) to resume it. `gaplab status` shows each running run's Slurm job and task.
         Example: gaplab slurm Experiments/quickstart.json --array 3 --time 2:00:00 --cpus-per-task 2 --submit

@@ -25,10 +25,10 @@ public struct PostgresURL: Equatable, Sendable, CustomStringConvertible {
 
     public init(parsing text: String) throws {
         guard Self.isPostgres(text), let components = URLComponents(string: text) else {
-            throw StoreError.invalid("'\(Self.redacted(text))' is not a PostgreSQL URL; expected postgresql://USER@HOST:PORT/DB")
+            throw StoreError.invalid("'\(StoreLocation.redactingPasswords(text))' is not a PostgreSQL URL; expected postgresql://USER@HOST:PORT/DB")
         }
         guard let host = components.host, !host.isEmpty else {
-            throw StoreError.invalid("PostgreSQL URL '\(Self.redacted(text))' has no host; expected postgresql://USER@HOST:PORT/DB")
+            throw StoreError.invalid("PostgreSQL URL '\(StoreLocation.redactingPasswords(text))' has no host; expected postgresql://USER@HOST:PORT/DB")
         }
         self.host = host
         port = components.port ?? 5432
@@ -41,14 +41,14 @@ public struct PostgresURL: Equatable, Sendable, CustomStringConvertible {
             switch item.name {
             case "sslmode":
                 guard let mode = item.value.flatMap(TLSMode.init(rawValue:)) else {
-                    throw StoreError.invalid("PostgreSQL URL '\(Self.redacted(text))': sslmode '\(item.value ?? "")' is not one of "
+                    throw StoreError.invalid("PostgreSQL URL '\(StoreLocation.redactingPasswords(text))': sslmode '\(item.value ?? "")' is not one of "
                                              + TLSMode.allCases.map(\.rawValue).joined(separator: ", "))
                 }
                 tls = mode
             case "sslrootcert": rootCertificate = item.value
             case "application_name", "connect_timeout": break
             default:
-                throw StoreError.invalid("PostgreSQL URL '\(Self.redacted(text))': unknown parameter '\(item.name)'; "
+                throw StoreError.invalid("PostgreSQL URL '\(StoreLocation.redactingPasswords(text))': unknown parameter '\(item.name)'; "
                                          + "expected sslmode, sslrootcert, application_name or connect_timeout")
             }
         }
@@ -98,6 +98,4 @@ public struct PostgresURL: Equatable, Sendable, CustomStringConvertible {
         }
         return nil
     }
-
-    static func redacted(_ text: String) -> String { StoreLocation.redactingPasswords(text) }
 }
